@@ -1,0 +1,55 @@
+# How every hnn kernel is built, the same way for each target (after apps/hannk's helper).
+#
+# CPU: one library per kernel holding an AVX-512, an AVX2 and a baseline x86-64 variant; Halide's
+# multi-target wrapper picks one from the running CPU's features. Never plain `host`: the binaries
+# must run on other x86 machines than the one that built them.
+#
+# CUDA: a separate library per kernel (suffix _cuda). It is not folded into the CPU multi-target
+# library because Halide 14's dispatcher checks only CPU features and would pick CUDA on machines
+# without a GPU (upstream issue #8402); hnn's runtime chooses the device instead. Building it needs
+# neither a GPU nor the CUDA toolkit: Halide emits PTX itself and the driver loads it at run time.
+#
+# All libraries share one Halide runtime (hnn_halide.runtime), so there is one thread pool, one
+# error handler and one set of device contexts in the process.
+
+set(HNN_CPU_TARGETS
+    x86-64-linux-avx-avx2-avx512-avx512_skylake-f16c-fma-sse41
+    x86-64-linux-avx-avx2-f16c-fma-sse41
+    x86-64-linux
+    CACHE STRING "Halide targets of the CPU kernels, most specific first; the last is the fallback")
+set(HNN_CUDA_TARGET x86-64-linux-cuda-cuda_capability_61
+    CACHE STRING "Halide target of the CUDA kernels")
+option(HNN_BUILD_CUDA "Build the CUDA kernel libraries (no GPU or toolkit needed to build)" ON)
+
+function(hnn_add_halide_runtime GENERATOR_EXE)
+  # _Halide_add_halide_runtime reads ${TARGET}.runtime for its target list; name it to match.
+  set(TARGET hnn_halide)
+  set(runtime_targets ${HNN_CPU_TARGETS})
+  if (HNN_BUILD_CUDA)
+    list(APPEND runtime_targets ${HNN_CUDA_TARGET})
+  endif ()
+  _Halide_add_halide_runtime(hnn_halide.runtime FROM ${GENERATOR_EXE} TARGETS ${runtime_targets})
+endfunction()
+
+# hnn_add_kernel(NAME GENERATOR gen FROM exe [PARAMS k=v ...])
+# Defines NAME (CPU) and, with HNN_BUILD_CUDA, NAME_cuda. Each kernel name is appended to the global
+# property HNN_KERNELS so the runtime can link them all.
+function(hnn_add_kernel NAME)
+  cmake_parse_arguments(ARG "" "GENERATOR;FROM" "PARAMS" ${ARGN})
+  add_halide_library(${NAME} FROM ${ARG_FROM}
+                     GENERATOR ${ARG_GENERATOR}
+                     FUNCTION_NAME ${NAME}
+                     TARGETS ${HNN_CPU_TARGETS}
+                     PARAMS ${ARG_PARAMS}
+                     USE_RUNTIME hnn_halide.runtime)
+  set_property(GLOBAL APPEND PROPERTY HNN_KERNELS ${NAME})
+  if (HNN_BUILD_CUDA)
+    add_halide_library(${NAME}_cuda FROM ${ARG_FROM}
+                       GENERATOR ${ARG_GENERATOR}
+                       FUNCTION_NAME ${NAME}_cuda
+                       TARGETS ${HNN_CUDA_TARGET}
+                       PARAMS ${ARG_PARAMS}
+                       USE_RUNTIME hnn_halide.runtime)
+    set_property(GLOBAL APPEND PROPERTY HNN_KERNELS ${NAME}_cuda)
+  endif ()
+endfunction()

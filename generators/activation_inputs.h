@@ -1,0 +1,40 @@
+#pragma once
+// The run-time parameters every kernel with an activation takes, declared once. A generator holds
+// an ActivationInputs member; Halide registers the Inputs inside it like any other member.
+
+#include "activation_math.h"
+
+namespace hnn {
+
+struct ActivationInputs {
+    Halide::GeneratorInput<int> kind{"activation_kind", 0, 0, activation_kind_count - 1};
+    Halide::GeneratorInput<float> negative_slope{"negative_slope", 0.01f};
+    Halide::GeneratorInput<float> alpha{"alpha", 1.0f};
+    Halide::GeneratorInput<float> beta{"beta", 1.0f};
+    Halide::GeneratorInput<float> threshold{"threshold", 20.0f};
+    Halide::GeneratorInput<float> rrelu_lower{"rrelu_lower", 1.0f / 8};
+    Halide::GeneratorInput<float> rrelu_upper{"rrelu_upper", 1.0f / 3};
+    // rrelu draws a random slope per element while training, keyed by (seed, step, element index).
+    Halide::GeneratorInput<int> training{"training", 0, 0, 1};
+    Halide::GeneratorInput<uint32_t> seed{"seed", 0};
+    Halide::GeneratorInput<int> step{"step", 0};
+    // prelu's learnable slope a_c, one per channel.
+    Halide::GeneratorInput<Halide::Buffer<float, 1>> channel_slope{"channel_slope"};
+
+    // The parameters seen by element (c, x, y, n) of a tensor of the given extents.
+    ActivationParams at(Expr c, Expr x, Expr y, Expr n, Expr channels, Expr width, Expr height) const {
+        ActivationParams p;
+        p.negative_slope = negative_slope;
+        p.alpha = alpha;
+        p.beta = beta;
+        p.threshold = threshold;
+        p.channel_slope = channel_slope(c);
+        Expr index = c + channels * (x + width * (y + height * n));
+        Expr u = counter_uniform(seed, step, index);
+        p.rrelu_slope = Halide::select(training != 0, rrelu_lower + (rrelu_upper - rrelu_lower) * u,
+                                       (rrelu_lower + rrelu_upper) * 0.5f);
+        return p;
+    }
+};
+
+}  // namespace hnn

@@ -1,0 +1,146 @@
+#pragma once
+// Each activation's f and f' written once. Every kernel that applies an activation (the activation
+// kernels, the conv epilogue, the fused backward-data) and the JIT-compiled reference pipelines of
+// the tests call these functions; nothing else spells out an activation's formula.
+//
+// Every derivative reads x, the activation's input (never y), so one convention serves every
+// kernel: a forward pass keeps its pre-activation tensor and the backward pass reads it.
+//
+// Stability in float32 for |x| up to 1e4: no exp() of a large positive argument reaches a result,
+// no log of 0, no 0/0. Halide's select() does not propagate an unselected inf.
+
+#include "activation_kind.h"
+#include "common.h"
+
+namespace hnn {
+
+struct ActivationParams {
+    Expr negative_slope = 0.01f;  // leaky_relu
+    Expr alpha = 1.0f;            // elu, celu
+    Expr beta = 1.0f;             // softplus, swish
+    Expr threshold = 20.0f;       // softplus: linear where beta * x > threshold
+    Expr channel_slope = 0.25f;   // prelu: a_c of this element's channel
+    Expr rrelu_slope = 0.0f;      // rrelu: this element's r (random while training, mean in eval)
+};
+
+// e^x - 1 accurate near 0 (Kahan's trick), saturating at -1 for very negative x.
+inline Expr expm1_accurate(Expr x) {
+    Expr u = Halide::exp(x);
+    return Halide::select(u == 1.0f, x,
+                          u - 1.0f == -1.0f, -1.0f,
+                          (u - 1.0f) * x / Halide::log(u));
+}
+
+// tanh(softplus(x)) = n / (n + 2) with n = e^x (e^x + 2); e^x is clamped where the result is 1.
+inline Expr tanh_softplus(Expr x) {
+    Expr e = Halide::exp(Halide::min(x, 20.0f));
+    Expr n = e * (e + 2.0f);
+    return n / (n + 2.0f);
+}
+
+inline Expr activation(ActivationKind kind, Expr x, const ActivationParams &p) {
+    using namespace Halide;
+    switch (kind) {
+    case ActivationKind::relu: return max(x, 0.0f);
+    case ActivationKind::leaky_relu: return select(x > 0.0f, x, p.negative_slope * x);
+    case ActivationKind::prelu: return select(x > 0.0f, x, p.channel_slope * x);
+    case ActivationKind::rrelu: return select(x >= 0.0f, x, p.rrelu_slope * x);
+    case ActivationKind::elu: return select(x > 0.0f, x, p.alpha * expm1_accurate(x));
+    case ActivationKind::celu: return select(x > 0.0f, x, p.alpha * expm1_accurate(x / p.alpha));
+    case ActivationKind::softsign: return x / (1.0f + abs(x));
+    case ActivationKind::tanh: return Halide::tanh(x);
+    case ActivationKind::sigmoid: return sigmoid_stable(x);
+    case ActivationKind::softplus: {
+        Expr bx = p.beta * x;
+        return select(bx > p.threshold, x, softplus_stable(bx) / p.beta);
+    }
+    case ActivationKind::mish: return x * tanh_softplus(x);
+    case ActivationKind::swish: return x * sigmoid_stable(p.beta * x);
+    case ActivationKind::silu: return x * sigmoid_stable(x);
+    case ActivationKind::identity: return x;
+    }
+    return x;
+}
+
+// dy/dx at x.
+inline Expr activation_derivative(ActivationKind kind, Expr x, const ActivationParams &p) {
+    using namespace Halide;
+    switch (kind) {
+    case ActivationKind::relu: return select(x > 0.0f, 1.0f, 0.0f);
+    case ActivationKind::leaky_relu: return select(x > 0.0f, 1.0f, p.negative_slope);
+    case ActivationKind::prelu: return select(x > 0.0f, 1.0f, p.channel_slope);
+    case ActivationKind::rrelu: return select(x >= 0.0f, 1.0f, p.rrelu_slope);
+    case ActivationKind::elu: return select(x > 0.0f, 1.0f, p.alpha * exp(min(x, 0.0f)));
+    case ActivationKind::celu: return select(x > 0.0f, 1.0f, exp(min(x, 0.0f) / p.alpha));
+    case ActivationKind::softsign: {
+        Expr d = 1.0f + abs(x);
+        return 1.0f / (d * d);
+    }
+    case ActivationKind::tanh: {
+        Expr t = Halide::tanh(x);
+        return 1.0f - t * t;
+    }
+    case ActivationKind::sigmoid: {
+        Expr s = sigmoid_stable(x);
+        return s * (1.0f - s);
+    }
+    case ActivationKind::softplus: {
+        Expr bx = p.beta * x;
+        return select(bx > p.threshold, 1.0f, sigmoid_stable(bx));
+    }
+    case ActivationKind::mish: {
+        // d/dx x tanh(sp(x)) = tanh(sp) + x sigmoid(x) (1 - tanh(sp)^2): no division by x.
+        Expr t = tanh_softplus(x);
+        return t + x * sigmoid_stable(x) * (1.0f - t * t);
+    }
+    case ActivationKind::swish: {
+        Expr s = sigmoid_stable(p.beta * x);
+        return s + p.beta * x * s * (1.0f - s);
+    }
+    case ActivationKind::silu: {
+        Expr s = sigmoid_stable(x);
+        return s + x * s * (1.0f - s);
+    }
+    case ActivationKind::identity: return 1.0f;
+    }
+    return 1.0f;
+}
+
+// dy/d(parameter) at x for the activations with a learnable parameter: prelu's a_c, swish's beta.
+// Zero for the others.
+inline Expr activation_parameter_derivative(ActivationKind kind, Expr x, const ActivationParams &p) {
+    using namespace Halide;
+    switch (kind) {
+    case ActivationKind::prelu: return select(x > 0.0f, 0.0f, x);
+    case ActivationKind::swish: {
+        Expr s = sigmoid_stable(p.beta * x);
+        return x * x * s * (1.0f - s);
+    }
+    default: return 0.0f;
+    }
+}
+
+// The same three functions with the kind chosen at run time. The select chain collapses to one
+// branch in every specialization the schedules make on the kind (schedules/activation_schedule.h).
+template<typename F>
+Expr select_activation(Expr kind, F &&formula) {
+    Expr result = formula(ActivationKind::identity);
+    for (int k = activation_kind_count - 2; k >= 0; k--) {
+        result = Halide::select(kind == k, formula(static_cast<ActivationKind>(k)), result);
+    }
+    return result;
+}
+
+inline Expr activation(Expr kind, Expr x, const ActivationParams &p) {
+    return select_activation(kind, [&](ActivationKind k) { return activation(k, x, p); });
+}
+
+inline Expr activation_derivative(Expr kind, Expr x, const ActivationParams &p) {
+    return select_activation(kind, [&](ActivationKind k) { return activation_derivative(k, x, p); });
+}
+
+inline Expr activation_parameter_derivative(Expr kind, Expr x, const ActivationParams &p) {
+    return select_activation(kind, [&](ActivationKind k) { return activation_parameter_derivative(k, x, p); });
+}
+
+}  // namespace hnn

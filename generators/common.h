@@ -1,0 +1,57 @@
+#pragma once
+// Helpers shared by every hnn generator: the tensor layout, stable elementary functions and the
+// counter-based random numbers. Algorithms only: nothing here schedules.
+//
+// Layout: every activation tensor is (c, x, y, n), channels innermost; filters are
+// (c_out, kx, ky, c_in). With channels innermost a convolution's inner loop runs over contiguous
+// output channels, which vectorizes on x86 and coalesces across GPU threads, and the reduction over
+// input channels reads contiguous memory. This is the layout of Halide's apps/conv_layer and
+// apps/hannk, and of oneDNN's nhwc.
+
+#include "Halide.h"
+
+namespace hnn {
+
+using Halide::Expr;
+
+// log(1 + u) accurate for small u without a log1p intrinsic (Goldberg's trick: the rounding error
+// of 1 + u cancels in log(w) / (w - 1)).
+inline Expr log1p_accurate(Expr u) {
+    Expr w = 1.0f + u;
+    return Halide::select(w == 1.0f, u, Halide::log(w) * u / (w - 1.0f));
+}
+
+// ln(1 + e^x) without overflow: max(x, 0) + log1p(e^-|x|).
+inline Expr softplus_stable(Expr x) {
+    return Halide::max(x, 0.0f) + log1p_accurate(Halide::exp(-Halide::abs(x)));
+}
+
+// 1 / (1 + e^-x) without overflow for either sign of x.
+inline Expr sigmoid_stable(Expr x) {
+    Expr e = Halide::exp(-Halide::abs(x));
+    Expr s = 1.0f / (1.0f + e);
+    return Halide::select(x >= 0.0f, s, e * s);
+}
+
+// A 32-bit integer hash with good avalanche ("lowbias32", C. Wellons). Wrapping uint32 arithmetic.
+inline Expr hash_uint32(Expr v) {
+    using Halide::Internal::UIntImm;
+    v = Halide::cast(Halide::UInt(32), v);
+    v = v ^ (v >> 16);
+    v = v * UIntImm::make(Halide::UInt(32), 0x7feb352dU);
+    v = v ^ (v >> 15);
+    v = v * UIntImm::make(Halide::UInt(32), 0x846ca68bU);
+    v = v ^ (v >> 16);
+    return v;
+}
+
+// Uniform in [0, 1), a pure function of (seed, step, index): the backward pass regenerates exactly
+// the numbers the forward pass drew, so nothing needs to be stored. The runtime mirrors it in C++
+// (runtime/src/counter_random.cpp) and the tests hold both to the same bits.
+inline Expr counter_uniform(Expr seed, Expr step, Expr index) {
+    Expr h = hash_uint32(hash_uint32(hash_uint32(seed) ^ Halide::cast(Halide::UInt(32), step)) ^
+                         Halide::cast(Halide::UInt(32), index));
+    return Halide::cast<float>(h >> 8) * (1.0f / 16777216.0f);
+}
+
+}  // namespace hnn

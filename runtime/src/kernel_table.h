@@ -1,0 +1,24 @@
+#pragma once
+// The registry of hnn's AOT kernels: one table per device, each entry the Halide-generated entry
+// point for that device. The CPU entries dispatch on CPU features by themselves (multi-target).
+
+#include "hnn/device.h"
+
+#include "activation_backward.h"
+#include "activation_forward.h"
+#include "activation_parameter_gradient.h"
+
+#include <vector>
+
+namespace hnn {
+
+struct KernelTable {
+    decltype(&::activation_forward) activation_forward;
+    decltype(&::activation_backward) activation_backward;
+    decltype(&::activation_parameter_gradient) activation_parameter_gradient;
+};
+
+// Throws hnn::Error when the device's kernels are not built in.
+const KernelTable &kernel_table(Device device);
+
+}  // namespace hnn

@@ -1,0 +1,55 @@
+#include "hnn/tensor.h"
+
+#include "hnn/error.h"
+
+#include <algorithm>
+
+namespace hnn {
+
+Tensor::Tensor(const std::vector<int> &shape, Device device) : device_(device) {
+    for (int extent : shape) {
+        if (extent <= 0) {
+            throw Error("tensor shape " + std::to_string(extent) + " in a dimension: extents must be positive");
+        }
+    }
+    buffer_ = Halide::Runtime::Buffer<float>(shape);
+    buffer_.fill(0.0f);
+}
+
+std::vector<int> Tensor::shape() const {
+    std::vector<int> s;
+    for (int i = 0; i < rank(); i++) s.push_back(dim(i));
+    return s;
+}
+
+std::string Tensor::shape_string() const {
+    if (!defined()) return "(undefined)";
+    std::string s;
+    if (rank() == 4) {
+        static const char *names[] = {"c", "x", "y", "n"};
+        s = "(";
+        for (int i = 0; i < 4; i++) s += std::string(i ? ", " : "") + names[i] + "=" + std::to_string(dim(i));
+        return s + ")";
+    }
+    s = "[";
+    for (int i = 0; i < rank(); i++) s += (i ? ", " : "") + std::to_string(dim(i));
+    return s + "]";
+}
+
+float *Tensor::host() {
+    if (buffer_.device_dirty()) buffer_.copy_to_host();
+    return buffer_.data();
+}
+
+const float *Tensor::host() const {
+    if (buffer_.device_dirty()) buffer_.copy_to_host();
+    return buffer_.data();
+}
+
+void Tensor::fill(float value) {
+    float *p = host();
+    std::fill(p, p + size(), value);
+    host_changed();
+}
+
+}  // namespace hnn

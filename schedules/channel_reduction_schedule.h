@@ -1,0 +1,33 @@
+#pragma once
+// Schedules of sums over (x, y, n) that leave one value per channel: prelu's dL/da_c, swish's
+// dL/dbeta partials and the conv bias gradient. Channels are innermost in memory, so each vector
+// lane accumulates one channel while the loop walks the tensor in storage order.
+
+#include "Halide.h"
+
+namespace hnn {
+
+inline void schedule_channel_reduction_cpu(Halide::Func sum, Halide::Var c, Halide::RDom r,
+                                           const Halide::Target &t) {
+    const int lanes = t.natural_vector_size<float>();
+    sum.vectorize(c, lanes, Halide::TailStrategy::GuardWithIf);
+    sum.update().reorder(c, r.x, r.y, r.z).vectorize(c, lanes, Halide::TailStrategy::GuardWithIf);
+}
+
+inline void schedule_channel_reduction_gpu(Halide::Func sum, Halide::Var c, Halide::RDom,
+                                           const Halide::Target &) {
+    Halide::Var ci("ci");
+    sum.gpu_tile(c, ci, 32, Halide::TailStrategy::GuardWithIf);
+    sum.update().gpu_tile(c, ci, 32, Halide::TailStrategy::GuardWithIf);
+}
+
+inline void schedule_channel_reduction(Halide::Func sum, Halide::Var c, Halide::RDom r,
+                                       const Halide::Target &t) {
+    if (t.has_gpu_feature()) {
+        schedule_channel_reduction_gpu(sum, c, r, t);
+    } else {
+        schedule_channel_reduction_cpu(sum, c, r, t);
+    }
+}
+
+}  // namespace hnn

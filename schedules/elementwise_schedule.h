@@ -1,0 +1,59 @@
+#pragma once
+// Schedules of the elementwise kernels over (c, x, y, n) tensors: activations forward and backward
+// and the conv backward's activation-derivative pass. Memory-bound: the goal is full-width vector
+// loads/stores and every core busy, nothing else.
+
+#include "Halide.h"
+
+#include "activation_kind.h"
+
+namespace hnn {
+
+using Halide::Expr;
+using Halide::Func;
+using Halide::Target;
+using Halide::TailStrategy;
+using Halide::Var;
+
+inline int natural_float_lanes(const Target &t) {
+    return t.natural_vector_size<float>();
+}
+
+// One loop nest per activation kind (the select chain of activation_math.h collapses in each),
+// and within it channels-innermost vectorization when there are enough channels, x otherwise.
+inline void schedule_elementwise_cpu(Func out, Expr kind, Expr channels, Var c, Var x, Var y, Var n,
+                                     const Target &t) {
+    const int lanes = natural_float_lanes(t);
+    Var yn("yn");
+    out.fuse(y, n, yn).parallel(yn);
+    for (int k = 0; k < activation_kind_count; k++) {
+        Halide::Stage s = out.specialize(kind == k);
+        s.specialize(channels >= lanes).vectorize(c, lanes, TailStrategy::GuardWithIf);
+        s.vectorize(x, lanes, TailStrategy::GuardWithIf);
+    }
+    out.specialize_fail("hnn: unknown activation kind");
+}
+
+inline void schedule_elementwise_gpu(Func out, Expr kind, Expr channels, Var c, Var x, Var y, Var n,
+                                     const Target &) {
+    Var yn("yn"), ci("ci"), xi("xi");
+    out.fuse(y, n, yn);
+    for (int k = 0; k < activation_kind_count; k++) {
+        Halide::Stage s = out.specialize(kind == k);
+        // Adjacent threads touch adjacent floats: along c when it is wide, along x otherwise.
+        s.specialize(channels >= 32).gpu_tile(c, x, ci, xi, 32, 4, TailStrategy::GuardWithIf);
+        s.gpu_tile(x, yn, xi, Var("yni"), 64, 2, TailStrategy::GuardWithIf);
+    }
+    out.specialize_fail("hnn: unknown activation kind");
+}
+
+inline void schedule_elementwise(Func out, Expr kind, Expr channels, Var c, Var x, Var y, Var n,
+                                 const Target &t) {
+    if (t.has_gpu_feature()) {
+        schedule_elementwise_gpu(out, kind, channels, c, x, y, n, t);
+    } else {
+        schedule_elementwise_cpu(out, kind, channels, c, x, y, n, t);
+    }
+}
+
+}  // namespace hnn

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs everything hnn needs on Debian bookworm (run as root). Idempotent.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+packages=(
+  cmake ninja-build g++ pkg-config
+  libhalide14-0-dev        # Halide 14 + LLVM 14: generators, AOT compilation, autodiff in the tests
+  catch2                   # Catch2 v2 tests
+  libcli11-dev             # the hnn command line
+  nlohmann-json3-dev zlib1g-dev
+  gnuplot-nox              # plots
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,309 @@
+// Every activation's forward and backward kernel against an independent float64 reference, central
+// finite differences, and Halide's automatic differentiation of the same algorithm
+// (generators/activation_math.h) JIT-compiled here.
+
+#include "Halide.h"
+#include "activation_math.h"
+#include "hnn/activation_ops.h"
+#include "hnn/error.h"
+#include "reference_activations.h"
+#include "test_util.h"
+
+#include <cfloat>
+
+using namespace hnn;
+using hnn::test::random_tensor;
+using hnn::test::require_close;
+
+namespace {
+
+// Kinks and thresholds where finite differences and autodiff's conventions are not comparable.
+bool near_kink(ActivationKind k, double x, const Activation &a) {
+    switch (k) {
+    case ActivationKind::relu:
+    case ActivationKind::leaky_relu:
+    case ActivationKind::prelu:
+    case ActivationKind::rrelu:
+    case ActivationKind::elu:
+    case ActivationKind::celu: return std::fabs(x) < 1e-2;
+    case ActivationKind::softplus: return std::fabs(a.beta * x - a.threshold) < 1e-2;
+    default: return false;
+    }
+}
+
+reference::ActivationParams reference_params(const Activation &a, double slope) {
+    reference::ActivationParams p;
+    p.negative_slope = a.negative_slope;
+    p.alpha = a.alpha;
+    p.beta = a.beta;
+    p.threshold = a.threshold;
+    p.slope = slope;
+    return p;
+}
+
+// The slope the kernels see at channel c: prelu's a_c, rrelu's eval-mode mean.
+double slope_at(const Activation &a, const Tensor &prelu_slope, int c) {
+    if (a.kind == ActivationKind::prelu) return prelu_slope.host()[c];
+    return (double(a.rrelu_lower) + double(a.rrelu_upper)) / 2;
+}
+
+// Halide autodiff of hnn's own forward Expr, on the same inputs: dx = d(sum dy * f(x)) / dx.
+Halide::Buffer<float> autodiff_input_grad(const Activation &a, const Tensor &x, const Tensor &dy, const Tensor &slope) {
+    const int C = x.dim(0), W = x.dim(1), H = x.dim(2), N = x.dim(3);
+    Halide::Buffer<float> xb(C, W, H, N), dyb(C, W, H, N), sb(C);
+    std::copy(x.host(), x.host() + x.size(), xb.data());
+    std::copy(dy.host(), dy.host() + dy.size(), dyb.data());
+    std::copy(slope.host(), slope.host() + C, sb.data());
+    Halide::Var c, i, j, n;
+    ActivationParams p;
+    p.negative_slope = a.negative_slope;
+    p.alpha = a.alpha;
+    p.beta = a.beta;
+    p.threshold = a.threshold;
+    p.channel_slope = sb(c);
+    p.rrelu_slope = (a.rrelu_lower + a.rrelu_upper) * 0.5f;
+    Halide::Func f;
+    f(c, i, j, n) = activation(a.kind, xb(c, i, j, n), p);
+    Halide::Derivative d = Halide::propagate_adjoints(f, dyb);
+    Halide::Buffer<float> out = d(xb).realize({C, W, H, N});
+    return out;
+}
+
+void check_activation(const Activation &a) {
+    const ActivationKind k = a.kind;
+    INFO("activation " << activation_name(k));
+    // Odd sizes (not a multiple of any vector width), batch 1, and both vectorization paths.
+    for (std::vector<int> shape : {std::vector<int>{5, 7, 3, 2}, {19, 3, 1, 1}, {1, 33, 1, 1}, {3, 1, 1, 1}}) {
+        INFO("shape " << Tensor(shape).shape_string());
+        Tensor x = random_tensor(shape, -10, 10);
+        Tensor dy = random_tensor(shape, -2, 2);
+        Tensor y(shape), dx(shape);
+        Tensor slope = random_tensor({shape[0]}, 0.0f, 0.5f);
+        const int C = shape[0];
+        activation_forward(a, x, y, RandomKey{}, &slope);
+        activation_backward(a, x, dy, dx, RandomKey{}, &slope);
+        const float *xs = x.host();
+        const float *dys = dy.host();
+
+        // float64 reference: f and dy * f'.
+        require_close(
+            y, [&](size_t e) { return reference::activation(k, xs[e], reference_params(a, slope_at(a, slope, e % C))); },
+            1e-5, 1e-6, "forward vs float64 reference");
+        require_close(
+            dx,
+            [&](size_t e) {
+                return dys[e] * reference::derivative(k, xs[e], reference_params(a, slope_at(a, slope, e % C)));
+            },
+            1e-5, 1e-6, "backward vs float64 derivative");
+
+        // Central differences of the float64 forward, away from kinks.
+        const float *dxs = dx.host();
+        for (size_t e = 0; e < x.size(); e++) {
+            if (near_kink(k, xs[e], a)) continue;
+            const double h = 1e-5;
+            auto p = reference_params(a, slope_at(a, slope, e % C));
+            double fd = dys[e] * (reference::activation(k, xs[e] + h, p) - reference::activation(k, xs[e] - h, p)) / (2 * h);
+            INFO("finite differences at x = " << xs[e]);
+            REQUIRE(std::fabs(dxs[e] - fd) <= 1e-4 * std::fabs(fd) + 1e-5);
+        }
+
+        // Halide's autodiff of the same algorithm, away from kinks.
+        Halide::Buffer<float> ad = autodiff_input_grad(a, x, dy, slope);
+        for (size_t e = 0; e < x.size(); e++) {
+            if (near_kink(k, xs[e], a)) continue;
+            INFO("autodiff at x = " << xs[e]);
+            REQUIRE(std::fabs(dxs[e] - ad.data()[e]) <= 1e-5 * std::fabs(ad.data()[e]) + 1e-6);
+        }
+    }
+
+    // Extremes stay finite: |x| up to 1e4, signed zeros, denormals.
+    const std::vector<float> extremes = {1e4f, -1e4f, 0.0f, -0.0f, 1e-40f, -1e-40f, FLT_MIN, -FLT_MIN,
+                                         88.8f, -88.8f, 100.0f, -100.0f, 1e-7f, -1e-7f, 20.0f, -20.0f};
+    const int count = static_cast<int>(extremes.size());
+    Tensor x({1, count, 1, 1}), y({1, count, 1, 1}), dy({1, count, 1, 1}), dx({1, count, 1, 1});
+    std::copy(extremes.begin(), extremes.end(), x.host());
+    x.host_changed();
+    dy.fill(1.0f);
+    Tensor slope({1});
+    slope.fill(0.25f);
+    activation_forward(a, x, y, RandomKey{}, &slope);
+    activation_backward(a, x, dy, dx, RandomKey{}, &slope);
+    for (int e = 0; e < count; e++) {
+        INFO("x = " << extremes[e] << ": f = " << y.host()[e] << ", f' = " << dx.host()[e]);
+        REQUIRE(std::isfinite(y.host()[e]));
+        REQUIRE(std::isfinite(dx.host()[e]));
+        double want = reference::activation(a.kind, extremes[e], reference_params(a, slope_at(a, slope, 0)));
+        REQUIRE(std::fabs(y.host()[e] - want) <= 1e-5 * std::fabs(want) + 1e-6);
+    }
+}
+
+Activation make(ActivationKind k) {
+    Activation a;
+    a.kind = k;
+    return a;
+}
+
+}  // namespace
+
+#define HNN_ACTIVATION_TEST(NAME)                                                               \
+    TEST_CASE(#NAME " forward/backward match float64, finite differences and autodiff", "[activation]") { \
+        check_activation(make(ActivationKind::NAME));                                           \
+    }
+
+HNN_ACTIVATION_TEST(relu)
+HNN_ACTIVATION_TEST(leaky_relu)
+HNN_ACTIVATION_TEST(prelu)
+HNN_ACTIVATION_TEST(rrelu)
+HNN_ACTIVATION_TEST(elu)
+HNN_ACTIVATION_TEST(celu)
+HNN_ACTIVATION_TEST(softsign)
+HNN_ACTIVATION_TEST(tanh)
+HNN_ACTIVATION_TEST(sigmoid)
+HNN_ACTIVATION_TEST(softplus)
+HNN_ACTIVATION_TEST(mish)
+HNN_ACTIVATION_TEST(swish)
+HNN_ACTIVATION_TEST(silu)
+
+TEST_CASE("activations with non-default parameters", "[activation]") {
+    Activation a = make(ActivationKind::celu);
+    REQUIRE(apply_activation_param(a, "celu.alpha=2"));
+    REQUIRE(a.alpha == 2.0f);
+    check_activation(a);
+
+    Activation s = make(ActivationKind::softplus);
+    apply_activation_param(s, "softplus.beta=2");
+    apply_activation_param(s, "softplus.threshold=5");
+    check_activation(s);
+
+    Activation w = make(ActivationKind::swish);
+    apply_activation_param(w, "swish.beta=1.7");
+    check_activation(w);
+
+    Activation l = make(ActivationKind::leaky_relu);
+    apply_activation_param(l, "leaky_relu.negative_slope=0.2");
+    check_activation(l);
+}
+
+TEST_CASE("activation parameters are parsed with errors that name the text", "[activation]") {
+    Activation a = make(ActivationKind::elu);
+    REQUIRE_FALSE(apply_activation_param(a, "celu.alpha=3"));  // another activation's parameter
+    REQUIRE(a.alpha == 1.0f);
+    REQUIRE_THROWS_WITH(apply_activation_param(a, "elu.gamma=1"), Catch::Contains("elu has no parameter 'gamma'"));
+    REQUIRE_THROWS_WITH(apply_activation_param(a, "elu.alpha=abc"), Catch::Contains("'abc' is not a finite number"));
+    REQUIRE_THROWS_WITH(apply_activation_param(a, "gelu.alpha=1"), Catch::Contains("unknown activation 'gelu'"));
+    REQUIRE_THROWS_WITH(apply_activation_param(a, "elu"), Catch::Contains("expected NAME.PARAM=VALUE"));
+    REQUIRE_THROWS_WITH(parse_activation_kind("ReLU"), Catch::Contains("expected one of relu, leaky_relu"));
+}
+
+TEST_CASE("rrelu training draws per-element slopes in [lower, upper] that backward regenerates", "[activation]") {
+    Activation a = make(ActivationKind::rrelu);
+    const std::vector<int> shape = {6, 9, 5, 3};
+    Tensor x = random_tensor(shape, -5, -0.1f);  // all negative: every element uses its r
+    Tensor y(shape), dy(shape), dx(shape), y2(shape), y3(shape);
+    dy.fill(1.0f);
+    RandomKey key{true, 1234u, 7};
+    activation_forward(a, x, y, key);
+    activation_backward(a, x, dy, dx, key);
+    activation_forward(a, x, y2, key);
+    activation_forward(a, x, y3, RandomKey{true, 1234u, 8});
+    double sum = 0;
+    size_t differs_next_step = 0;
+    for (size_t e = 0; e < x.size(); e++) {
+        double r = double(y.host()[e]) / x.host()[e];
+        REQUIRE(r >= a.rrelu_lower - 1e-6);
+        REQUIRE(r <= a.rrelu_upper + 1e-6);
+        REQUIRE(dx.host()[e] == Approx(r).epsilon(1e-5));  // backward sees the forward's r
+        REQUIRE(y2.host()[e] == y.host()[e]);              // same key, same numbers
+        differs_next_step += y3.host()[e] != y.host()[e];
+        sum += r;
+    }
+    const double mean = sum / x.size();
+    REQUIRE(mean == Approx((a.rrelu_lower + a.rrelu_upper) / 2).epsilon(0.02));
+    REQUIRE(differs_next_step > x.size() * 9 / 10);
+}
+
+TEST_CASE("prelu and swish parameter gradients match float64, finite differences and autodiff", "[activation]") {
+    const std::vector<int> shape = {7, 5, 3, 2};
+    const int C = shape[0];
+    Tensor x = random_tensor(shape, -4, 4);
+    Tensor dy = random_tensor(shape, -1, 1);
+    Tensor slope = random_tensor({C}, 0.0f, 0.5f);
+
+    SECTION("prelu dL/da_c") {
+        Activation a = make(ActivationKind::prelu);
+        Tensor grad({C});
+        activation_parameter_gradient(a, x, dy, grad, RandomKey{}, &slope);
+        std::vector<double> want(C, 0.0);
+        for (size_t e = 0; e < x.size(); e++) {
+            if (x.host()[e] <= 0) want[e % C] += double(dy.host()[e]) * x.host()[e];
+        }
+        require_close(grad, [&](size_t c) { return want[c]; }, 1e-5, 1e-5, "dL/da_c vs float64");
+
+        // Autodiff with respect to the slope buffer.
+        Halide::Buffer<float> xb(shape), dyb(shape), sb(C);
+        std::copy(x.host(), x.host() + x.size(), xb.data());
+        std::copy(dy.host(), dy.host() + dy.size(), dyb.data());
+        std::copy(slope.host(), slope.host() + C, sb.data());
+        Halide::Var c, i, j, n;
+        ActivationParams p;
+        p.channel_slope = sb(c);
+        Halide::Func f;
+        f(c, i, j, n) = activation(ActivationKind::prelu, xb(c, i, j, n), p);
+        Halide::Derivative d = Halide::propagate_adjoints(f, dyb);
+        Halide::Buffer<float> ad = d(sb).realize({C});
+        require_close(grad, [&](size_t ch) { return ad(int(ch)); }, 1e-5, 1e-5, "dL/da_c vs autodiff");
+    }
+
+    SECTION("swish dL/dbeta") {
+        Activation a = make(ActivationKind::swish);
+        a.beta = 1.3f;
+        Tensor grad({1});
+        activation_parameter_gradient(a, x, dy, grad);
+        // Central differences of the float64 loss sum(dy * swish_beta(x)) in beta.
+        auto loss = [&](double beta) {
+            reference::ActivationParams p;
+            p.beta = beta;
+            double s = 0;
+            for (size_t e = 0; e < x.size(); e++) s += dy.host()[e] * reference::activation(ActivationKind::swish, x.host()[e], p);
+            return s;
+        };
+        const double h = 1e-5;
+        const double fd = (loss(a.beta + h) - loss(a.beta - h)) / (2 * h);
+        REQUIRE(grad.host()[0] == Approx(fd).epsilon(1e-4).margin(1e-4));
+
+        Halide::Buffer<float> xb(shape), dyb(shape);
+        std::copy(x.host(), x.host() + x.size(), xb.data());
+        std::copy(dy.host(), dy.host() + dy.size(), dyb.data());
+        Halide::Param<float> beta("beta", a.beta);
+        Halide::Var c, i, j, n;
+        ActivationParams p;
+        p.beta = beta;
+        Halide::Func f;
+        f(c, i, j, n) = activation(ActivationKind::swish, xb(c, i, j, n), p);
+        Halide::Derivative d = Halide::propagate_adjoints(f, dyb);
+        Halide::Func dbeta = d(beta);
+        Halide::Buffer<float> ad = dbeta.realize();
+        REQUIRE(grad.host()[0] == Approx(ad()).epsilon(1e-4).margin(1e-4));
+    }
+
+    SECTION("activations without a learnable parameter refuse") {
+        Tensor grad({C});
+        REQUIRE_THROWS_WITH(activation_parameter_gradient(make(ActivationKind::elu), x, dy, grad),
+                            Catch::Contains("elu has no learnable parameter"));
+    }
+}
+
+TEST_CASE("activation kernels refuse mismatched shapes with a message naming them", "[activation]") {
+    Tensor x({3, 4, 4, 2}), y({3, 4, 5, 2}), dy({3, 4, 4, 2}), dx({3, 4, 4, 1});
+    REQUIRE_THROWS_WITH(activation_forward(make(ActivationKind::relu), x, y),
+                        Catch::Contains("activation_forward: x (c=3, x=4, y=4, n=2) and y (c=3, x=4, y=5, n=2) differ"));
+    REQUIRE_THROWS_WITH(activation_backward(make(ActivationKind::tanh), x, dy, dx),
+                        Catch::Contains("activation_backward: x (c=3, x=4, y=4, n=2) and dx (c=3, x=4, y=4, n=1)"));
+    Tensor flat({12});
+    REQUIRE_THROWS_WITH(activation_forward(make(ActivationKind::relu), flat, flat),
+                        Catch::Contains("must be a (c, x, y, n) tensor, got [12]"));
+    Tensor wrong_slope({2});
+    Tensor y_ok({3, 4, 4, 2});
+    REQUIRE_THROWS_WITH(activation_forward(make(ActivationKind::prelu), x, y_ok, RandomKey{}, &wrong_slope),
+                        Catch::Contains("prelu needs a slope per channel, shape [3], got [2]"));
+}

@@ -1,0 +1,27 @@
+// hnn: Halide-generated neural-network kernels and the trainer that drives them.
+
+#include "activations_command.h"
+#include "hnn/error.h"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+
+int main(int argc, char **argv) {
+    hnn::install_halide_handlers();
+    CLI::App app{"hnn: neural-network kernels generated with Halide, compiled ahead of time"};
+    app.require_subcommand(1);
+    hnn::add_activations_command(app);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError &e) {
+        return app.exit(e);
+    } catch (const hnn::Error &e) {
+        std::fprintf(stderr, "hnn: error: %s\n", e.what());
+        return 1;
+    } catch (const std::exception &e) {
+        std::fprintf(stderr, "hnn: unexpected error: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}
