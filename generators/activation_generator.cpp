@@ -22,8 +22,7 @@ public:
     Var c{"c"}, x{"x"}, y{"y"}, n{"n"};
 
     void generate() {
-        ActivationParams p = act.at(c, x, y, n, input.dim(0).extent(), input.dim(1).extent(),
-                                    input.dim(2).extent());
+        ActivationParams p = act.at(c, x, y, n);
         output(c, x, y, n) = activation(act.kind, input(c, x, y, n), p);
     }
 
@@ -44,8 +43,7 @@ public:
     Var c{"c"}, x{"x"}, y{"y"}, n{"n"};
 
     void generate() {
-        ActivationParams p = act.at(c, x, y, n, input.dim(0).extent(), input.dim(1).extent(),
-                                    input.dim(2).extent());
+        ActivationParams p = act.at(c, x, y, n);
         input_grad(c, x, y, n) = output_grad(c, x, y, n) * activation_derivative(act.kind, input(c, x, y, n), p);
     }
 
@@ -69,8 +67,7 @@ public:
 
     void generate() {
         r = RDom(0, input.dim(1).extent(), 0, input.dim(2).extent(), 0, input.dim(3).extent(), "r");
-        ActivationParams p = act.at(c, r.x, r.y, r.z, input.dim(0).extent(), input.dim(1).extent(),
-                                    input.dim(2).extent());
+        ActivationParams p = act.at(c, r.x, r.y, r.z);
         parameter_grad(c) = 0.0f;
         parameter_grad(c) += output_grad(c, r.x, r.y, r.z) *
                              activation_parameter_derivative(act.kind, input(c, r.x, r.y, r.z), p);

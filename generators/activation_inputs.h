@@ -21,16 +21,15 @@ struct ActivationInputs {
     // prelu's learnable slope a_c, one per channel.
     Halide::GeneratorInput<Halide::Buffer<float, 1>> channel_slope{"channel_slope"};
 
-    // The parameters seen by element (c, x, y, n) of a tensor of the given extents.
-    ActivationParams at(Expr c, Expr x, Expr y, Expr n, Expr channels, Expr width, Expr height) const {
+    // The parameters seen by element (c, x, y, n).
+    ActivationParams at(Expr c, Expr x, Expr y, Expr n) const {
         ActivationParams p;
         p.negative_slope = negative_slope;
         p.alpha = alpha;
         p.beta = beta;
         p.threshold = threshold;
         p.channel_slope = channel_slope(c);
-        Expr index = c + channels * (x + width * (y + height * n));
-        Expr u = counter_uniform(seed, step, index);
+        Expr u = counter_uniform(seed, step, c, x, y, n);
         p.rrelu_slope = Halide::select(training != 0, rrelu_lower + (rrelu_upper - rrelu_lower) * u,
                                        (rrelu_lower + rrelu_upper) * 0.5f);
         return p;

@@ -45,13 +45,26 @@ inline Expr hash_uint32(Expr v) {
     return v;
 }
 
-// Uniform in [0, 1), a pure function of (seed, step, index): the backward pass regenerates exactly
-// the numbers the forward pass drew, so nothing needs to be stored. The runtime mirrors it in C++
-// (runtime/src/counter_random.cpp) and the tests hold both to the same bits.
-inline Expr counter_uniform(Expr seed, Expr step, Expr index) {
-    Expr h = hash_uint32(hash_uint32(hash_uint32(seed) ^ Halide::cast(Halide::UInt(32), step)) ^
-                         Halide::cast(Halide::UInt(32), index));
+// Uniform in [0, 1), a pure function of (seed, step, c, x, y, n): the backward pass regenerates
+// exactly the numbers the forward pass drew, so nothing needs to be stored, and a kernel with a
+// fused activation draws the same numbers as the activation kernel, whatever the tensor's extents.
+inline Expr counter_uniform(Expr seed, Expr step, Expr c, Expr x, Expr y, Expr n) {
+    Expr h = hash_uint32(seed);
+    for (Expr v : {step, c, x, y, n}) {
+        h = hash_uint32(h ^ Halide::cast(Halide::UInt(32), v));
+    }
     return Halide::cast<float>(h >> 8) * (1.0f / 16777216.0f);
+}
+
+// input with index `dim` of a rank-4 Func clamped to [0, extent): lets a schedule compute whole
+// register tiles past the end of a channel dimension (those lanes are never stored).
+inline Halide::Func clamp_dimension(Halide::Func input, int dim, Expr extent, const std::string &name) {
+    Halide::Var a("a"), b("b"), c("c"), d("d");
+    std::vector<Expr> at = {a, b, c, d};
+    at[dim] = Halide::clamp(at[dim], 0, extent - 1);
+    Halide::Func clamped(name);
+    clamped(a, b, c, d) = input(at);
+    return clamped;
 }
 
 }  // namespace hnn

@@ -2,49 +2,11 @@
 
 #include "hnn/error.h"
 #include "kernel_table.h"
+#include "op_checks.h"
 
 #include <numeric>
 
 namespace hnn {
-namespace {
-
-void require_activation_tensor(const char *op, const char *what, const Tensor &t) {
-    if (!t.defined() || t.rank() != 4) {
-        throw Error(std::string(op) + ": " + what + " must be a (c, x, y, n) tensor, got " + t.shape_string());
-    }
-}
-
-void require_same(const char *op, const char *a_name, const Tensor &a, const char *b_name, const Tensor &b) {
-    if (!a.same_shape(b)) {
-        throw Error(std::string(op) + ": " + a_name + " " + a.shape_string() + " and " + b_name + " " +
-                    b.shape_string() + " differ in shape");
-    }
-    if (a.device() != b.device()) {
-        throw Error(std::string(op) + ": " + a_name + " is on " + device_name(a.device()) + " but " + b_name +
-                    " is on " + device_name(b.device()));
-    }
-}
-
-// prelu reads the caller's a_c; the other kinds still bind a [C] buffer (the kernels' bounds cover
-// every kind), so they get a shared one that is never read.
-halide_buffer_t *slope_buffer(const char *op, const Activation &a, const Tensor &x, Tensor *channel_slope) {
-    const int channels = x.dim(0);
-    if (a.kind == ActivationKind::prelu) {
-        if (channel_slope == nullptr || channel_slope->rank() != 1 || channel_slope->dim(0) != channels) {
-            throw Error(std::string(op) + ": prelu needs a slope per channel, shape [" + std::to_string(channels) +
-                        "], got " + (channel_slope ? channel_slope->shape_string() : "none"));
-        }
-        return channel_slope->raw();
-    }
-    static thread_local Tensor unused[2];
-    Tensor &placeholder = unused[x.device() == Device::cuda];
-    if (!placeholder.defined() || placeholder.dim(0) < channels) {
-        placeholder = Tensor({channels}, x.device());
-    }
-    return placeholder.raw();
-}
-
-}  // namespace
 
 void activation_forward(const Activation &a, Tensor &x, Tensor &y, const RandomKey &key, Tensor *channel_slope) {
     const char *op = "activation_forward";
@@ -53,7 +15,7 @@ void activation_forward(const Activation &a, Tensor &x, Tensor &y, const RandomK
     int r = kernel_table(x.device())
                 .activation_forward(x.raw(), static_cast<int>(a.kind), a.negative_slope, a.alpha, a.beta,
                                     a.threshold, a.rrelu_lower, a.rrelu_upper, key.training, key.seed, key.step,
-                                    slope_buffer(op, a, x, channel_slope), y.raw());
+                                    slope_buffer(op, a, x.dim(0), x.device(), channel_slope), y.raw());
     check_kernel(r, op, std::string(activation_name(a.kind)) + " x " + x.shape_string());
 }
 
@@ -66,7 +28,7 @@ void activation_backward(const Activation &a, Tensor &x, Tensor &dy, Tensor &dx,
     int r = kernel_table(x.device())
                 .activation_backward(x.raw(), dy.raw(), static_cast<int>(a.kind), a.negative_slope, a.alpha,
                                      a.beta, a.threshold, a.rrelu_lower, a.rrelu_upper, key.training, key.seed,
-                                     key.step, slope_buffer(op, a, x, channel_slope), dx.raw());
+                                     key.step, slope_buffer(op, a, x.dim(0), x.device(), channel_slope), dx.raw());
     check_kernel(r, op, std::string(activation_name(a.kind)) + " x " + x.shape_string());
 }
 
@@ -89,7 +51,7 @@ void activation_parameter_gradient(const Activation &a, Tensor &x, Tensor &dy, T
                 .activation_parameter_gradient(x.raw(), dy.raw(), static_cast<int>(a.kind), a.negative_slope,
                                                a.alpha, a.beta, a.threshold, a.rrelu_lower, a.rrelu_upper,
                                                key.training, key.seed, key.step,
-                                               slope_buffer(op, a, x, channel_slope), per_channel.raw());
+                                               slope_buffer(op, a, x.dim(0), x.device(), channel_slope), per_channel.raw());
     check_kernel(r, op, std::string(activation_name(a.kind)) + " x " + x.shape_string());
     if (a.kind == ActivationKind::swish) {
         // One shared beta: its gradient is the sum of the per-channel partial sums.

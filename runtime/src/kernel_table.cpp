@@ -6,6 +6,9 @@
 #include "activation_backward_cuda.h"
 #include "activation_forward_cuda.h"
 #include "activation_parameter_gradient_cuda.h"
+#include "conv2d_backward_data_cuda.h"
+#include "conv2d_backward_weights_cuda.h"
+#include "conv2d_forward_cuda.h"
 #endif
 
 namespace hnn {
@@ -16,6 +19,9 @@ const KernelTable &kernel_table(Device device) {
         ::activation_forward,
         ::activation_backward,
         ::activation_parameter_gradient,
+        ::conv2d_forward,
+        ::conv2d_backward_data,
+        ::conv2d_backward_weights,
     };
     if (device == Device::cpu) return cpu;
 #ifdef HNN_HAVE_CUDA_KERNELS
@@ -23,6 +29,9 @@ const KernelTable &kernel_table(Device device) {
         ::activation_forward_cuda,
         ::activation_backward_cuda,
         ::activation_parameter_gradient_cuda,
+        ::conv2d_forward_cuda,
+        ::conv2d_backward_data_cuda,
+        ::conv2d_backward_weights_cuda,
     };
     return cuda;
 #else

@@ -7,6 +7,9 @@
 #include "activation_backward.h"
 #include "activation_forward.h"
 #include "activation_parameter_gradient.h"
+#include "conv2d_backward_data.h"
+#include "conv2d_backward_weights.h"
+#include "conv2d_forward.h"
 
 #include <vector>
 
@@ -16,6 +19,9 @@ struct KernelTable {
     decltype(&::activation_forward) activation_forward;
     decltype(&::activation_backward) activation_backward;
     decltype(&::activation_parameter_gradient) activation_parameter_gradient;
+    decltype(&::conv2d_forward) conv2d_forward;
+    decltype(&::conv2d_backward_data) conv2d_backward_data;
+    decltype(&::conv2d_backward_weights) conv2d_backward_weights;
 };
 
 // Throws hnn::Error when the device's kernels are not built in.

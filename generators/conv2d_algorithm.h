@@ -1,0 +1,61 @@
+#pragma once
+// 2-D convolution as pure algorithm: forward, backward-data and backward-weights, for any kernel
+// size, any stride and any top/left padding (the bottom/right padding follows from the output
+// extent the caller allocates: TensorFlow's 'same', 'valid' or explicit). The generators and the
+// tests' autodiff references both build their pipelines from these functions.
+//
+// Layout: input (ci, x, y, n), filter (co, kx, ky, ci), output (co, x, y, n).
+
+#include "common.h"
+
+namespace hnn {
+
+struct Conv2dShape {
+    Expr stride;
+    Expr pad_x, pad_y;  // zeros added before the first column / row
+};
+
+// The input with zeros outside its x/y extent (channels and batch are never out of bounds).
+inline Halide::Func zero_padded(Halide::Func input, Expr width, Expr height, const std::string &name) {
+    Halide::Var c, x, y, n;
+    Halide::Func padded(name);
+    Expr inside = x >= 0 && x < width && y >= 0 && y < height;
+    padded(c, x, y, n) = Halide::select(inside, input(c, Halide::clamp(x, 0, width - 1), Halide::clamp(y, 0, height - 1), n), 0.0f);
+    return padded;
+}
+
+// out(co, x, y, n) = bias(co) + sum_{kx, ky, ci} filter(co, kx, ky, ci) in(ci, x s + kx - px, y s + ky - py, n)
+// r ranges over (kx, ky, ci).
+inline void define_conv2d_forward(Halide::Func conv, Halide::Func input_padded, Halide::Func filter, Halide::Func bias,
+                                  Halide::RDom r, const Conv2dShape &s) {
+    Halide::Var co("co"), x("x"), y("y"), n("n");
+    conv(co, x, y, n) = bias(co);
+    conv(co, x, y, n) += filter(co, r.x, r.y, r.z) *
+                         input_padded(r.z, x * s.stride + r.x - s.pad_x, y * s.stride + r.y - s.pad_y, n);
+}
+
+// din(ci, x, y, n) = sum_{co, kx, ky} filter(co, kx, ky, ci) dout(co, (x + px - kx) / s, (y + py - ky) / s, n)
+// over the (kx, ky) for which the division is exact and lands inside dout. r ranges over (co, kx, ky).
+// filter_t is the filter transposed to (ci, kx, ky, co) so the vectorized ci reads contiguously.
+inline void define_conv2d_backward_data(Halide::Func din, Halide::Func output_grad_padded, Halide::Func filter_t,
+                                        Halide::RDom r, const Conv2dShape &s) {
+    Halide::Var ci("ci"), x("x"), y("y"), n("n");
+    Expr tx = x + s.pad_x - r.y;
+    Expr ty = y + s.pad_y - r.z;
+    Expr hit = (tx % s.stride == 0) && (ty % s.stride == 0);
+    din(ci, x, y, n) = 0.0f;
+    din(ci, x, y, n) += filter_t(ci, r.y, r.z, r.x) *
+                        Halide::select(hit, output_grad_padded(r.x, tx / s.stride, ty / s.stride, n), 0.0f);
+}
+
+// dfilter(co, kx, ky, ci) = sum_{x, y, n} dout(co, x, y, n) in(ci, x s + kx - px, y s + ky - py, n)
+// r ranges over dout's (x, y, n).
+inline void define_conv2d_backward_weights(Halide::Func dfilter, Halide::Func output_grad, Halide::Func input_padded,
+                                           Halide::RDom r, const Conv2dShape &s) {
+    Halide::Var co("co"), kx("kx"), ky("ky"), ci("ci");
+    dfilter(co, kx, ky, ci) = 0.0f;
+    dfilter(co, kx, ky, ci) += output_grad(co, r.x, r.y, r.z) *
+                               input_padded(ci, r.x * s.stride + kx - s.pad_x, r.y * s.stride + ky - s.pad_y, r.z);
+}
+
+}  // namespace hnn

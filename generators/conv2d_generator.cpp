@@ -1,0 +1,132 @@
+// Convolution kernels: forward with the activation fused into its epilogue, backward-data with the
+// previous layer's activation derivative fused into its epilogue, and backward-weights with the
+// bias gradient. Stride and padding are run-time arguments; kernel size comes from the filter.
+
+#include "Halide.h"
+
+#include "activation_inputs.h"
+#include "conv2d_algorithm.h"
+#include "conv2d_schedule.h"
+
+namespace hnn {
+namespace {
+
+using namespace Halide;
+
+// output = f(conv(input, filter) + bias) and pre_activation = conv(input, filter) + bias, written
+// in one pass (a Tuple): the backward pass reads the pre-activation. activation_kind identity
+// makes it a plain convolution.
+class Conv2dForward : public Generator<Conv2dForward> {
+public:
+    Input<Buffer<float, 4>> input{"input"};    // (ci, x, y, n)
+    Input<Buffer<float, 4>> filter{"filter"};  // (co, kx, ky, ci)
+    Input<Buffer<float, 1>> bias{"bias"};      // (co)
+    Input<int> stride{"stride", 1, 1, 16};
+    Input<int> pad_x{"pad_x", 0, 0, 1024};
+    Input<int> pad_y{"pad_y", 0, 0, 1024};
+    ActivationInputs act;
+    Output<Func> output{"output", {Float(32), Float(32)}, 4};  // (activated, pre_activation), (co, x, y, n)
+
+    Var co{"co"}, x{"x"}, y{"y"}, n{"n"};
+    Func conv{"conv"}, input_padded, filter_bounded, bias_bounded;
+    RDom r;
+
+    void generate() {
+        const Expr out_channels = filter.dim(0).extent();
+        Conv2dShape s{stride, pad_x, pad_y};
+        input_padded = zero_padded(input, input.dim(1).extent(), input.dim(2).extent(), "input_padded");
+        filter_bounded = clamp_dimension(filter, 0, out_channels, "filter_bounded");
+        bias_bounded(co) = bias(clamp(co, 0, out_channels - 1));
+        r = RDom(0, filter.dim(1).extent(), 0, filter.dim(2).extent(), 0, filter.dim(3).extent(), "r");
+        define_conv2d_forward(conv, input_padded, filter_bounded, bias_bounded, r, s);
+
+        ActivationParams p = act.at(co, x, y, n);
+        output(co, x, y, n) = Tuple(activation(act.kind, conv(co, x, y, n), p), conv(co, x, y, n));
+    }
+
+    void schedule() {
+        if (auto_schedule) return;
+        schedule_conv2d_forward(get_target(), output, conv, filter_bounded, r, act.kind);
+    }
+};
+
+// input_grad = (transposed conv of output_grad) * f'(input_pre_activation): the gradient at this
+// layer's input, through the activation of the layer that produced the input. activation_kind
+// identity gives the plain gradient (input_pre_activation is then not read).
+class Conv2dBackwardData : public Generator<Conv2dBackwardData> {
+public:
+    Input<Buffer<float, 4>> output_grad{"output_grad"};                    // (co, x, y, n)
+    Input<Buffer<float, 4>> filter{"filter"};                              // (co, kx, ky, ci)
+    Input<Buffer<float, 4>> input_pre_activation{"input_pre_activation"};  // (ci, x, y, n)
+    Input<int> stride{"stride", 1, 1, 16};
+    Input<int> pad_x{"pad_x", 0, 0, 1024};
+    Input<int> pad_y{"pad_y", 0, 0, 1024};
+    ActivationInputs act;
+    Output<Buffer<float, 4>> input_grad{"input_grad"};  // (ci, x, y, n)
+
+    Var ci{"ci"}, x{"x"}, y{"y"}, n{"n"};
+    Func din{"din"}, output_grad_padded, filter_t{"filter_t"};
+    RDom r;
+
+    void generate() {
+        const Expr in_channels = filter.dim(3).extent();
+        Conv2dShape s{stride, pad_x, pad_y};
+        output_grad_padded = zero_padded(output_grad, output_grad.dim(1).extent(), output_grad.dim(2).extent(),
+                                         "output_grad_padded");
+        Var kx("kx"), ky("ky"), co("co");
+        filter_t(ci, kx, ky, co) = filter(co, kx, ky, clamp(ci, 0, in_channels - 1));
+        r = RDom(0, filter.dim(0).extent(), 0, filter.dim(1).extent(), 0, filter.dim(2).extent(), "r");
+        define_conv2d_backward_data(din, output_grad_padded, filter_t, r, s);
+
+        ActivationParams p = act.at(ci, x, y, n);
+        input_grad(ci, x, y, n) = din(ci, x, y, n) *
+                                  activation_derivative(act.kind, input_pre_activation(ci, x, y, n), p);
+    }
+
+    void schedule() {
+        if (auto_schedule) return;
+        schedule_conv2d_backward_data(get_target(), input_grad, din, filter_t, r, act.kind);
+    }
+};
+
+class Conv2dBackwardWeights : public Generator<Conv2dBackwardWeights> {
+public:
+    Input<Buffer<float, 4>> output_grad{"output_grad"};  // (co, x, y, n)
+    Input<Buffer<float, 4>> input{"input"};              // (ci, x, y, n)
+    Input<int> stride{"stride", 1, 1, 16};
+    Input<int> pad_x{"pad_x", 0, 0, 1024};
+    Input<int> pad_y{"pad_y", 0, 0, 1024};
+    Output<Buffer<float, 4>> filter_grad{"filter_grad"};  // (co, kx, ky, ci)
+    Output<Buffer<float, 1>> bias_grad{"bias_grad"};      // (co)
+
+    Var co{"co"}, kx{"kx"}, ky{"ky"}, ci{"ci"};
+    Func dw{"dw"}, db{"db"};
+    RDom r, rb;
+
+    void generate() {
+        Conv2dShape s{stride, pad_x, pad_y};
+        Func output_grad_bounded = clamp_dimension(output_grad, 0, output_grad.dim(0).extent(), "output_grad_bounded");
+        Func input_bounded = clamp_dimension(input, 0, input.dim(0).extent(), "input_bounded");
+        Func input_padded = zero_padded(input_bounded, input.dim(1).extent(), input.dim(2).extent(), "input_padded");
+        r = RDom(0, output_grad.dim(1).extent(), 0, output_grad.dim(2).extent(), 0, output_grad.dim(3).extent(), "r");
+        define_conv2d_backward_weights(dw, output_grad_bounded, input_padded, r, s);
+        filter_grad(co, kx, ky, ci) = dw(co, kx, ky, ci);
+
+        rb = RDom(0, output_grad.dim(1).extent(), 0, output_grad.dim(2).extent(), 0, output_grad.dim(3).extent(), "rb");
+        bias_grad(co) = 0.0f;
+        bias_grad(co) += output_grad(co, rb.x, rb.y, rb.z);
+    }
+
+    void schedule() {
+        if (auto_schedule) return;
+        schedule_conv2d_backward_weights(get_target(), filter_grad, dw, r);
+        schedule_channel_reduction(bias_grad, co, rb, get_target());
+    }
+};
+
+}  // namespace
+}  // namespace hnn
+
+HALIDE_REGISTER_GENERATOR(hnn::Conv2dForward, conv2d_forward)
+HALIDE_REGISTER_GENERATOR(hnn::Conv2dBackwardData, conv2d_backward_data)
+HALIDE_REGISTER_GENERATOR(hnn::Conv2dBackwardWeights, conv2d_backward_weights)

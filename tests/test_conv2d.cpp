@@ -1,0 +1,256 @@
+// Convolution kernels against float64 loops, central differences in float64 and Halide's autodiff
+// of the same algorithm (generators/conv2d_algorithm.h), JIT-compiled here.
+
+#include "Halide.h"
+#include "conv2d_algorithm.h"
+#include "hnn/conv2d_ops.h"
+#include "hnn/error.h"
+#include "reference_activations.h"
+#include "reference_conv.h"
+#include "test_util.h"
+
+using namespace hnn;
+using hnn::test::random_tensor;
+using hnn::test::require_close;
+
+namespace {
+
+struct Case {
+    int ci, w, h, n, co, k, stride;
+    std::string padding;
+};
+
+std::string describe(const Case &c) {
+    return std::to_string(c.ci) + "->" + std::to_string(c.co) + " channels, " + std::to_string(c.w) + "x" +
+           std::to_string(c.h) + " n=" + std::to_string(c.n) + ", " + std::to_string(c.k) + "x" + std::to_string(c.k) +
+           " stride " + std::to_string(c.stride) + " padding " + c.padding;
+}
+
+// Odd sizes, batch 1, channel counts below, at and past the vector width and the register tile,
+// every kernel size the reference networks use, stride 1 and 2, every padding mode.
+const std::vector<Case> cases = {
+    {3, 7, 5, 2, 5, 3, 1, "same"},    {1, 9, 9, 1, 7, 5, 1, "same"},   {4, 6, 6, 2, 6, 2, 1, "same"},
+    {5, 7, 7, 2, 3, 3, 2, "same"},    {6, 8, 5, 1, 9, 1, 1, "same"},   {17, 5, 4, 2, 19, 3, 1, "valid"},
+    {8, 9, 7, 1, 70, 3, 2, "1"},      {2, 11, 3, 3, 4, 2, 2, "same"},  {33, 6, 6, 2, 40, 3, 1, "same"},
+    {3, 4, 4, 1, 2, 5, 1, "2x1"},
+};
+
+reference::ConvShape shape_of(const Case &c, const Conv2dGeometry &g) {
+    return {c.ci, c.w, c.h, c.n, c.co, c.k, c.k, g.stride, g.pad_x, g.pad_y, g.out_width, g.out_height};
+}
+
+Halide::Buffer<float> halide_copy(const Tensor &t) {
+    Halide::Buffer<float> b(t.shape());
+    std::copy(t.host(), t.host() + t.size(), b.data());
+    return b;
+}
+
+// Stride and padding as run-time parameters, as in the AOT kernels. (With the stride a constant,
+// Halide 14's autodiff inverts x * stride + kx itself and gets 2x2 stride-2 gradients wrong.)
+Conv2dShape autodiff_shape(const Conv2dGeometry &g) {
+    static Halide::Param<int> stride("stride"), pad_x("pad_x"), pad_y("pad_y");
+    stride.set(g.stride);
+    pad_x.set(g.pad_x);
+    pad_y.set(g.pad_y);
+    return Conv2dShape{stride, pad_x, pad_y};
+}
+
+}  // namespace
+
+TEST_CASE("conv2d geometry follows TensorFlow same, valid and explicit padding", "[conv2d]") {
+    auto g = conv2d_geometry(28, 28, 5, 5, 1, parse_padding("same"));
+    CHECK((g.out_width == 28 && g.pad_x == 2 && g.pad_y == 2));
+    g = conv2d_geometry(2, 2, 2, 2, 1, parse_padding("same"));  // even kernel: bottom/right only
+    CHECK((g.out_width == 2 && g.pad_x == 0 && g.pad_y == 0));
+    g = conv2d_geometry(7, 7, 3, 3, 2, parse_padding("same"));
+    CHECK((g.out_width == 4 && g.pad_x == 1));
+    g = conv2d_geometry(8, 8, 3, 3, 2, parse_padding("same"));  // total padding 1: all of it bottom/right
+    CHECK((g.out_width == 4 && g.pad_x == 0));
+    g = conv2d_geometry(7, 5, 3, 3, 1, parse_padding("valid"));
+    CHECK((g.out_width == 5 && g.out_height == 3 && g.pad_x == 0));
+    g = conv2d_geometry(7, 5, 3, 3, 2, parse_padding("2x1"));
+    CHECK((g.out_width == 5 && g.out_height == 3 && g.pad_x == 2 && g.pad_y == 1));
+    REQUIRE_THROWS_WITH(conv2d_geometry(2, 2, 3, 3, 1, parse_padding("valid")), Catch::Contains("does not fit a 2x2 input"));
+    REQUIRE_THROWS_WITH(parse_padding("middle"), Catch::Contains("padding 'middle'"));
+}
+
+TEST_CASE("conv2d forward with fused activation matches float64", "[conv2d]") {
+    for (const Case &c : cases) {
+        INFO(describe(c));
+        Conv2dGeometry g = conv2d_geometry(c.w, c.h, c.k, c.k, c.stride, parse_padding(c.padding));
+        Tensor input = random_tensor({c.ci, c.w, c.h, c.n});
+        Tensor filter = random_tensor({c.co, c.k, c.k, c.ci});
+        Tensor bias = random_tensor({c.co});
+        Tensor out({c.co, g.out_width, g.out_height, c.n}), pre({c.co, g.out_width, g.out_height, c.n});
+        Activation celu;
+        celu.kind = ActivationKind::celu;
+        celu.alpha = 2;
+        conv2d_forward(input, filter, &bias, g, celu, out, pre);
+        auto want = reference::conv_forward(shape_of(c, g), input.host(), filter.host(), bias.host());
+        reference::ActivationParams p;
+        p.alpha = 2;
+        require_close(pre, [&](size_t i) { return want[i]; }, 1e-5, 1e-5, "pre_activation");
+        require_close(out, [&](size_t i) { return reference::activation(ActivationKind::celu, want[i], p); }, 1e-5, 1e-5,
+                      "activated output");
+
+        // Without bias and activation.
+        Activation none;
+        none.kind = ActivationKind::identity;
+        conv2d_forward(input, filter, nullptr, g, none, out, pre);
+        auto want_plain = reference::conv_forward(shape_of(c, g), input.host(), filter.host(), nullptr);
+        require_close(out, [&](size_t i) { return want_plain[i]; }, 1e-5, 1e-5, "plain output");
+    }
+}
+
+TEST_CASE("conv2d backward-data matches float64, finite differences and autodiff", "[conv2d]") {
+    for (const Case &c : cases) {
+        INFO(describe(c));
+        Conv2dGeometry g = conv2d_geometry(c.w, c.h, c.k, c.k, c.stride, parse_padding(c.padding));
+        auto s = shape_of(c, g);
+        Tensor input = random_tensor({c.ci, c.w, c.h, c.n});
+        Tensor filter = random_tensor({c.co, c.k, c.k, c.ci});
+        Tensor dout = random_tensor({c.co, g.out_width, g.out_height, c.n});
+        Tensor din({c.ci, c.w, c.h, c.n});
+        conv2d_backward_data(dout, filter, g, din);
+        auto want = reference::conv_backward_data(s, dout.host(), filter.host());
+        require_close(din, [&](size_t i) { return want[i]; }, 1e-5, 1e-5, "input_grad vs float64");
+
+        // Central differences of L = sum(dout * conv(input)) in float64, at a few inputs.
+        std::vector<float> x(input.host(), input.host() + input.size());
+        auto loss = [&](const std::vector<float> &xv) {
+            auto y = reference::conv_forward(s, xv.data(), filter.host(), nullptr);
+            double l = 0;
+            for (size_t i = 0; i < y.size(); i++) l += y[i] * dout.host()[i];
+            return l;
+        };
+        for (size_t i = 0; i < x.size(); i += 1 + x.size() / 7) {
+            auto plus = x, minus = x;
+            const double h = 1e-2;  // L is linear in x: the difference quotient is exact up to rounding
+            plus[i] += h;
+            minus[i] -= h;
+            double fd = (loss(plus) - loss(minus)) / (double(plus[i]) - double(minus[i]));
+            INFO("input element " << i);
+            REQUIRE(din.host()[i] == Approx(fd).epsilon(1e-4).margin(1e-4));
+        }
+
+        // Halide autodiff of the forward algorithm.
+        Halide::Buffer<float> xb = halide_copy(input), fb = halide_copy(filter), db = halide_copy(dout);
+        Halide::Func padded = zero_padded(Halide::Func(xb), c.w, c.h, "padded");
+        Halide::Func bias_zero, conv("conv");
+        Halide::Var v;
+        bias_zero(v) = 0.0f;
+        Halide::RDom r(0, c.k, 0, c.k, 0, c.ci);
+        define_conv2d_forward(conv, padded, Halide::Func(fb), bias_zero, r, autodiff_shape(g));
+        Halide::Derivative d = Halide::propagate_adjoints(conv, db);
+        Halide::Buffer<float> ad = d(xb).realize({c.ci, c.w, c.h, c.n});
+        require_close(din, [&](size_t i) { return ad.data()[i]; }, 1e-5, 1e-5, "input_grad vs autodiff");
+    }
+}
+
+TEST_CASE("conv2d backward-weights and bias gradient match float64, finite differences and autodiff", "[conv2d]") {
+    for (const Case &c : cases) {
+        INFO(describe(c));
+        Conv2dGeometry g = conv2d_geometry(c.w, c.h, c.k, c.k, c.stride, parse_padding(c.padding));
+        auto s = shape_of(c, g);
+        Tensor input = random_tensor({c.ci, c.w, c.h, c.n});
+        Tensor filter = random_tensor({c.co, c.k, c.k, c.ci});
+        Tensor dout = random_tensor({c.co, g.out_width, g.out_height, c.n});
+        Tensor dw({c.co, c.k, c.k, c.ci}), dbias({c.co});
+        conv2d_backward_weights(dout, input, g, dw, &dbias);
+        auto want = reference::conv_backward_weights(s, dout.host(), input.host());
+        require_close(dw, [&](size_t i) { return want[i]; }, 1e-5, 1e-5, "filter_grad vs float64");
+        std::vector<double> want_bias(c.co, 0.0);
+        for (size_t i = 0; i < dout.size(); i++) want_bias[i % c.co] += dout.host()[i];
+        require_close(dbias, [&](size_t i) { return want_bias[i]; }, 1e-5, 1e-5, "bias_grad vs float64");
+
+        std::vector<float> w(filter.host(), filter.host() + filter.size());
+        auto loss = [&](const std::vector<float> &wv) {
+            auto y = reference::conv_forward(s, input.host(), wv.data(), nullptr);
+            double l = 0;
+            for (size_t i = 0; i < y.size(); i++) l += y[i] * dout.host()[i];
+            return l;
+        };
+        for (size_t i = 0; i < w.size(); i += 1 + w.size() / 7) {
+            auto plus = w, minus = w;
+            plus[i] += 1e-2f;
+            minus[i] -= 1e-2f;
+            double fd = (loss(plus) - loss(minus)) / (double(plus[i]) - double(minus[i]));
+            INFO("filter element " << i);
+            REQUIRE(dw.host()[i] == Approx(fd).epsilon(1e-4).margin(1e-4));
+        }
+
+        Halide::Buffer<float> xb = halide_copy(input), fb = halide_copy(filter), db = halide_copy(dout);
+        Halide::Buffer<float> bb(c.co);
+        bb.fill(0.5f);
+        Halide::Func padded = zero_padded(Halide::Func(xb), c.w, c.h, "padded");
+        Halide::Func conv("conv");
+        Halide::RDom r(0, c.k, 0, c.k, 0, c.ci);
+        define_conv2d_forward(conv, padded, Halide::Func(fb), Halide::Func(bb), r, autodiff_shape(g));
+        Halide::Derivative d = Halide::propagate_adjoints(conv, db);
+        Halide::Buffer<float> ad = d(fb).realize({c.co, c.k, c.k, c.ci});
+        require_close(dw, [&](size_t i) { return ad.data()[i]; }, 1e-5, 1e-5, "filter_grad vs autodiff");
+        Halide::Buffer<float> adb = d(bb).realize({c.co});
+        require_close(dbias, [&](size_t i) { return adb.data()[i]; }, 1e-5, 1e-5, "bias_grad vs autodiff");
+    }
+}
+
+TEST_CASE("conv2d backward-data with the fused activation derivative", "[conv2d]") {
+    for (ActivationKind kind : {ActivationKind::relu, ActivationKind::celu, ActivationKind::tanh, ActivationKind::mish,
+                                ActivationKind::prelu}) {
+        Case c{6, 7, 6, 2, 20, 3, 2, "same"};
+        INFO(describe(c) << ", activation " << activation_name(kind));
+        Conv2dGeometry g = conv2d_geometry(c.w, c.h, c.k, c.k, c.stride, parse_padding(c.padding));
+        Tensor pre = random_tensor({c.ci, c.w, c.h, c.n}, -3, 3);
+        Tensor filter = random_tensor({c.co, c.k, c.k, c.ci});
+        Tensor dout = random_tensor({c.co, g.out_width, g.out_height, c.n});
+        Tensor slope = random_tensor({c.ci}, 0, 0.5f);
+        Tensor din({c.ci, c.w, c.h, c.n});
+        Activation a;
+        a.kind = kind;
+        conv2d_backward_data(dout, filter, g, din, &a, &pre, RandomKey{}, &slope);
+        auto plain = reference::conv_backward_data(shape_of(c, g), dout.host(), filter.host());
+        require_close(
+            din,
+            [&](size_t i) {
+                reference::ActivationParams p;
+                p.slope = slope.host()[i % c.ci];
+                return plain[i] * reference::derivative(kind, pre.host()[i], p);
+            },
+            1e-5, 1e-5, "fused input_grad");
+    }
+}
+
+TEST_CASE("conv2d with fused rrelu draws the same slopes as the activation kernel", "[conv2d]") {
+    Case c{5, 6, 6, 2, 18, 3, 1, "same"};
+    Conv2dGeometry g = conv2d_geometry(c.w, c.h, c.k, c.k, c.stride, parse_padding(c.padding));
+    Tensor input = random_tensor({c.ci, c.w, c.h, c.n});
+    Tensor filter = random_tensor({c.co, c.k, c.k, c.ci});
+    const std::vector<int> out_shape = {c.co, g.out_width, g.out_height, c.n};
+    Tensor fused(out_shape), pre(out_shape), plain(out_shape), pre2(out_shape), separate(out_shape);
+    Activation rrelu, none;
+    rrelu.kind = ActivationKind::rrelu;
+    none.kind = ActivationKind::identity;
+    RandomKey key{true, 99u, 3};
+    conv2d_forward(input, filter, nullptr, g, rrelu, fused, pre, key);
+    conv2d_forward(input, filter, nullptr, g, none, plain, pre2);
+    activation_forward(rrelu, plain, separate, key);
+    require_close(fused, [&](size_t i) { return separate.host()[i]; }, 1e-6, 1e-7, "fused rrelu vs separate");
+}
+
+TEST_CASE("conv2d refuses mismatched shapes with messages naming them", "[conv2d]") {
+    Conv2dGeometry g = conv2d_geometry(5, 5, 3, 3, 1, parse_padding("same"));
+    Tensor input({3, 5, 5, 2}), filter({4, 3, 3, 2}), out({4, 5, 5, 2}), pre({4, 5, 5, 2});
+    Activation none;
+    none.kind = ActivationKind::identity;
+    REQUIRE_THROWS_WITH(conv2d_forward(input, filter, nullptr, g, none, out, pre),
+                        Catch::Contains("filter (c=4, x=3, y=3, n=2) expects 2 input channels but input (c=3, x=5, y=5, n=2) has 3"));
+    Tensor filter_ok({4, 3, 3, 3}), small_out({4, 4, 5, 2});
+    REQUIRE_THROWS_WITH(conv2d_forward(input, filter_ok, nullptr, g, none, small_out, pre),
+                        Catch::Contains("conv2d_forward: output must have shape (c=4, x=5, y=5, n=2), got (c=4, x=4, y=5, n=2)"));
+    Tensor bias({3});
+    REQUIRE_THROWS_WITH(conv2d_forward(input, filter_ok, &bias, g, none, out, pre), Catch::Contains("bias must have shape [4], got [3]"));
+    Tensor din({3, 5, 5, 2}), dout({4, 5, 5, 1});
+    REQUIRE_THROWS_WITH(conv2d_backward_data(dout, filter_ok, g, din), Catch::Contains("conv2d_backward_data: output_grad (c=4, x=5, y=5, n=1)"));
+    Tensor dw({4, 3, 3, 3});
+    REQUIRE_THROWS_WITH(conv2d_backward_weights(dout, input, g, dw), Catch::Contains("do not agree on channels or batch"));
+}
