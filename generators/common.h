@@ -56,6 +56,15 @@ inline Expr counter_uniform(Expr seed, Expr step, Expr c, Expr x, Expr y, Expr n
     return Halide::cast<float>(h >> 8) * (1.0f / 16777216.0f);
 }
 
+// The input with zeros outside its x/y extent (channels and batch are never out of bounds).
+inline Halide::Func zero_padded(Halide::Func input, Expr width, Expr height, const std::string &name) {
+    Halide::Var c, x, y, n;
+    Halide::Func padded(name);
+    Expr inside = x >= 0 && x < width && y >= 0 && y < height;
+    padded(c, x, y, n) = Halide::select(inside, input(c, Halide::clamp(x, 0, width - 1), Halide::clamp(y, 0, height - 1), n), 0.0f);
+    return padded;
+}
+
 // input with index `dim` of a rank-4 Func clamped to [0, extent): lets a schedule compute whole
 // register tiles past the end of a channel dimension (those lanes are never stored).
 inline Halide::Func clamp_dimension(Halide::Func input, int dim, Expr extent, const std::string &name) {

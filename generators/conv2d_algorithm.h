@@ -15,15 +15,6 @@ struct Conv2dShape {
     Expr pad_x, pad_y;  // zeros added before the first column / row
 };
 
-// The input with zeros outside its x/y extent (channels and batch are never out of bounds).
-inline Halide::Func zero_padded(Halide::Func input, Expr width, Expr height, const std::string &name) {
-    Halide::Var c, x, y, n;
-    Halide::Func padded(name);
-    Expr inside = x >= 0 && x < width && y >= 0 && y < height;
-    padded(c, x, y, n) = Halide::select(inside, input(c, Halide::clamp(x, 0, width - 1), Halide::clamp(y, 0, height - 1), n), 0.0f);
-    return padded;
-}
-
 // out(co, x, y, n) = bias(co) + sum_{kx, ky, ci} filter(co, kx, ky, ci) in(ci, x s + kx - px, y s + ky - py, n)
 // r ranges over (kx, ky, ci).
 inline void define_conv2d_forward(Halide::Func conv, Halide::Func input_padded, Halide::Func filter, Halide::Func bias,

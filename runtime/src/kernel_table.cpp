@@ -9,6 +9,15 @@
 #include "conv2d_backward_data_cuda.h"
 #include "conv2d_backward_weights_cuda.h"
 #include "conv2d_forward_cuda.h"
+#include "avg_pool_forward_cuda.h"
+#include "avg_pool_backward_cuda.h"
+#include "max_pool_forward_cuda.h"
+#include "max_pool_backward_cuda.h"
+#include "global_avg_pool_forward_cuda.h"
+#include "global_avg_pool_backward_cuda.h"
+#include "softmax_cross_entropy_cuda.h"
+#include "sgd_update_cuda.h"
+#include "adam_update_cuda.h"
 #endif
 
 namespace hnn {
@@ -22,6 +31,15 @@ const KernelTable &kernel_table(Device device) {
         ::conv2d_forward,
         ::conv2d_backward_data,
         ::conv2d_backward_weights,
+        ::avg_pool_forward,
+        ::avg_pool_backward,
+        ::max_pool_forward,
+        ::max_pool_backward,
+        ::global_avg_pool_forward,
+        ::global_avg_pool_backward,
+        ::softmax_cross_entropy,
+        ::sgd_update,
+        ::adam_update,
     };
     if (device == Device::cpu) return cpu;
 #ifdef HNN_HAVE_CUDA_KERNELS
@@ -32,6 +50,15 @@ const KernelTable &kernel_table(Device device) {
         ::conv2d_forward_cuda,
         ::conv2d_backward_data_cuda,
         ::conv2d_backward_weights_cuda,
+        ::avg_pool_forward_cuda,
+        ::avg_pool_backward_cuda,
+        ::max_pool_forward_cuda,
+        ::max_pool_backward_cuda,
+        ::global_avg_pool_forward_cuda,
+        ::global_avg_pool_backward_cuda,
+        ::softmax_cross_entropy_cuda,
+        ::sgd_update_cuda,
+        ::adam_update_cuda,
     };
     return cuda;
 #else

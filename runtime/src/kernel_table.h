@@ -10,6 +10,15 @@
 #include "conv2d_backward_data.h"
 #include "conv2d_backward_weights.h"
 #include "conv2d_forward.h"
+#include "avg_pool_forward.h"
+#include "avg_pool_backward.h"
+#include "max_pool_forward.h"
+#include "max_pool_backward.h"
+#include "global_avg_pool_forward.h"
+#include "global_avg_pool_backward.h"
+#include "softmax_cross_entropy.h"
+#include "sgd_update.h"
+#include "adam_update.h"
 
 #include <vector>
 
@@ -22,6 +31,15 @@ struct KernelTable {
     decltype(&::conv2d_forward) conv2d_forward;
     decltype(&::conv2d_backward_data) conv2d_backward_data;
     decltype(&::conv2d_backward_weights) conv2d_backward_weights;
+    decltype(&::avg_pool_forward) avg_pool_forward;
+    decltype(&::avg_pool_backward) avg_pool_backward;
+    decltype(&::max_pool_forward) max_pool_forward;
+    decltype(&::max_pool_backward) max_pool_backward;
+    decltype(&::global_avg_pool_forward) global_avg_pool_forward;
+    decltype(&::global_avg_pool_backward) global_avg_pool_backward;
+    decltype(&::softmax_cross_entropy) softmax_cross_entropy;
+    decltype(&::sgd_update) sgd_update;
+    decltype(&::adam_update) adam_update;
 };
 
 // Throws hnn::Error when the device's kernels are not built in.

@@ -1,0 +1,50 @@
+#pragma once
+// Pooling as pure algorithm: average and max over K x K windows with stride S (the output size,
+// chosen by the caller, floors: 7 -> 3 for K = S = 2), and global average. Layout (c, x, y, n).
+
+#include "common.h"
+
+namespace hnn {
+
+// The mean over each window: window_sum accumulates over r = (kx, ky), out divides by K*K.
+inline void define_avg_pool_forward(Halide::Func out, Halide::Func window_sum, Halide::Func input, Halide::RDom r,
+                                    Expr kernel, Expr stride) {
+    Halide::Var c("c"), x("x"), y("y"), n("n");
+    window_sum(c, x, y, n) = 0.0f;
+    window_sum(c, x, y, n) += input(c, x * stride + r.x, y * stride + r.y, n);
+    out(c, x, y, n) = window_sum(c, x, y, n) / Halide::cast<float>(kernel * kernel);
+}
+
+// Each input position receives dout / (K*K) from every window that covers it: window_sum gathers
+// over r = (kx, ky) (output_grad_padded is zero outside the output's extent), din divides.
+inline void define_avg_pool_backward(Halide::Func din, Halide::Func window_sum, Halide::Func output_grad_padded,
+                                     Halide::RDom r, Expr kernel, Expr stride) {
+    Halide::Var c("c"), x("x"), y("y"), n("n");
+    Expr tx = x - r.x, ty = y - r.y;
+    Expr covers = tx % stride == 0 && ty % stride == 0;
+    window_sum(c, x, y, n) = 0.0f;
+    window_sum(c, x, y, n) += Halide::select(covers, output_grad_padded(c, tx / stride, ty / stride, n), 0.0f);
+    din(c, x, y, n) = window_sum(c, x, y, n) / Halide::cast<float>(kernel * kernel);
+}
+
+// The window's maximum and where it is: (kx, ky) of the first maximum in row-major window order
+// (ky, then kx), the same deterministic tie-break as PyTorch.
+inline void define_max_pool_argmax(Halide::Func argmax_at, Halide::Func input, Halide::RDom r, Expr stride) {
+    Halide::Var c("c"), x("x"), y("y"), n("n");
+    argmax_at(c, x, y, n) = Halide::argmax(r, input(c, x * stride + r.x, y * stride + r.y, n));
+}
+
+// The gradient goes to each window's argmax only. r ranges over (kx, ky).
+inline void define_max_pool_backward(Halide::Func din, Halide::Func output_grad_padded, Halide::Func argmax_padded,
+                                     Halide::RDom r, Expr stride) {
+    Halide::Var c("c"), x("x"), y("y"), n("n");
+    Expr tx = x - r.x, ty = y - r.y;
+    Expr ox = tx / stride, oy = ty / stride;
+    Expr covers = tx % stride == 0 && ty % stride == 0;
+    Halide::Tuple am = argmax_padded(c, ox, oy, n);
+    Expr chosen = covers && am[0] == r.x && am[1] == r.y;
+    din(c, x, y, n) = 0.0f;
+    din(c, x, y, n) += Halide::select(chosen, output_grad_padded(c, ox, oy, n), 0.0f);
+}
+
+}  // namespace hnn

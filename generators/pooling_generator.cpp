@@ -1,0 +1,149 @@
+// Pooling kernels: average and max (K x K, stride S), global average; forward and backward.
+// Kernel and stride are run-time arguments.
+
+#include "Halide.h"
+
+#include "pooling_algorithm.h"
+#include "pooling_schedule.h"
+
+namespace hnn {
+namespace {
+
+using namespace Halide;
+
+class AvgPoolForward : public Generator<AvgPoolForward> {
+public:
+    Input<Buffer<float, 4>> input{"input"};
+    Input<int> kernel{"kernel", 2, 1, 64};
+    Input<int> stride{"stride", 2, 1, 64};
+    Output<Buffer<float, 4>> output{"output"};
+    Func pooled{"pooled"};
+    RDom r;
+
+    void generate() {
+        r = RDom(0, kernel, 0, kernel, "r");
+        define_avg_pool_forward(output, pooled, input, r, kernel, stride);
+    }
+    void schedule() {
+        if (auto_schedule) return;
+        schedule_pool(get_target(), output, pooled, output.dim(0).extent());
+    }
+};
+
+class AvgPoolBackward : public Generator<AvgPoolBackward> {
+public:
+    Input<Buffer<float, 4>> output_grad{"output_grad"};
+    Input<int> kernel{"kernel", 2, 1, 64};
+    Input<int> stride{"stride", 2, 1, 64};
+    Output<Buffer<float, 4>> input_grad{"input_grad"};
+    Func din{"din"};
+    RDom r;
+
+    void generate() {
+        r = RDom(0, kernel, 0, kernel, "r");
+        Func padded = zero_padded(output_grad, output_grad.dim(1).extent(), output_grad.dim(2).extent(), "output_grad_padded");
+        define_avg_pool_backward(input_grad, din, padded, r, kernel, stride);
+    }
+    void schedule() {
+        if (auto_schedule) return;
+        schedule_pool(get_target(), input_grad, din, input_grad.dim(0).extent());
+    }
+};
+
+class MaxPoolForward : public Generator<MaxPoolForward> {
+public:
+    Input<Buffer<float, 4>> input{"input"};
+    Input<int> kernel{"kernel", 2, 1, 64};
+    Input<int> stride{"stride", 2, 1, 64};
+    Output<Buffer<float, 4>> output{"output"};
+    Func argmax_at{"argmax_at"};
+    RDom r;
+
+    void generate() {
+        r = RDom(0, kernel, 0, kernel, "r");
+        define_max_pool_argmax(argmax_at, input, r, stride);
+        Var c, x, y, n;
+        output(c, x, y, n) = argmax_at(c, x, y, n)[2];
+    }
+    void schedule() {
+        if (auto_schedule) return;
+        schedule_pool(get_target(), output, argmax_at, output.dim(0).extent());
+    }
+};
+
+// Recomputes each window's argmax from the forward input instead of storing indices.
+class MaxPoolBackward : public Generator<MaxPoolBackward> {
+public:
+    Input<Buffer<float, 4>> input{"input"};
+    Input<Buffer<float, 4>> output_grad{"output_grad"};
+    Input<int> kernel{"kernel", 2, 1, 64};
+    Input<int> stride{"stride", 2, 1, 64};
+    Output<Buffer<float, 4>> input_grad{"input_grad"};
+    Func argmax_at{"argmax_at"}, din{"din"};
+    RDom r, rb;
+
+    void generate() {
+        const Expr out_w = output_grad.dim(1).extent(), out_h = output_grad.dim(2).extent();
+        r = RDom(0, kernel, 0, kernel, "r");
+        define_max_pool_argmax(argmax_at, input, r, stride);
+        Var c, x, y, n;
+        Func argmax_padded("argmax_padded");
+        argmax_padded(c, x, y, n) = argmax_at(c, clamp(x, 0, out_w - 1), clamp(y, 0, out_h - 1), n);
+        Func padded = zero_padded(output_grad, out_w, out_h, "output_grad_padded");
+        rb = RDom(0, kernel, 0, kernel, "rb");
+        define_max_pool_backward(din, padded, argmax_padded, rb, stride);
+        input_grad(c, x, y, n) = din(c, x, y, n);
+    }
+    void schedule() {
+        if (auto_schedule) return;
+        schedule_max_pool_backward(get_target(), input_grad, din, argmax_at, input_grad.dim(0).extent());
+    }
+};
+
+// (c, x, y, n) -> (c, n): the mean over x and y.
+class GlobalAvgPoolForward : public Generator<GlobalAvgPoolForward> {
+public:
+    Input<Buffer<float, 4>> input{"input"};
+    Output<Buffer<float, 2>> output{"output"};
+    Func sum{"sum"};
+    RDom r;
+
+    void generate() {
+        Var c("c"), n("n");
+        r = RDom(0, input.dim(1).extent(), 0, input.dim(2).extent(), "r");
+        sum(c, n) = 0.0f;
+        sum(c, n) += input(c, r.x, r.y, n);
+        output(c, n) = sum(c, n) / cast<float>(input.dim(1).extent() * input.dim(2).extent());
+    }
+    void schedule() {
+        if (auto_schedule) return;
+        schedule_global_pool_forward(get_target(), output, sum, r);
+    }
+};
+
+class GlobalAvgPoolBackward : public Generator<GlobalAvgPoolBackward> {
+public:
+    Input<Buffer<float, 2>> output_grad{"output_grad"};
+    // 1 / (width * height) of input_grad: an output's extents cannot be read while defining it.
+    Input<float> inverse_area{"inverse_area"};
+    Output<Buffer<float, 4>> input_grad{"input_grad"};
+
+    void generate() {
+        Var c("c"), x("x"), y("y"), n("n");
+        input_grad(c, x, y, n) = output_grad(c, n) * inverse_area;
+    }
+    void schedule() {
+        if (auto_schedule) return;
+        schedule_global_pool_backward(get_target(), input_grad);
+    }
+};
+
+}  // namespace
+}  // namespace hnn
+
+HALIDE_REGISTER_GENERATOR(hnn::AvgPoolForward, avg_pool_forward)
+HALIDE_REGISTER_GENERATOR(hnn::AvgPoolBackward, avg_pool_backward)
+HALIDE_REGISTER_GENERATOR(hnn::MaxPoolForward, max_pool_forward)
+HALIDE_REGISTER_GENERATOR(hnn::MaxPoolBackward, max_pool_backward)
+HALIDE_REGISTER_GENERATOR(hnn::GlobalAvgPoolForward, global_avg_pool_forward)
+HALIDE_REGISTER_GENERATOR(hnn::GlobalAvgPoolBackward, global_avg_pool_backward)

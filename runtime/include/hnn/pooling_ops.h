@@ -1,0 +1,24 @@
+#pragma once
+// Pooling on (c, x, y, n) tensors. Output sizes floor: out = (in - kernel) / stride + 1 (7 -> 3
+// for a 2x2 window with stride 2).
+
+#include "hnn/tensor.h"
+
+namespace hnn {
+
+// Output width or height of a kernel x kernel window with this stride; throws when it does not fit.
+int pooled_size(int in, int kernel, int stride);
+
+void avg_pool_forward(Tensor &input, int kernel, int stride, Tensor &output);
+void avg_pool_backward(Tensor &output_grad, int kernel, int stride, Tensor &input_grad);
+
+// Backward recomputes each window's argmax from `input` (the first maximum in row-major window
+// order gets the gradient); nothing is stored between the passes.
+void max_pool_forward(Tensor &input, int kernel, int stride, Tensor &output);
+void max_pool_backward(Tensor &input, Tensor &output_grad, int kernel, int stride, Tensor &input_grad);
+
+// (c, x, y, n) -> (c, n) and back.
+void global_avg_pool_forward(Tensor &input, Tensor &output);
+void global_avg_pool_backward(Tensor &output_grad, Tensor &input_grad);
+
+}  // namespace hnn

@@ -1,0 +1,89 @@
+#include "hnn/pooling_ops.h"
+
+#include "hnn/error.h"
+#include "kernel_table.h"
+#include "op_checks.h"
+
+namespace hnn {
+namespace {
+
+void check_window(const char *op, int kernel, int stride) {
+    if (kernel < 1 || kernel > 64 || stride < 1 || stride > 64) {
+        throw Error(std::string(op) + ": kernel " + std::to_string(kernel) + " and stride " + std::to_string(stride) +
+                    " must be in 1..64");
+    }
+}
+
+std::string window_text(int kernel, int stride) {
+    return std::to_string(kernel) + "x" + std::to_string(kernel) + " window, stride " + std::to_string(stride);
+}
+
+std::vector<int> pooled_shape(const char *op, const Tensor &input, int kernel, int stride) {
+    check_window(op, kernel, stride);
+    try {
+        return {input.dim(0), pooled_size(input.dim(1), kernel, stride), pooled_size(input.dim(2), kernel, stride), input.dim(3)};
+    } catch (const Error &e) {
+        throw Error(std::string(op) + ": input " + input.shape_string() + ": " + e.what());
+    }
+}
+
+}  // namespace
+
+int pooled_size(int in, int kernel, int stride) {
+    if (in < kernel) {
+        throw Error("a " + window_text(kernel, stride) + " does not fit an extent of " + std::to_string(in));
+    }
+    return (in - kernel) / stride + 1;
+}
+
+void avg_pool_forward(Tensor &input, int kernel, int stride, Tensor &output) {
+    const char *op = "avg_pool_forward";
+    require_activation_tensor(op, "input", input);
+    require_shape(op, "output", output, pooled_shape(op, input, kernel, stride), input);
+    int r = kernel_table(input.device()).avg_pool_forward(input.raw(), kernel, stride, output.raw());
+    check_kernel(r, op, "input " + input.shape_string() + ", " + window_text(kernel, stride));
+}
+
+void avg_pool_backward(Tensor &output_grad, int kernel, int stride, Tensor &input_grad) {
+    const char *op = "avg_pool_backward";
+    require_activation_tensor(op, "input_grad", input_grad);
+    require_shape(op, "output_grad", output_grad, pooled_shape(op, input_grad, kernel, stride), input_grad);
+    int r = kernel_table(input_grad.device()).avg_pool_backward(output_grad.raw(), kernel, stride, input_grad.raw());
+    check_kernel(r, op, "input_grad " + input_grad.shape_string() + ", " + window_text(kernel, stride));
+}
+
+void max_pool_forward(Tensor &input, int kernel, int stride, Tensor &output) {
+    const char *op = "max_pool_forward";
+    require_activation_tensor(op, "input", input);
+    require_shape(op, "output", output, pooled_shape(op, input, kernel, stride), input);
+    int r = kernel_table(input.device()).max_pool_forward(input.raw(), kernel, stride, output.raw());
+    check_kernel(r, op, "input " + input.shape_string() + ", " + window_text(kernel, stride));
+}
+
+void max_pool_backward(Tensor &input, Tensor &output_grad, int kernel, int stride, Tensor &input_grad) {
+    const char *op = "max_pool_backward";
+    require_activation_tensor(op, "input", input);
+    require_same(op, "input", input, "input_grad", input_grad);
+    require_shape(op, "output_grad", output_grad, pooled_shape(op, input, kernel, stride), input);
+    int r = kernel_table(input.device()).max_pool_backward(input.raw(), output_grad.raw(), kernel, stride, input_grad.raw());
+    check_kernel(r, op, "input " + input.shape_string() + ", " + window_text(kernel, stride));
+}
+
+void global_avg_pool_forward(Tensor &input, Tensor &output) {
+    const char *op = "global_avg_pool_forward";
+    require_activation_tensor(op, "input", input);
+    require_shape(op, "output", output, {input.dim(0), input.dim(3)}, input);
+    int r = kernel_table(input.device()).global_avg_pool_forward(input.raw(), output.raw());
+    check_kernel(r, op, "input " + input.shape_string());
+}
+
+void global_avg_pool_backward(Tensor &output_grad, Tensor &input_grad) {
+    const char *op = "global_avg_pool_backward";
+    require_activation_tensor(op, "input_grad", input_grad);
+    require_shape(op, "output_grad", output_grad, {input_grad.dim(0), input_grad.dim(3)}, input_grad);
+    const float inverse_area = 1.0f / static_cast<float>(input_grad.dim(1) * input_grad.dim(2));
+    int r = kernel_table(input_grad.device()).global_avg_pool_backward(output_grad.raw(), inverse_area, input_grad.raw());
+    check_kernel(r, op, "input_grad " + input_grad.shape_string());
+}
+
+}  // namespace hnn

@@ -1,0 +1,77 @@
+#pragma once
+// Schedules of the pooling kernels: memory-bound windows over (c, x, y, n) tensors, vectorized
+// along channels (contiguous) and parallel over rows and images.
+
+#include "Halide.h"
+
+namespace hnn {
+
+// out is pure over (c, x, y, n) and reads `window`, whose update reduces over the window.
+inline void schedule_pool(const Halide::Target &t, Halide::Func out, Halide::Func window, Halide::Expr channels) {
+    using namespace Halide;
+    Var c = out.args()[0], x = out.args()[1], y = out.args()[2], n = out.args()[3];
+    Var yn("yn"), ci("ci"), xi("xi");
+    if (t.has_gpu_feature()) {
+        out.fuse(y, n, yn).gpu_tile(c, x, ci, xi, 32, 4, TailStrategy::GuardWithIf).gpu_blocks(yn);
+        window.compute_at(out, ci);
+        return;
+    }
+    const int vec = t.natural_vector_size<float>();
+    out.fuse(y, n, yn).parallel(yn);
+    window.compute_at(out, x);
+    // Wide channels: vectors along c. Few channels: vectors along x (the window math is the same).
+    out.specialize(channels >= vec).vectorize(c, vec, TailStrategy::GuardWithIf);
+    out.vectorize(x, vec, TailStrategy::GuardWithIf);
+    Var wc = window.args()[0];
+    window.vectorize(wc, vec, TailStrategy::GuardWithIf);
+    for (int i = 0; i < window.num_update_definitions(); i++) {
+        window.update(i).vectorize(wc, vec, TailStrategy::GuardWithIf);
+    }
+}
+
+inline void schedule_max_pool_backward(const Halide::Target &t, Halide::Func input_grad, Halide::Func din,
+                                       Halide::Func argmax_at, Halide::Expr channels) {
+    using namespace Halide;
+    if (t.has_gpu_feature()) {
+        Var ci("ci"), ni("ni");
+        argmax_at.compute_root().gpu_tile(argmax_at.args()[0], argmax_at.args()[1], ci, ni, 32, 4, TailStrategy::GuardWithIf);
+        schedule_pool(t, input_grad, din, channels);
+        return;
+    }
+    // The argmax of every window once, row by row of images in parallel, then the scatter-free gather.
+    const int vec = t.natural_vector_size<float>();
+    Var ay = argmax_at.args()[2], an = argmax_at.args()[3], ayn("ayn");
+    argmax_at.compute_root().fuse(ay, an, ayn).parallel(ayn).vectorize(argmax_at.args()[0], vec, TailStrategy::GuardWithIf);
+    schedule_pool(t, input_grad, din, channels);
+}
+
+inline void schedule_global_pool_forward(const Halide::Target &t, Halide::Func output, Halide::Func sum, Halide::RDom r) {
+    using namespace Halide;
+    Var c = output.args()[0], n = output.args()[1];
+    if (t.has_gpu_feature()) {
+        Var ci("ci"), ni("ni");
+        output.gpu_tile(c, n, ci, ni, 32, 1, TailStrategy::GuardWithIf);
+        sum.compute_at(output, ci);
+        return;
+    }
+    const int vec = t.natural_vector_size<float>();
+    output.parallel(n).vectorize(c, vec, TailStrategy::GuardWithIf);
+    // One image's channel sums at a time, channels in vectors, walking the image in memory order.
+    Var sc = sum.args()[0];
+    sum.compute_at(output, n).vectorize(sc, vec, TailStrategy::GuardWithIf);
+    sum.update().reorder(sc, r.x, r.y).vectorize(sc, vec, TailStrategy::GuardWithIf);
+}
+
+inline void schedule_global_pool_backward(const Halide::Target &t, Halide::Func input_grad) {
+    using namespace Halide;
+    Var c = input_grad.args()[0], x = input_grad.args()[1], y = input_grad.args()[2], n = input_grad.args()[3];
+    Var yn("yn"), ci("ci"), xi("xi");
+    if (t.has_gpu_feature()) {
+        input_grad.fuse(y, n, yn).gpu_tile(c, x, ci, xi, 32, 4, TailStrategy::GuardWithIf).gpu_blocks(yn);
+        return;
+    }
+    const int vec = t.natural_vector_size<float>();
+    input_grad.fuse(y, n, yn).parallel(yn).vectorize(c, vec, TailStrategy::GuardWithIf);
+}
+
+}  // namespace hnn
