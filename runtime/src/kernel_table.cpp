@@ -18,6 +18,7 @@
 #include "softmax_cross_entropy_cuda.h"
 #include "sgd_update_cuda.h"
 #include "adam_update_cuda.h"
+#include "upsample_nearest_add_cuda.h"
 #endif
 
 namespace hnn {
@@ -40,6 +41,7 @@ const KernelTable &kernel_table(Device device) {
         ::softmax_cross_entropy,
         ::sgd_update,
         ::adam_update,
+        ::upsample_nearest_add,
     };
     if (device == Device::cpu) return cpu;
 #ifdef HNN_HAVE_CUDA_KERNELS
@@ -59,6 +61,7 @@ const KernelTable &kernel_table(Device device) {
         ::softmax_cross_entropy_cuda,
         ::sgd_update_cuda,
         ::adam_update_cuda,
+        ::upsample_nearest_add_cuda,
     };
     return cuda;
 #else

@@ -19,6 +19,7 @@
 #include "softmax_cross_entropy.h"
 #include "sgd_update.h"
 #include "adam_update.h"
+#include "upsample_nearest_add.h"
 
 #include <vector>
 
@@ -40,6 +41,7 @@ struct KernelTable {
     decltype(&::softmax_cross_entropy) softmax_cross_entropy;
     decltype(&::sgd_update) sgd_update;
     decltype(&::adam_update) adam_update;
+    decltype(&::upsample_nearest_add) upsample_nearest_add;
 };
 
 // Throws hnn::Error when the device's kernels are not built in.

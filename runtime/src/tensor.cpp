@@ -46,6 +46,18 @@ const float *Tensor::host() const {
     return buffer_.data();
 }
 
+Tensor Tensor::reshaped(const std::vector<int> &shape) {
+    size_t count = 1;
+    for (int extent : shape) count *= static_cast<size_t>(extent > 0 ? extent : 0);
+    if (count != size()) {
+        throw Error("cannot view tensor " + shape_string() + " with " + std::to_string(count) + " elements");
+    }
+    if (device_ != Device::cpu) throw Error("reshaped views are for host tensors, not " + shape_string() + " on the GPU");
+    Tensor view;
+    view.buffer_ = Halide::Runtime::Buffer<float>(host(), shape);
+    return view;
+}
+
 void Tensor::fill(float value) {
     float *p = host();
     std::fill(p, p + size(), value);

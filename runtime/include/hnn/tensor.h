@@ -38,6 +38,10 @@ public:
     void host_changed() { buffer_.set_host_dirty(); }
     void fill(float value);
 
+    // The same host memory seen with another shape of the same size (e.g. logits (10, 1, 1, n) as
+    // (10, n)). The view does not own the memory: `this` must outlive it. Host tensors only.
+    Tensor reshaped(const std::vector<int> &shape);
+
     halide_buffer_t *raw() { return buffer_.raw_buffer(); }
     Halide::Runtime::Buffer<float> &buffer() { return buffer_; }
     const Halide::Runtime::Buffer<float> &buffer() const { return buffer_; }
