@@ -9,6 +9,7 @@ packages=(
   libcli11-dev             # the hnn command line
   nlohmann-json3-dev zlib1g-dev
   gnuplot-nox              # plots
+  dataset-fashion-mnist    # real data for the trainer's tests (IDX, gzipped)
 )
 missing=()
 for p in "${packages[@]}"; do
