@@ -1,38 +1,18 @@
 // `hnn activations` end to end: the CSV the real executable prints agrees with an independent
 // float64 implementation for all 13 activations on [-10, 10], and bad arguments fail clearly.
 
+#include "cli_util.h"
 #include "hnn/activation.h"
 #include "reference_activations.h"
 
 #include <catch2/catch.hpp>
 
-#include <cstdio>
 #include <fstream>
 #include <map>
 #include <sstream>
-#include <sys/wait.h>
 
-namespace {
-
-struct Run {
-    int exit_code;
-    std::string out;
-};
-
-// Runs hnn with arguments; stdout is captured, stderr is folded into it with 2>&1 when asked.
-Run run_hnn(const std::string &args, bool merge_stderr = false) {
-    std::string command = std::string(HNN_EXECUTABLE) + " " + args + (merge_stderr ? " 2>&1" : " 2>/dev/null");
-    std::FILE *pipe = popen(command.c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    std::string out;
-    char chunk[65536];
-    size_t got;
-    while ((got = std::fread(chunk, 1, sizeof chunk, pipe)) > 0) out.append(chunk, got);
-    int status = pclose(pipe);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-}  // namespace
+using hnn::test::run_hnn;
+using Run = hnn::test::CliRun;
 
 TEST_CASE("hnn activations agrees with float64 for all 13 activations on [-10, 10]", "[cli]") {
     Run r = run_hnn("activations");

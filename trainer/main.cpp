@@ -1,6 +1,9 @@
 // hnn: Halide-generated neural-network kernels and the trainer that drives them.
 
 #include "activations_command.h"
+#include "eval_command.h"
+#include "plot_command.h"
+#include "train_command.h"
 #include "hnn/error.h"
 
 #include <CLI/CLI.hpp>
@@ -12,6 +15,9 @@ int main(int argc, char **argv) {
     CLI::App app{"hnn: neural-network kernels generated with Halide, compiled ahead of time"};
     app.require_subcommand(1);
     hnn::add_activations_command(app);
+    hnn::add_train_command(app);
+    hnn::add_eval_command(app);
+    hnn::add_plot_command(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {

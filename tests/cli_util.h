@@ -1,0 +1,30 @@
+#pragma once
+// Runs the real `hnn` executable from the tests (its path comes from CMake as HNN_EXECUTABLE).
+
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <string>
+#include <sys/wait.h>
+
+namespace hnn::test {
+
+struct CliRun {
+    int exit_code;
+    std::string out;
+};
+
+// Runs hnn with arguments; stdout is captured, stderr is folded into it with 2>&1 when asked.
+inline CliRun run_hnn(const std::string &args, bool merge_stderr = false) {
+    std::string command = std::string(HNN_EXECUTABLE) + " " + args + (merge_stderr ? " 2>&1" : " 2>/dev/null");
+    std::FILE *pipe = popen(command.c_str(), "r");
+    REQUIRE(pipe != nullptr);
+    std::string out;
+    char chunk[65536];
+    size_t got;
+    while ((got = std::fread(chunk, 1, sizeof chunk, pipe)) > 0) out.append(chunk, got);
+    int status = pclose(pipe);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+}  // namespace hnn::test

@@ -1,0 +1,206 @@
+// `hnn train`, `hnn eval` and `hnn plot` through the real executable: determinism, resume equals an
+// uninterrupted run, checkpoints evaluated, a short real-data run that learns, and bad input failing
+// with the file named.
+
+#include "cli_util.h"
+#include "training_log.h"
+
+#include <catch2/catch.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+namespace hnn {
+namespace {
+
+namespace fs = std::filesystem;
+using test::run_hnn;
+
+struct TempDir {
+    fs::path path;
+    TempDir() {
+        path = fs::temp_directory_path() / ("hnn_cli_train_" + std::to_string(std::random_device{}()));
+        fs::create_directories(path);
+    }
+    ~TempDir() {
+        std::error_code ignored;
+        fs::remove_all(path, ignored);
+    }
+    std::string operator/(const std::string &name) const { return (path / name).string(); }
+};
+
+void write_be32(std::ofstream &out, uint32_t v) {
+    const unsigned char b[4] = {uint8_t(v >> 24), uint8_t(v >> 16), uint8_t(v >> 8), uint8_t(v)};
+    out.write(reinterpret_cast<const char *>(b), 4);
+}
+
+// A learnable MNIST-format set: class c is a bright 6x6 square at a class-dependent place, plus noise.
+void write_synthetic_mnist(const std::string &dir, const std::string &prefix, int count, uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::ofstream images(dir + "/" + prefix + "-images-idx3-ubyte", std::ios::binary);
+    std::ofstream labels(dir + "/" + prefix + "-labels-idx1-ubyte", std::ios::binary);
+    write_be32(images, 0x803);
+    write_be32(images, count);
+    write_be32(images, 28);
+    write_be32(images, 28);
+    write_be32(labels, 0x801);
+    write_be32(labels, count);
+    for (int i = 0; i < count; i++) {
+        const int label = static_cast<int>(rng() % 10);
+        const int x0 = 2 + (label % 5) * 5, y0 = 4 + (label / 5) * 12;
+        for (int y = 0; y < 28; y++)
+            for (int x = 0; x < 28; x++) {
+                const bool on = x >= x0 && x < x0 + 6 && y >= y0 && y < y0 + 6;
+                images.put(static_cast<char>(on ? 200 + rng() % 56 : rng() % 60));
+            }
+        labels.put(static_cast<char>(label));
+    }
+}
+
+struct SyntheticData {
+    TempDir dir;
+    SyntheticData() {
+        write_synthetic_mnist(dir.path.string(), "train", 300, 1);
+        write_synthetic_mnist(dir.path.string(), "t10k", 100, 2);
+    }
+};
+
+std::string train_args(const SyntheticData &d, int epochs) {
+    return "train --model celu7 --width 4 --dataset mnist --data " + d.dir.path.string() +
+           " --batch 20 --threads 2 --no-progress --epochs " + std::to_string(epochs);
+}
+
+// The log's loss and accuracy columns (timings differ from run to run).
+std::vector<std::string> metric_rows(const std::string &csv) {
+    std::vector<std::string> rows;
+    for (const EpochRecord &r : read_training_log(csv)) {
+        char line[200];
+        std::snprintf(line, sizeof line, "%d %.6f %.6f %.6f %.6f", r.epoch, r.train_loss, r.train_acc, r.test_loss, r.test_acc);
+        rows.push_back(line);
+    }
+    return rows;
+}
+
+TEST_CASE("hnn train: the same seed gives the same trajectory, and a resumed run the same log", "[cli][train]") {
+    SyntheticData data;
+    const TempDir &t = data.dir;
+    test::CliRun a = run_hnn(train_args(data, 3) + " --log " + (t / "a.csv") + " --checkpoint " + (t / "a.ckpt"), true);
+    INFO(a.out);
+    REQUIRE(a.exit_code == 0);
+    CHECK(a.out.find("epoch 3/3") != std::string::npos);
+    test::CliRun again = run_hnn(train_args(data, 3) + " --log " + (t / "again.csv"), true);
+    REQUIRE(again.exit_code == 0);
+    CHECK(metric_rows(t / "again.csv") == metric_rows(t / "a.csv"));
+
+    // Interrupted after two epochs, resumed to three.
+    REQUIRE(run_hnn(train_args(data, 2) + " --log " + (t / "b.csv") + " --checkpoint " + (t / "b.ckpt")).exit_code == 0);
+    test::CliRun resumed = run_hnn("train --resume " + (t / "b.ckpt") + " --epochs 3 --no-progress --threads 2 --log " + (t / "b.csv"), true);
+    INFO(resumed.out);
+    REQUIRE(resumed.exit_code == 0);
+    CHECK(metric_rows(t / "b.csv") == metric_rows(t / "a.csv"));
+
+    // Both final checkpoints evaluate alike, in the documented format.
+    test::CliRun eval_a = run_hnn("eval --checkpoint " + (t / "a.ckpt") + " --data " + t.path.string());
+    test::CliRun eval_b = run_hnn("eval --checkpoint " + (t / "b.ckpt") + " --data " + t.path.string());
+    REQUIRE(eval_a.exit_code == 0);
+    CHECK(eval_a.out == eval_b.out);
+    CHECK(eval_a.out.find("test_acc 0.") != std::string::npos);
+    const double logged_acc = read_training_log(t / "a.csv").back().test_acc;
+    CHECK(eval_a.out.find("test_acc " + std::to_string(logged_acc).substr(0, 6)) != std::string::npos);
+
+    // A checkpoint that already holds every epoch asked for says so.
+    test::CliRun done = run_hnn("train --resume " + (t / "a.ckpt") + " --no-progress", true);
+    CHECK(done.exit_code != 0);
+    CHECK(done.out.find("already holds 3 epochs") != std::string::npos);
+}
+
+TEST_CASE("hnn train: every optimizer, dilated backprop, a model file and --plot run and learn", "[cli][train]") {
+    SyntheticData data;
+    const TempDir &t = data.dir;
+    {
+        std::ofstream model(t / "model.json");
+        model << R"({"layers": [{"type": "conv", "out_channels": 8, "kernel": 5, "stride": 2},
+                                {"type": "max_pool", "kernel": 2},
+                                {"type": "activation", "name": "tanh"},
+                                {"type": "conv", "out_channels": 10, "kernel": 7, "padding": "valid", "activation": "none"},
+                                {"type": "global_avg_pool"}]})";
+    }
+    const std::string base = "train --dataset mnist --data " + t.path.string() + " --batch 10 --threads 2 --no-progress --epochs 5 ";
+    for (const std::string &extra : std::vector<std::string>{"--model celu7 --width 8 --optimizer sgd --lr 0.02 --momentum 0.9 --nesterov",
+                                    "--model celu7 --width 8 --optimizer amsgrad --beta2 0.9 --dilated-backprop 0.0001:10",
+                                    "--model-file " + (t / "model.json") + " --activation relu --weight-decay 1e-4 --lr-schedule cosine",
+                                    "--model celu7 --width 8 --activation prelu --normalize standardize --init glorot"}) {
+        INFO(extra);
+        test::CliRun r = run_hnn(base + extra + " --log " + (t / "run.csv") + " --plot " + (t / "run.png"), true);
+        INFO(r.out);
+        REQUIRE(r.exit_code == 0);
+        const std::vector<EpochRecord> log = read_training_log(t / "run.csv");
+        REQUIRE(log.size() == 5);
+        CHECK(log.back().train_loss < log.front().train_loss);
+        CHECK(log.back().test_acc > 0.3);  // 10 classes: chance is 0.1
+        CHECK(fs::file_size(t / "run.png") > 1000);
+    }
+    test::CliRun plot = run_hnn("plot " + (t / "run.csv") + " --out " + (t / "again.png"), true);
+    INFO(plot.out);
+    CHECK(plot.exit_code == 0);
+    CHECK(fs::file_size(t / "again.png") > 1000);
+}
+
+TEST_CASE("hnn train: a short Fashion-MNIST run learns", "[cli][train][real-data]") {
+    TempDir t;
+    // 300 steps of batch 20 on the real files (installed by the Debian package dataset-fashion-mnist).
+    test::CliRun r = run_hnn("train --model celu7 --width 16 --dataset fashion-mnist --train-limit 6000 --test-limit 1000 "
+                             "--batch 20 --epochs 1 --no-progress --log " + (t / "fashion.csv"), true);
+    INFO(r.out);
+    REQUIRE(r.exit_code == 0);
+    const EpochRecord e = read_training_log(t / "fashion.csv").at(0);
+    // Chance is a loss of ln 10 = 2.30 and an accuracy of 0.1.
+    CHECK(e.train_loss < 1.5);
+    CHECK(e.test_loss < 1.1);
+    CHECK(e.test_acc > 0.6);
+}
+
+TEST_CASE("hnn train and eval: bad input fails with the file or field named", "[cli][train]") {
+    SyntheticData data;
+    const TempDir &t = data.dir;
+    auto fails_with = [](const std::string &args, const std::string &needle) {
+        test::CliRun r = run_hnn(args, true);
+        INFO(args << "\n" << r.out);
+        CHECK(r.exit_code != 0);
+        CHECK(r.out.find(needle) != std::string::npos);
+    };
+    const std::string on_data = "train --dataset mnist --data " + t.path.string() + " --no-progress --epochs 1 ";
+    fails_with("train --dataset mnist --data /nonexistent/mnist --no-progress", "/nonexistent/mnist");
+    fails_with(on_data + "--model resnet", "unknown model 'resnet'");
+    fails_with(on_data + "--activation gelu", "unknown activation 'gelu'");
+    fails_with(on_data + "--param celu.alpha=abc", "celu.alpha=abc");
+    fails_with("train --dataset cifar100 --no-progress", "cifar100");
+    fails_with(on_data + "--lr-schedule step:x", "--lr-schedule");
+    fails_with(train_args(data, 1) + " --optimizer rmsprop", "rmsprop");
+    fails_with(train_args(data, 1) + " --batch 0", "--batch");
+    fails_with(train_args(data, 1) + " --model-file " + (t / "missing.json"), "missing.json");
+
+    // A truncated image file.
+    {
+        const std::string path = t / "train-images-idx3-ubyte";
+        const auto size = fs::file_size(path);
+        fs::resize_file(path, size / 2);
+    }
+    fails_with(train_args(data, 1), "train-images-idx3-ubyte");
+
+    // A corrupt checkpoint, for resume and eval alike; the file is left as it was.
+    {
+        std::ofstream bad(t / "bad.ckpt", std::ios::binary);
+        bad << "not a checkpoint at all";
+    }
+    fails_with("train --resume " + (t / "bad.ckpt") + " --no-progress", "bad.ckpt");
+    fails_with("eval --checkpoint " + (t / "bad.ckpt"), "bad.ckpt");
+    CHECK(fs::file_size(t / "bad.ckpt") == std::string("not a checkpoint at all").size());
+    fails_with("plot " + (t / "missing.csv") + " --out " + (t / "x.png"), "missing.csv");
+}
+
+}  // namespace
+}  // namespace hnn

@@ -1,0 +1,338 @@
+#include "training_run.h"
+
+#include "checkpoint_file.h"
+#include "optimizer.h"
+#include "progress_bar.h"
+
+#include "hnn/error.h"
+
+#include <HalideRuntime.h>
+
+#include <algorithm>
+#include <chrono>
+#include <numeric>
+#include <ostream>
+#include <random>
+#include <sstream>
+#include <unistd.h>
+
+namespace hnn {
+
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TrainOptions, model, model_file, width, activation, params, final_activation, bias,
+                                   init, dataset, data, normalize, train_limit, test_limit, optimizer, lr, batch,
+                                   momentum, nesterov, beta1, beta2, eps, weight_decay, decoupled_weight_decay,
+                                   lr_schedule, dilated_backprop, epochs, seed)
+
+nlohmann::json options_to_json(const TrainOptions &options) {
+    return options;
+}
+
+TrainOptions options_from_json(const nlohmann::json &j, const std::string &origin) {
+    try {
+        return j.get<TrainOptions>();
+    } catch (const nlohmann::json::exception &e) {
+        throw Error(origin + ": the saved training options are incomplete or malformed: " + e.what());
+    }
+}
+
+nlohmann::json normalizer_to_json(const Normalizer &n) {
+    return {{"mode", normalization_name(n.mode)}, {"scale", n.scale}, {"shift", n.shift}};
+}
+
+Normalizer normalizer_from_json(const nlohmann::json &j, const std::string &origin) {
+    try {
+        Normalizer n;
+        n.mode = parse_normalization(j.at("mode").get<std::string>());
+        n.scale = j.at("scale").get<std::vector<float>>();
+        n.shift = j.at("shift").get<std::vector<float>>();
+        if (n.scale.size() != n.shift.size() || n.scale.empty()) throw Error("scale and shift differ in length");
+        return n;
+    } catch (const std::exception &e) {
+        throw Error(origin + ": field 'normalizer': " + e.what());
+    }
+}
+
+EvalResult evaluate(Network &network, const Dataset &data, const Normalizer &normalizer, int batch) {
+    std::vector<int> order(data.count());
+    std::iota(order.begin(), order.end(), 0);
+    double loss_sum = 0;
+    long correct = 0;
+    Tensor images;
+    std::vector<int32_t> labels;
+    for (int first = 0; first < data.count(); first += batch) {
+        const int n = std::min(batch, data.count() - first);
+        if (!images.defined() || images.dim(3) != n) images = Tensor({data.channels, data.width, data.height, n});
+        load_batch(data, normalizer, order, first, n, images, labels);
+        LossResult r = network.forward(images, labels, RandomKey{});
+        loss_sum += static_cast<double>(r.loss) * n;
+        correct += r.correct;
+    }
+    const double count = std::max(1, data.count());
+    return {loss_sum / count, correct / count};
+}
+
+namespace {
+
+// Everything a run is made of, built from its options (fresh or read back from a checkpoint).
+struct Run {
+    TrainOptions options;
+    DatasetSplit data;
+    Normalizer normalizer;
+    ModelSpec model;
+    Shape3 input;
+    std::unique_ptr<Network> network;
+    std::unique_ptr<Optimizer> optimizer;
+    LrSchedule lr_schedule;
+    DilatedBackprop dilated;
+    std::mt19937_64 shuffle_rng;
+    int epochs_done = 0;
+};
+
+ModelSpec build_model(const TrainOptions &o, const Shape3 &input) {
+    const Activation activation = make_activation(o.activation, o.params);
+    if (!o.model_file.empty()) return load_model_file(o.model_file, activation, o.params);
+    PresetOptions p;
+    p.width = o.width;
+    p.activation = activation;
+    p.final_activation = o.final_activation;
+    p.bias = o.bias;
+    return preset_model(o.model, p, input);
+}
+
+OptimizerConfig optimizer_config(const TrainOptions &o) {
+    OptimizerConfig c;
+    c.kind = parse_optimizer(o.optimizer);
+    c.momentum = o.momentum;
+    c.nesterov = o.nesterov;
+    c.beta1 = o.beta1;
+    c.beta2 = o.beta2;
+    c.eps = o.eps;
+    c.weight_decay = o.weight_decay;
+    c.decoupled_weight_decay = o.decoupled_weight_decay;
+    return c;
+}
+
+void check_options(const TrainOptions &o) {
+    if (o.batch < 1) throw Error("--batch must be at least 1, got " + std::to_string(o.batch));
+    if (o.epochs < 1) throw Error("--epochs must be at least 1, got " + std::to_string(o.epochs));
+    if (!(o.lr > 0) || !std::isfinite(o.lr)) throw Error("--lr must be a positive number");
+    if (o.train_limit < 0 || o.test_limit < 0) throw Error("--train-limit and --test-limit must not be negative");
+    if (o.threads < 0) throw Error("--threads must not be negative");
+}
+
+// Each preset's own activation when --activation is not given: the one its reference experiments
+// used (celu7: CELU with alpha 2; allconv: ELU, the activation study's best; All-CNN-C: ReLU).
+void resolve_default_activation(TrainOptions &o) {
+    if (!o.activation.empty()) return;
+    if (o.model_file.empty() && o.model == "celu7") {
+        o.activation = "celu";
+        o.params.insert(o.params.begin(), "celu.alpha=2");  // a later --param celu.alpha wins
+    } else if (o.model_file.empty() && o.model == "allconv") {
+        o.activation = "elu";
+    } else {
+        o.activation = "relu";
+    }
+}
+
+// The data, the model and its shapes, the network and the optimizer, for a fresh run or a resumed one
+// (whose saved model is used as saved: a model file may have changed since).
+void build(Run &run, const nlohmann::json *saved_model) {
+    const TrainOptions &o = run.options;
+    check_options(o);
+    run.data = load_dataset(o.dataset, o.data.empty() ? default_data_dir(o.dataset) : o.data);
+    if (o.train_limit) run.data.train.truncate(o.train_limit);
+    if (o.test_limit) run.data.test.truncate(o.test_limit);
+    if (run.data.train.count() == 0) throw Error("the training set of " + o.dataset + " is empty");
+    run.normalizer = Normalizer::fit(run.data.train, parse_normalization(o.normalize));
+    run.input = {run.data.train.channels, run.data.train.width, run.data.train.height};
+    run.model = saved_model ? model_from_json(*saved_model, "checkpoint model", make_activation(o.activation, o.params))
+                            : build_model(o, run.input);
+    run.network = std::make_unique<Network>(run.model, run.input, run.data.train.classes);
+    run.network->initialize(parse_init(o.init), o.seed);
+    run.optimizer = std::make_unique<Optimizer>(optimizer_config(o), run.network->parameters());
+    run.lr_schedule = parse_lr_schedule(o.lr_schedule);
+    if (!o.dilated_backprop.empty()) run.dilated = parse_dilated_backprop(o.dilated_backprop);
+    run.shuffle_rng.seed(o.seed ^ 0x5DEECE66DULL);
+}
+
+nlohmann::json run_config(const Run &run) {
+    return {{"options", options_to_json(run.options)},
+            {"model", model_to_json(run.model)},
+            {"input", {run.input.channels, run.input.width, run.input.height}},
+            {"classes", run.data.train.classes},
+            {"normalizer", normalizer_to_json(run.normalizer)}};
+}
+
+// Every tensor a run needs to continue: parameters, then optimizer state.
+std::vector<StateTensor> saved_tensors(Run &run) {
+    std::vector<StateTensor> tensors;
+    for (Parameter &p : run.network->parameters()) tensors.push_back({p.name, p.value});
+    for (StateTensor &s : run.optimizer->state()) tensors.push_back(s);
+    return tensors;
+}
+
+void save_checkpoint(Run &run, const std::string &path) {
+    Checkpoint c;
+    c.epoch = run.epochs_done;
+    c.step = run.optimizer->steps();
+    c.config_json = run_config(run).dump();
+    std::ostringstream rng;
+    rng << run.shuffle_rng;
+    c.rng_state = rng.str();
+    for (StateTensor &s : saved_tensors(run)) {
+        const float *p = s.tensor->host();
+        c.tensors.push_back({s.name, s.tensor->shape(), std::vector<float>(p, p + s.tensor->size())});
+    }
+    write_checkpoint(path, c);
+}
+
+void restore_tensors(const Checkpoint &c, std::vector<StateTensor> tensors, const std::string &path) {
+    for (StateTensor &s : tensors) {
+        const CheckpointTensor *saved = c.find(s.name);
+        if (!saved) throw Error("checkpoint " + path + ": tensor '" + s.name + "' is missing");
+        if (saved->shape != s.tensor->shape()) {
+            Tensor want(saved->shape);
+            throw Error("checkpoint " + path + ": tensor '" + s.name + "' has shape " + want.shape_string() +
+                        " but the network needs " + s.tensor->shape_string());
+        }
+        std::copy(saved->data.begin(), saved->data.end(), s.tensor->host());
+        s.tensor->host_changed();
+    }
+}
+
+// A resumed run takes its options from the checkpoint; only where results go, the thread count and a
+// longer --epochs come from the command line.
+Run resume_run(const TrainOptions &command_line, const Checkpoint &c, bool epochs_given) {
+    const std::string &path = command_line.resume;
+    nlohmann::json config;
+    try {
+        config = nlohmann::json::parse(c.config_json);
+    } catch (const nlohmann::json::exception &e) {
+        throw Error("checkpoint " + path + ": configuration is not valid JSON: " + e.what());
+    }
+    if (!config.contains("options") || !config.contains("model")) {
+        throw Error("checkpoint " + path + ": configuration lacks 'options' or 'model'");
+    }
+    Run run;
+    run.options = options_from_json(config.at("options"), "checkpoint " + path);
+    if (epochs_given) run.options.epochs = command_line.epochs;
+    run.options.log = command_line.log;
+    run.options.plot = command_line.plot;
+    run.options.checkpoint = command_line.checkpoint.empty() ? path : command_line.checkpoint;
+    run.options.resume = path;
+    run.options.threads = command_line.threads;
+    run.options.progress = command_line.progress;
+    build(run, &config.at("model"));
+    restore_tensors(c, saved_tensors(run), path);
+    run.optimizer->set_steps(c.step);
+    run.epochs_done = c.epoch;
+    std::istringstream rng(c.rng_state);
+    rng >> run.shuffle_rng;
+    if (rng.fail()) throw Error("checkpoint " + path + ": the shuffling generator's state is malformed");
+    return run;
+}
+
+struct EpochTotals {
+    double loss_sum = 0;
+    long correct = 0;
+    long images = 0;
+};
+
+EpochTotals train_epoch(Run &run, int epoch) {
+    const Dataset &train = run.data.train;
+    const int batch = run.options.batch;
+    std::vector<int> order(train.count());
+    std::iota(order.begin(), order.end(), 0);
+    std::shuffle(order.begin(), order.end(), run.shuffle_rng);
+    const float lr = run.lr_schedule.lr_at(run.options.lr, epoch, run.options.epochs);
+    const int steps = (train.count() + batch - 1) / batch;
+    ProgressBar bar(steps, run.options.progress && isatty(STDOUT_FILENO));
+    EpochTotals totals;
+    Tensor images;
+    std::vector<int32_t> labels;
+    for (int s = 0; s < steps; s++) {
+        const int first = s * batch, n = std::min(batch, train.count() - first);
+        if (!images.defined() || images.dim(3) != n) images = Tensor({train.channels, train.width, train.height, n});
+        load_batch(train, run.normalizer, order, first, n, images, labels);
+        // rrelu's slopes are keyed by the step, so the backward pass regenerates the forward's.
+        const RandomKey key{true, static_cast<uint32_t>(run.options.seed), static_cast<int>(run.optimizer->steps())};
+        LossResult r = run.network->forward(images, labels, key);
+        if (!std::isfinite(r.loss)) {
+            throw Error("training diverged: the loss of epoch " + std::to_string(epoch + 1) + ", step " + std::to_string(s + 1) +
+                        " is " + std::to_string(r.loss) + " (try a smaller --lr)");
+        }
+        run.network->backward(images, key, run.dilated, epoch);
+        run.optimizer->step(lr);
+        totals.loss_sum += static_cast<double>(r.loss) * n;
+        totals.correct += r.correct;
+        totals.images += n;
+        bar.update(s + 1, totals.loss_sum / totals.images, static_cast<double>(totals.correct) / totals.images);
+    }
+    bar.finish();
+    return totals;
+}
+
+}  // namespace
+
+std::vector<EpochRecord> run_training(const TrainOptions &command_line, std::ostream &out, bool epochs_given) {
+    if (command_line.threads > 0) halide_set_num_threads(command_line.threads);
+    Run run;
+    if (!command_line.resume.empty()) {
+        run = resume_run(command_line, read_checkpoint(command_line.resume), epochs_given);
+    } else {
+        run.options = command_line;
+        resolve_default_activation(run.options);
+        build(run, nullptr);
+    }
+    // The plot is drawn from the log: --plot alone logs beside the picture.
+    if (!run.options.plot.empty() && run.options.log.empty()) {
+        const std::string &png = run.options.plot;
+        const size_t dot = png.find_last_of('.'), slash = png.find_last_of('/');
+        run.options.log = (dot != std::string::npos && (slash == std::string::npos || dot > slash) ? png.substr(0, dot) : png) + ".csv";
+    }
+    const TrainOptions &o = run.options;
+    if (run.epochs_done >= o.epochs) {
+        throw Error("checkpoint " + o.resume + " already holds " + std::to_string(run.epochs_done) +
+                    " epochs; pass a larger --epochs to continue");
+    }
+    out << describe_model(run.model, run.input, run.data.train.classes);
+    out << o.dataset << ": " << run.data.train.count() << " training and " << run.data.test.count() << " test images, "
+        << optimizer_name(parse_optimizer(o.optimizer)) << " lr " << o.lr << ", batch " << o.batch << "\n";
+    out.flush();
+
+    std::unique_ptr<TrainingLog> log;
+    if (!o.log.empty()) {
+        log = std::make_unique<TrainingLog>(o.resume.empty() ? TrainingLog::create(o.log, run_config(run))
+                                                             : TrainingLog::resume(o.log, run_config(run), run.epochs_done));
+    }
+    std::vector<EpochRecord> records;
+    for (int epoch = run.epochs_done; epoch < o.epochs; epoch++) {
+        const auto start = std::chrono::steady_clock::now();
+        const EpochTotals t = train_epoch(run, epoch);
+        const double train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        const EvalResult test = evaluate(*run.network, run.data.test, run.normalizer, o.batch);
+        EpochRecord r;
+        r.epoch = epoch + 1;
+        r.train_loss = t.loss_sum / t.images;
+        r.train_acc = static_cast<double>(t.correct) / t.images;
+        r.test_loss = test.loss;
+        r.test_acc = test.accuracy;
+        r.images_per_s = t.images / std::max(train_seconds, 1e-9);
+        r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        run.epochs_done = epoch + 1;
+        // The log row first: a crash between the two leaves a checkpoint one epoch behind the log, and
+        // resuming from it rewrites that row.
+        if (log) log->append(r);
+        if (!o.checkpoint.empty()) save_checkpoint(run, o.checkpoint);
+        out << format_epoch_line(r, o.epochs) << "\n";
+        out.flush();
+        records.push_back(r);
+    }
+    if (!o.plot.empty()) {
+        plot_training_log(o.log, o.plot);
+        out << "wrote " << o.plot << "\n";
+    }
+    return records;
+}
+
+}  // namespace hnn
