@@ -4,7 +4,7 @@
 #include "Halide.h"
 
 #include "resample_algorithm.h"
-#include "resample_schedule.h"
+#include "elementwise_schedule.h"
 
 namespace hnn {
 namespace {
@@ -25,7 +25,7 @@ public:
     }
     void schedule() {
         if (auto_schedule) return;
-        schedule_resample(get_target(), output, base.dim(0).extent());
+        schedule_pointwise(get_target(), output, base.dim(0).extent());
     }
 };
 

@@ -1,6 +1,6 @@
 #pragma once
-// Schedules of the elementwise kernels over (c, x, y, n) tensors: activations forward and backward
-// and the conv backward's activation-derivative pass. Memory-bound: the goal is full-width vector
+// Schedules of the elementwise kernels over (c, x, y, n) tensors: activations forward and backward,
+// the conv backward's activation-derivative pass, dropout and nearest resampling. Memory-bound: the goal is full-width vector
 // loads/stores and every core busy, nothing else.
 
 #include "Halide.h"
@@ -54,6 +54,21 @@ inline void schedule_elementwise(Func out, Expr kind, Expr channels, Var c, Var 
     } else {
         schedule_elementwise_cpu(out, kind, channels, c, x, y, n, t);
     }
+}
+
+// A kernel with one loop nest, pure over (c, x, y, n): vectors along channels (contiguous) when
+// there are enough of them, along x otherwise; rows and images in parallel.
+inline void schedule_pointwise(const Target &t, Func out, Expr channels) {
+    Var c = out.args()[0], x = out.args()[1], y = out.args()[2], n = out.args()[3];
+    Var yn("yn"), ci("ci"), xi("xi");
+    if (t.has_gpu_feature()) {
+        out.fuse(y, n, yn).gpu_tile(c, x, ci, xi, 32, 4, TailStrategy::GuardWithIf).gpu_blocks(yn);
+        return;
+    }
+    const int lanes = natural_float_lanes(t);
+    out.fuse(y, n, yn).parallel(yn);
+    out.specialize(channels >= lanes).vectorize(c, lanes, TailStrategy::GuardWithIf);
+    out.vectorize(x, lanes, TailStrategy::GuardWithIf);
 }
 
 }  // namespace hnn

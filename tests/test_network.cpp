@@ -31,8 +31,9 @@ std::vector<int32_t> random_labels(int n, int classes) {
 // Central differences of the network's float32 loss, element by element, against the gradients of
 // one backward pass. h = 1e-2 keeps float32 rounding of a loss near 2 (about 1e-7) far below the
 // gradients checked; smooth activations keep the O(h^2) error small.
+// The key is a training one: dropout draws a mask, the same one in every pass with this key.
 void check_gradients_by_finite_differences(Network &net, Tensor &images, const std::vector<int32_t> &labels) {
-    const RandomKey key{};
+    const RandomKey key{true, 5, 3};
     net.forward(images, labels, key);
     net.backward(images, key);
     std::vector<Parameter> params = net.parameters();
@@ -72,6 +73,7 @@ ModelSpec every_layer_kind_model() {
         {"type": "max_pool", "kernel": 2, "stride": 1},
         {"type": "activation", "name": "tanh"},
         {"type": "conv", "out_channels": 8, "kernel": 3, "padding": 1, "bias": true, "activation": "swish"},
+        {"type": "dropout", "rate": 0.3},
         {"type": "avg_pool", "kernel": 2},
         {"type": "conv", "out_channels": 7, "kernel": 1, "activation": "softplus"},
         {"type": "global_avg_pool"}
@@ -235,6 +237,16 @@ TEST_CASE("network: presets have the reference experiments' shapes", "[network][
         CHECK(s[2].channels == 192);
         CHECK(s[s.size() - 2].width == 8);
         CHECK(m.layers.back().kind == LayerKind::global_avg_pool);
+    }
+    SECTION("allcnn-c with dropout: 0.2 on the input, 0.5 after each stride-2 conv") {
+        o.dropout = true;
+        const ModelSpec m = preset_model("allcnn-c", o, {3, 32, 32});
+        REQUIRE(m.layers[0].kind == LayerKind::dropout);
+        CHECK(m.layers[0].rate == 0.2f);
+        CHECK(m.layers[4].kind == LayerKind::dropout);
+        CHECK(m.layers[3].stride == 2);
+        CHECK(m.layers[8].kind == LayerKind::dropout);
+        CHECK(m.layers[7].stride == 2);
     }
     SECTION("allcnn-c: stride-2 convs halve 32 -> 16 -> 8, the valid conv makes 6x6") {
         const ModelSpec m = preset_model("allcnn-c", o, {3, 32, 32});

@@ -33,6 +33,13 @@ LayerSpec pool(LayerKind kind, int kernel, int stride) {
     return l;
 }
 
+LayerSpec dropout(float rate) {
+    LayerSpec l;
+    l.kind = LayerKind::dropout;
+    l.rate = rate;
+    return l;
+}
+
 LayerSpec global_avg_pool() {
     LayerSpec l;
     l.kind = LayerKind::global_avg_pool;
@@ -64,7 +71,8 @@ ModelSpec allconv(const PresetOptions &o) {
 }
 
 // Springenberg et al., ICLR 2015, All-CNN-C: stride-2 convs (padded by 1, as their Caffe model) in
-// place of the pools, a valid 3x3 conv, then 1x1 convs and a global mean.
+// place of the pools, a valid 3x3 conv, then 1x1 convs and a global mean; with dropout, the paper's
+// 20% on the input and 50% after each stride-2 conv.
 ModelSpec allcnn_c(const PresetOptions &o) {
     const int w = o.width ? o.width : 96, w2 = 2 * w;
     const Activation &a = o.activation;
@@ -74,6 +82,11 @@ ModelSpec allcnn_c(const PresetOptions &o) {
                 conv(w2, 3, a, o.bias),    conv(w2, 3, a, o.bias),    conv(w2, 3, a, o.bias, 2, one),
                 conv(w2, 3, a, o.bias, 1, valid), conv(w2, 1, a, o.bias), conv(10, 1, a, o.bias),
                 global_avg_pool()};
+    if (o.dropout) {
+        m.layers.insert(m.layers.begin() + 6, dropout(0.5f));
+        m.layers.insert(m.layers.begin() + 3, dropout(0.5f));
+        m.layers.insert(m.layers.begin(), dropout(0.2f));
+    }
     return m;
 }
 
@@ -103,6 +116,7 @@ const char *layer_type_name(LayerKind kind) {
     case LayerKind::max_pool: return "max_pool";
     case LayerKind::global_avg_pool: return "global_avg_pool";
     case LayerKind::activation: return "activation";
+    case LayerKind::dropout: return "dropout";
     }
     return "unknown";
 }
@@ -201,12 +215,21 @@ LayerSpec layer_from_json(const json &j, const std::string &where, const Activat
         l.stride = r.positive_int("stride", l.kernel, false);
     } else if (type == "global_avg_pool") {
         l.kind = LayerKind::global_avg_pool;
+    } else if (type == "dropout") {
+        l.kind = LayerKind::dropout;
+        if (const json *rate = r.optional("rate")) {
+            if (!rate->is_number() || rate->get<double>() < 0 || rate->get<double>() > 0.99) {
+                throw Error(where + ": field 'rate' must be a number in [0, 0.99], got " + rate->dump());
+            }
+            l.rate = rate->get<float>();
+        }
     } else if (type == "activation") {
         l.kind = LayerKind::activation;
         l.activation = layer_activation(r.optional("name"), default_activation, params, where);
         if (l.activation.kind == ActivationKind::identity) throw Error(where + ": an activation layer needs a function");
     } else {
-        throw Error(where + ": unknown layer type '" + type + "' (expected conv, avg_pool, max_pool, global_avg_pool or activation)");
+        throw Error(where + ": unknown layer type '" + type +
+                    "' (expected conv, avg_pool, max_pool, global_avg_pool, activation or dropout)");
     }
     r.reject_unknown();
     return l;
@@ -279,6 +302,7 @@ json model_to_json(const ModelSpec &model) {
             break;
         case LayerKind::global_avg_pool: break;
         case LayerKind::activation: j["name"] = activation_to_json(l.activation); break;
+        case LayerKind::dropout: j["rate"] = l.rate; break;
         }
         layers.push_back(j);
     }
@@ -340,7 +364,8 @@ std::vector<Shape3> layer_output_shapes(const ModelSpec &model, const Shape3 &in
                 s = {s.channels, pooled_size(s.width, l.kernel, l.stride), pooled_size(s.height, l.kernel, l.stride)};
                 break;
             case LayerKind::global_avg_pool: s = {s.channels, 1, 1}; break;
-            case LayerKind::activation: break;
+            case LayerKind::activation:
+            case LayerKind::dropout: break;
             }
         } catch (const Error &e) {
             throw Error(where + " on a " + std::to_string(s.width) + "x" + std::to_string(s.height) + "x" +
@@ -377,6 +402,7 @@ std::string describe_model(const ModelSpec &model, const Shape3 &input, int clas
             break;
         case LayerKind::global_avg_pool: what << "global_avg_pool"; break;
         case LayerKind::activation: what << activation_name(l.activation.kind); break;
+        case LayerKind::dropout: what << "dropout " << l.rate; break;
         }
         out << "  " << i << ": " << what.str() << " -> " << shapes[i].width << "x" << shapes[i].height << "x"
             << shapes[i].channels << "\n";

@@ -12,7 +12,7 @@
 
 namespace hnn {
 
-enum class LayerKind { conv, avg_pool, max_pool, global_avg_pool, activation };
+enum class LayerKind { conv, avg_pool, max_pool, global_avg_pool, activation, dropout };
 
 struct LayerSpec {
     LayerKind kind = LayerKind::conv;
@@ -21,6 +21,7 @@ struct LayerSpec {
     int stride = 1;        // conv and pools
     Padding padding;       // conv
     bool bias = false;     // conv
+    float rate = 0.5f;     // dropout: the probability of zeroing an element while training
     // conv: applied in the conv's epilogue (identity: none); activation layer: the function.
     Activation activation = identity_activation();
 
@@ -46,6 +47,7 @@ struct PresetOptions {
     Activation activation;
     bool final_activation = true;
     bool bias = false;
+    bool dropout = false;  // allcnn-c: dropout 0.2 on the input and 0.5 after each stride-2 conv
 };
 
 // "allconv", "allcnn-c", "celu7"; the input shape picks celu7's pool count (28x28: 4, 32x32: 5).
@@ -59,6 +61,7 @@ const std::vector<std::string> &preset_names();
 //   avg_pool, max_pool: kernel [2], stride [kernel]
 //   global_avg_pool
 //   activation: name [the --activation one]
+//   dropout: rate [0.5] (inverted dropout while training; the identity in evaluation)
 // An activation named in the file takes its parameters from `params` ("celu.alpha=2", as --param);
 // one given as an object spells them out. Errors name the file, the layer index and the field.
 ModelSpec load_model_file(const std::string &path, const Activation &default_activation,

@@ -1,6 +1,7 @@
 #include "network.h"
 
 #include "hnn/conv2d_ops.h"
+#include "hnn/dropout_ops.h"
 #include "hnn/error.h"
 #include "hnn/pooling_ops.h"
 #include "hnn/resample_ops.h"
@@ -179,6 +180,7 @@ LossResult Network::forward(Tensor &images, const std::vector<int32_t> &labels, 
             break;
         }
         case LayerKind::activation: activation_forward(a, input, l.output, k, slope); break;
+        case LayerKind::dropout: dropout(input, l.spec.rate, k, l.output); break;
         }
     }
     Tensor logits = layers_.back().output.reshaped({classes_, batch_});
@@ -264,6 +266,9 @@ void Network::backward_layer(size_t i, Tensor &input, Tensor &output_grad, const
         break;
     case LayerKind::activation:
         if (below) activation_backward(a, input, output_grad, below->output_grad, k, slope);
+        break;
+    case LayerKind::dropout:
+        if (below) dropout(output_grad, l.spec.rate, k, below->output_grad);  // the forward's mask, regenerated
         break;
     }
 }

@@ -18,6 +18,7 @@ void add_train_command(CLI::App &app) {
     cmd->add_option("--param", o->params, "Activation parameter, NAME.PARAM=VALUE (e.g. celu.alpha=2)");
     cmd->add_flag("!--no-final-activation", o->final_activation, "No activation after the last conv");
     cmd->add_flag("--bias", o->bias, "Convs with biases (default: none, as the reference experiments)");
+    cmd->add_flag("--dropout", o->dropout, "allcnn-c with the paper's dropout (0.2 on the input, 0.5 after each stride-2 conv)");
     cmd->add_option("--init", o->init, "Filter init: he, glorot or normal:STD")->capture_default_str();
     cmd->add_option("--dataset", o->dataset, "mnist, fashion-mnist or cifar10")->capture_default_str();
     cmd->add_option("--data", o->data, "Directory of the dataset's files (default: data/mnist, "

@@ -19,7 +19,7 @@
 namespace hnn {
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TrainOptions, model, model_file, width, activation, params, final_activation, bias,
-                                   init, dataset, data, normalize, train_limit, test_limit, optimizer, lr, batch,
+                                   dropout, init, dataset, data, normalize, train_limit, test_limit, optimizer, lr, batch,
                                    momentum, nesterov, beta1, beta2, eps, weight_decay, decoupled_weight_decay,
                                    lr_schedule, dilated_backprop, epochs, seed)
 
@@ -96,6 +96,8 @@ ModelSpec build_model(const TrainOptions &o, const Shape3 &input) {
     p.activation = activation;
     p.final_activation = o.final_activation;
     p.bias = o.bias;
+    p.dropout = o.dropout;
+    if (o.dropout && o.model != "allcnn-c") throw Error("--dropout is for --model allcnn-c (model files have dropout layers)");
     return preset_model(o.model, p, input);
 }
 

@@ -24,6 +24,7 @@ struct TrainOptions {
     std::vector<std::string> params;
     bool final_activation = true;
     bool bias = false;
+    bool dropout = false;  // allcnn-c
     std::string init = "he";
 
     std::string dataset = "mnist";

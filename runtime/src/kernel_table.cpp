@@ -19,6 +19,7 @@
 #include "sgd_update_cuda.h"
 #include "adam_update_cuda.h"
 #include "upsample_nearest_add_cuda.h"
+#include "dropout_cuda.h"
 #endif
 
 namespace hnn {
@@ -42,6 +43,7 @@ const KernelTable &kernel_table(Device device) {
         ::sgd_update,
         ::adam_update,
         ::upsample_nearest_add,
+        ::dropout,
     };
     if (device == Device::cpu) return cpu;
 #ifdef HNN_HAVE_CUDA_KERNELS
@@ -62,6 +64,7 @@ const KernelTable &kernel_table(Device device) {
         ::sgd_update_cuda,
         ::adam_update_cuda,
         ::upsample_nearest_add_cuda,
+        ::dropout_cuda,
     };
     return cuda;
 #else

@@ -20,6 +20,7 @@
 #include "sgd_update.h"
 #include "adam_update.h"
 #include "upsample_nearest_add.h"
+#include "dropout.h"
 
 #include <vector>
 
@@ -42,6 +43,7 @@ struct KernelTable {
     decltype(&::sgd_update) sgd_update;
     decltype(&::adam_update) adam_update;
     decltype(&::upsample_nearest_add) upsample_nearest_add;
+    decltype(&::dropout) dropout;
 };
 
 // Throws hnn::Error when the device's kernels are not built in.
