@@ -46,7 +46,7 @@ public:
 
     void schedule() {
         if (auto_schedule) return;
-        schedule_conv2d_forward(get_target(), output, conv, filter_bounded, r, act.kind);
+        schedule_conv2d_forward(get_target(), output, conv, filter_bounded, input_padded, r, act.kind);
     }
 };
 
@@ -65,7 +65,7 @@ public:
     Output<Buffer<float, 4>> input_grad{"input_grad"};  // (ci, x, y, n)
 
     Var ci{"ci"}, x{"x"}, y{"y"}, n{"n"};
-    Func din{"din"}, output_grad_padded, filter_t{"filter_t"};
+    Func din{"din"}, output_grad_padded, filter_t{"filter_t"}, derivative{"derivative"};
     RDom r;
 
     void generate() {
@@ -78,14 +78,20 @@ public:
         r = RDom(0, filter.dim(0).extent(), 0, filter.dim(1).extent(), 0, filter.dim(2).extent(), "r");
         define_conv2d_backward_data(din, output_grad_padded, filter_t, r, s);
 
-        ActivationParams p = act.at(ci, x, y, n);
-        input_grad(ci, x, y, n) = din(ci, x, y, n) *
-                                  activation_derivative(act.kind, input_pre_activation(ci, x, y, n), p);
+        // Clamped: the CPU schedule evaluates the derivative for whole register tiles, past the end of
+        // the channels and the row; those lanes are never stored. (Clamping changes no valid lane,
+        // so rrelu still draws the same numbers as the activation kernel.)
+        ActivationParams p = act.at(min(ci, in_channels - 1), x, y, n);
+        Func pre_bounded = clamp_dimension(clamp_dimension(input_pre_activation, 0, in_channels, "pre_channels_bounded"), 1,
+                                           input_pre_activation.dim(1).extent(), "pre_bounded");
+        derivative(ci, x, y, n) = activation_derivative(act.kind, pre_bounded(ci, x, y, n), p);
+        input_grad(ci, x, y, n) = din(ci, x, y, n) * derivative(ci, x, y, n);
     }
 
     void schedule() {
         if (auto_schedule) return;
-        schedule_conv2d_backward_data(get_target(), input_grad, din, filter_t, r, act.kind);
+        schedule_conv2d_backward_data(get_target(), input_grad, din, filter_t, output_grad_padded, derivative, r,
+                                      act.kind, stride);
     }
 };
 
@@ -96,18 +102,21 @@ public:
     Input<int> stride{"stride", 1, 1, 16};
     Input<int> pad_x{"pad_x", 0, 0, 1024};
     Input<int> pad_y{"pad_y", 0, 0, 1024};
+    // Threads that sum shares of the batch into partial gradients (the CPU schedule's rfactor): the
+    // result depends on it, so the runtime passes its thread count, not a free choice of Halide's.
+    Input<int> partitions{"partitions", 1, 1, 1024};
     Output<Buffer<float, 4>> filter_grad{"filter_grad"};  // (co, kx, ky, ci)
     Output<Buffer<float, 1>> bias_grad{"bias_grad"};      // (co)
 
     Var co{"co"}, kx{"kx"}, ky{"ky"}, ci{"ci"};
-    Func dw{"dw"}, db{"db"};
+    Func dw{"dw"}, db{"db"}, input_padded;
     RDom r, rb;
 
     void generate() {
         Conv2dShape s{stride, pad_x, pad_y};
         Func output_grad_bounded = clamp_dimension(output_grad, 0, output_grad.dim(0).extent(), "output_grad_bounded");
         Func input_bounded = clamp_dimension(input, 0, input.dim(0).extent(), "input_bounded");
-        Func input_padded = zero_padded(input_bounded, input.dim(1).extent(), input.dim(2).extent(), "input_padded");
+        input_padded = zero_padded(input_bounded, input.dim(1).extent(), input.dim(2).extent(), "input_padded");
         r = RDom(0, output_grad.dim(1).extent(), 0, output_grad.dim(2).extent(), 0, output_grad.dim(3).extent(), "r");
         define_conv2d_backward_weights(dw, output_grad_bounded, input_padded, r, s);
         filter_grad(co, kx, ky, ci) = dw(co, kx, ky, ci);
@@ -119,7 +128,8 @@ public:
 
     void schedule() {
         if (auto_schedule) return;
-        schedule_conv2d_backward_weights(get_target(), filter_grad, dw, r);
+        schedule_conv2d_backward_weights(get_target(), filter_grad, dw, r, input_padded, output_grad.dim(3).extent(),
+                                         partitions);
         schedule_channel_reduction(bias_grad, co, rb, get_target());
     }
 };

@@ -18,18 +18,29 @@ struct RegisterTile {
     int xs;               // x positions per tile
 };
 
-// conv_layer's choice: 20 accumulators of 32 zmm on AVX-512, 12 of 16 ymm on AVX2, 8 of 16 xmm.
+// 12 accumulators on AVX-512 and AVX2: conv_layer's 4x5 tile of 20 zmm measured 15-30% slower on
+// the reference layers (3x3, 96-200 channels) on this project's AVX-512 machines (AMD Zen 4), and
+// a tile of 3 vectors wastes less of a channel count that is not a multiple of 64 (200 -> 240,
+// not 256). 8 of 16 xmm on the baseline. Run `hnn bench` to see where this lands.
 inline RegisterTile conv_register_tile(const Halide::Target &t) {
-    if (t.has_feature(Halide::Target::AVX512_Skylake)) return {4, 5};
-    if (t.has_feature(Halide::Target::AVX2)) return {3, 4};
+    if (t.has_feature(Halide::Target::AVX512_Skylake)) return {3, 4};
+    if (t.has_feature(Halide::Target::AVX2)) return {2, 6};
     return {2, 4};
 }
 
 // Shared by forward and backward-data, which have the same shape: a pure output (c, x, y, n) fed by
 // an accumulator Func `acc` whose update reduces over `r` (r.z of the forward / r.x of backward-data
-// is the channel reduction), and a staged weight Func reused across the whole batch.
+// is the channel reduction), a weight Func laid out as the tiles read it, and the zero-padded
+// input. Threads take whole images; each image's padded input is copied once into a buffer the
+// tiles read without a bounds check per element, and every tile of channels of a row reads it
+// while it is in cache.
+//
+// The activation is specialized where it is computed, so that the convolution's loop nest exists
+// once (or twice, with a stride-1 copy), not once per activation: the forward's activation is in
+// `out` itself; the backward-data's derivative is a Func `epilogue` computed per register tile.
 inline void schedule_conv_like_cpu(const Halide::Target &t, Halide::Func out, Halide::Func acc, Halide::Func weights,
-                                   Halide::RVar inner, Halide::RVar middle, Halide::RVar outer, Expr kind) {
+                                   Halide::Func padded, Halide::RVar inner, Halide::RVar middle, Halide::RVar outer,
+                                   Expr kind, Expr stride = Expr(), Halide::Func epilogue = Halide::Func()) {
     using namespace Halide;
     const int vec = t.natural_vector_size<float>();
     const RegisterTile tile = conv_register_tile(t);
@@ -39,10 +50,9 @@ inline void schedule_conv_like_cpu(const Halide::Target &t, Halide::Func out, Ha
 
     out.split(c, co, ci, tile_c, TailStrategy::GuardWithIf)
         .split(x, xo, xi, tile.xs, TailStrategy::GuardWithIf)
-        .reorder(ci, xi, xo, y, n, co)
+        .reorder(ci, xi, xo, co, y, n)
         .vectorize(ci, vec, TailStrategy::GuardWithIf)
-        .fuse(y, n, yn)
-        .parallel(yn);
+        .parallel(n);
 
     Var ac = acc.args()[0], ax = acc.args()[1];
     Var aco("acc_c_outer"), aci("acc_c_inner");
@@ -60,14 +70,30 @@ inline void schedule_conv_like_cpu(const Halide::Target &t, Halide::Func out, Ha
         .unroll(aco)
         .unroll(ax);
 
-    // The weights of one block of channels, laid out as the tile reads them, once per block.
-    weights.compute_at(out, co).vectorize(weights.args()[0], vec, TailStrategy::GuardWithIf);
+    weights.compute_root().vectorize(weights.args()[0], vec, TailStrategy::GuardWithIf);
+    padded.compute_at(out, n).vectorize(padded.args()[0], vec, TailStrategy::GuardWithIf);
 
+    if (epilogue.defined()) {
+        Var ec = epilogue.args()[0], ex = epilogue.args()[1];
+        Var eco("e_c_outer"), eci("e_c_inner");
+        epilogue.compute_at(out, xo)
+            .bound_extent(ec, tile_c)
+            .bound_extent(ex, tile.xs)
+            .split(ec, eco, eci, vec)
+            .vectorize(eci)
+            .unroll(eco);
+        for (int k = 0; k < activation_kind_count; k++) epilogue.specialize(kind == k);
+        epilogue.specialize_fail("hnn: unknown activation kind");
+        // Stride 1 (most layers) drops the backward-data's divisibility test and divisions.
+        if (stride.defined()) out.specialize(stride == 1);
+        return;
+    }
     for (int k = 0; k < activation_kind_count; k++) out.specialize(kind == k);
     out.specialize_fail("hnn: unknown activation kind");
 }
 
-inline void schedule_conv_like_gpu(Halide::Func out, Halide::Func acc, Halide::Func weights, Expr kind) {
+inline void schedule_conv_like_gpu(Halide::Func out, Halide::Func acc, Halide::Func weights, Expr kind,
+                                   Halide::Func epilogue = Halide::Func()) {
     using namespace Halide;
     Var c = out.args()[0], x = out.args()[1], y = out.args()[2], n = out.args()[3];
     Var ci("c_inner"), xi("x_inner"), yn("yn");
@@ -78,67 +104,109 @@ inline void schedule_conv_like_gpu(Halide::Func out, Halide::Func acc, Halide::F
         .gpu_blocks(yn);
     acc.compute_at(out, ci);
     weights.compute_inline();
+    if (epilogue.defined()) epilogue.compute_inline();
     for (int k = 0; k < activation_kind_count; k++) out.specialize(kind == k);
     out.specialize_fail("hnn: unknown activation kind");
 }
 
 // r = (kx, ky, ci): ci innermost, then kx, ky.
 inline void schedule_conv2d_forward(const Halide::Target &t, Halide::Func output, Halide::Func conv,
-                                    Halide::Func filter_bounded, Halide::RDom r, Expr kind) {
+                                    Halide::Func filter_bounded, Halide::Func input_padded, Halide::RDom r, Expr kind) {
     if (t.has_gpu_feature()) {
         schedule_conv_like_gpu(output, conv, filter_bounded, kind);
     } else {
-        schedule_conv_like_cpu(t, output, conv, filter_bounded, r.z, r.x, r.y, kind);
+        schedule_conv_like_cpu(t, output, conv, filter_bounded, input_padded, r.z, r.x, r.y, kind);
     }
 }
 
 // r = (co, kx, ky): co innermost.
+// derivative: the activation derivative applied to the gradient, per register tile.
 inline void schedule_conv2d_backward_data(const Halide::Target &t, Halide::Func input_grad, Halide::Func din,
-                                          Halide::Func filter_t, Halide::RDom r, Expr kind) {
+                                          Halide::Func filter_t, Halide::Func output_grad_padded,
+                                          Halide::Func derivative, Halide::RDom r, Expr kind, Expr stride) {
     if (t.has_gpu_feature()) {
-        schedule_conv_like_gpu(input_grad, din, filter_t, kind);
+        schedule_conv_like_gpu(input_grad, din, filter_t, kind, derivative);
     } else {
-        schedule_conv_like_cpu(t, input_grad, din, filter_t, r.x, r.y, r.z, kind);
+        schedule_conv_like_cpu(t, input_grad, din, filter_t, output_grad_padded, r.x, r.y, r.z, kind, stride, derivative);
     }
 }
 
-// filter_grad (co, kx, ky, ci) = sum over r = (x, y, n): a tile of output channels (vectors) by
-// input channels (broadcast scalars) accumulates in registers over the whole reduction.
-inline void schedule_conv2d_backward_weights(const Halide::Target &t, Halide::Func filter_grad, Halide::Func dw,
-                                             Halide::RDom r) {
+// filter_grad (co, kx, ky, ci) = sum over r = (x, y, n), a GEMM whose reduction runs over every
+// position of the batch. Each of `partitions` threads sums a share of the images into its own
+// partial gradient (rfactor over the images), row by row: for one row of one image, every
+// (kx, ky) and tile of (co vectors x ci) accumulates along the row in registers (a second rfactor
+// leaves only x inside), then adds into the partial gradient, which stays in cache. The partials
+// are summed at the end in a fixed order: the result depends on `partitions`, not on scheduling.
+inline void schedule_conv2d_backward_weights_cpu(const Halide::Target &t, Halide::Func filter_grad, Halide::Func dw,
+                                                 Halide::RDom r, Halide::Func input_padded, Expr batch,
+                                                 Expr partitions) {
     using namespace Halide;
-    Var co = filter_grad.args()[0], kx = filter_grad.args()[1], ky = filter_grad.args()[2], ci = filter_grad.args()[3];
+    const int vec = t.natural_vector_size<float>();
+    // A row of 1 vector of co x 12 ci measured fastest on AVX-512 (Zen 4) at the reference layers.
+    const int tile_co = vec * (t.has_feature(Target::AVX512_Skylake) ? 1 : 2);
+    const int tile_ci = t.has_feature(Target::AVX512_Skylake) ? 12 : 4;
+
+    Var v("partition"), row_y("row_y"), row_n("row_n");
+    RVar images_outer("images_outer"), images_inner("images_inner");
+    dw.update().split(r.z, images_outer, images_inner, (batch + partitions - 1) / partitions, TailStrategy::GuardWithIf);
+    Func partial = dw.update().rfactor(images_outer, v);
+    Func row = partial.update().rfactor({{r.y, row_y}, {images_inner, row_n}});
+
+    Var co = dw.args()[0];
+    dw.compute_root().vectorize(co, vec, TailStrategy::GuardWithIf);
+    dw.update().vectorize(co, vec, TailStrategy::GuardWithIf);
+    filter_grad.vectorize(filter_grad.args()[0], vec, TailStrategy::GuardWithIf);
+
+    Var pco = partial.args()[0], pkx = partial.args()[1], pky = partial.args()[2], pci = partial.args()[3];
+    Var pv = partial.args()[4];
+    Var coo("co_outer"), coi("co_inner"), cio("ci_outer"), cii("ci_inner");
+    partial.compute_root().vectorize(pco, vec, TailStrategy::GuardWithIf).parallel(pv);
+    partial.update()
+        .split(pco, coo, coi, tile_co, TailStrategy::GuardWithIf)
+        .split(pci, cio, cii, tile_ci, TailStrategy::GuardWithIf)
+        .reorder(coi, cii, coo, cio, pkx, pky, r.y, images_inner, pv)
+        .vectorize(coi, vec, TailStrategy::GuardWithIf)
+        .unroll(cii)
+        .parallel(pv);
+
+    // The row's register tile: every dimension but co and ci is a single value here.
+    std::vector<Var> a = row.args();  // (co, kx, ky, ci, partition, row_y, row_n)
+    Var aco("acc_co_outer"), aci("acc_co_inner");
+    row.compute_at(partial, coo)
+        .bound_extent(a[0], tile_co)
+        .bound_extent(a[3], tile_ci)
+        .bound_extent(a[1], 1)
+        .bound_extent(a[2], 1)
+        .bound_extent(a[4], 1)
+        .bound_extent(a[5], 1)
+        .bound_extent(a[6], 1)
+        .split(a[0], aco, aci, vec)
+        .vectorize(aci)
+        .unroll(aco)
+        .unroll(a[3]);
+    row.update()
+        .split(a[0], aco, aci, vec)
+        .reorder(aci, aco, a[3], r.x, a[6])
+        .vectorize(aci)
+        .unroll(aco)
+        .unroll(a[3]);
+
+    // The padded input once, in parallel over images: the row loop reads it without bounds checks.
+    Var pc = input_padded.args()[0], pn = input_padded.args()[3];
+    input_padded.compute_root().parallel(pn).vectorize(pc, vec, TailStrategy::GuardWithIf);
+}
+
+inline void schedule_conv2d_backward_weights(const Halide::Target &t, Halide::Func filter_grad, Halide::Func dw,
+                                             Halide::RDom r, Halide::Func input_padded, Expr batch, Expr partitions) {
+    using namespace Halide;
     if (t.has_gpu_feature()) {
+        Var co = filter_grad.args()[0], ci = filter_grad.args()[3];
         Var coi("co_inner"), cii("ci_inner");
         filter_grad.gpu_tile(co, ci, coi, cii, 32, 4, TailStrategy::GuardWithIf);
         dw.compute_at(filter_grad, coi);
         return;
     }
-    const int vec = t.natural_vector_size<float>();
-    const int tile_co = vec * 2, tile_ci = 4;
-    Var coo("co_outer"), coi("co_inner"), cio("ci_outer"), cii("ci_inner"), task("task");
-    filter_grad.split(co, coo, coi, tile_co, TailStrategy::GuardWithIf)
-        .split(ci, cio, cii, tile_ci, TailStrategy::GuardWithIf)
-        .reorder(coi, cii, coo, cio, kx, ky)
-        .vectorize(coi, vec, TailStrategy::GuardWithIf)
-        .fuse(kx, ky, task)
-        .fuse(cio, task, task)
-        .parallel(task);
-    Var dco = dw.args()[0], dci = dw.args()[3];
-    Var aco("acc_co_outer"), aci("acc_co_inner");
-    dw.compute_at(filter_grad, coo)
-        .bound_extent(dco, tile_co)
-        .bound_extent(dci, tile_ci)
-        .split(dco, aco, aci, vec)
-        .vectorize(aci)
-        .unroll(aco)
-        .unroll(dci);
-    dw.update()
-        .split(dco, aco, aci, vec)
-        .reorder(aci, aco, dci, r.x, r.y, r.z)
-        .vectorize(aci)
-        .unroll(aco)
-        .unroll(dci);
+    schedule_conv2d_backward_weights_cpu(t, filter_grad, dw, r, input_padded, batch, partitions);
 }
 
 }  // namespace hnn

@@ -6,8 +6,6 @@
 
 #include "hnn/error.h"
 
-#include <HalideRuntime.h>
-
 #include <algorithm>
 #include <chrono>
 #include <numeric>
@@ -71,6 +69,18 @@ EvalResult evaluate(Network &network, const Dataset &data, const Normalizer &nor
     return {loss_sum / count, correct / count};
 }
 
+void resolve_default_activation(TrainOptions &o) {
+    if (!o.activation.empty()) return;
+    if (o.model_file.empty() && o.model == "celu7") {
+        o.activation = "celu";
+        o.params.insert(o.params.begin(), "celu.alpha=2");  // a later --param celu.alpha wins
+    } else if (o.model_file.empty() && o.model == "allconv") {
+        o.activation = "elu";
+    } else {
+        o.activation = "relu";
+    }
+}
+
 namespace {
 
 // Everything a run is made of, built from its options (fresh or read back from a checkpoint).
@@ -120,20 +130,6 @@ void check_options(const TrainOptions &o) {
     if (!(o.lr > 0) || !std::isfinite(o.lr)) throw Error("--lr must be a positive number");
     if (o.train_limit < 0 || o.test_limit < 0) throw Error("--train-limit and --test-limit must not be negative");
     if (o.threads < 0) throw Error("--threads must not be negative");
-}
-
-// Each preset's own activation when --activation is not given: the one its reference experiments
-// used (celu7: CELU with alpha 2; allconv: ELU, the activation study's best; All-CNN-C: ReLU).
-void resolve_default_activation(TrainOptions &o) {
-    if (!o.activation.empty()) return;
-    if (o.model_file.empty() && o.model == "celu7") {
-        o.activation = "celu";
-        o.params.insert(o.params.begin(), "celu.alpha=2");  // a later --param celu.alpha wins
-    } else if (o.model_file.empty() && o.model == "allconv") {
-        o.activation = "elu";
-    } else {
-        o.activation = "relu";
-    }
 }
 
 // The data, the model and its shapes, the network and the optimizer, for a fresh run or a resumed one
@@ -277,7 +273,7 @@ EpochTotals train_epoch(Run &run, int epoch) {
 }  // namespace
 
 std::vector<EpochRecord> run_training(const TrainOptions &command_line, std::ostream &out, bool epochs_given) {
-    if (command_line.threads > 0) halide_set_num_threads(command_line.threads);
+    if (command_line.threads > 0) set_cpu_threads(command_line.threads);
     Run run;
     if (!command_line.resume.empty()) {
         run = resume_run(command_line, read_checkpoint(command_line.resume), epochs_given);

@@ -4,6 +4,7 @@
 #include "kernel_table.h"
 #include "op_checks.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 namespace hnn {
@@ -155,7 +156,8 @@ void conv2d_backward_weights(Tensor &output_grad, Tensor &input, const Conv2dGeo
         bias_grad = &scratch;
     }
     int r = kernel_table(input.device())
-                .conv2d_backward_weights(output_grad.raw(), input.raw(), g.stride, g.pad_x, g.pad_y, filter_grad.raw(),
+                .conv2d_backward_weights(output_grad.raw(), input.raw(), g.stride, g.pad_x, g.pad_y,
+                                         std::min(cpu_threads(), input.dim(3)), filter_grad.raw(),
                                          bias_grad->raw());
     check_kernel(r, op, "output_grad " + output_grad.shape_string() + ", input " + input.shape_string() + ", " + geometry_text(g));
 }

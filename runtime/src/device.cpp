@@ -5,6 +5,10 @@
 #include <HalideRuntime.h>
 #include <HalideRuntimeCuda.h>
 
+#include <algorithm>
+#include <cstdlib>
+#include <thread>
+
 namespace hnn {
 
 const char *device_name(Device device) {
@@ -22,6 +26,33 @@ bool cuda_available() {
         return result == 0 && major > 0;
     }();
     return available;
+}
+
+namespace {
+
+int default_cpu_threads() {
+    if (const char *env = std::getenv("HL_NUM_THREADS")) {
+        const int n = std::atoi(env);
+        if (n > 0) return n;
+    }
+    return std::max(1u, std::thread::hardware_concurrency());
+}
+
+int &threads_setting() {
+    static int threads = default_cpu_threads();
+    return threads;
+}
+
+}  // namespace
+
+int cpu_threads() {
+    return threads_setting();
+}
+
+void set_cpu_threads(int threads) {
+    if (threads < 1 || threads > 1024) throw Error("thread count " + std::to_string(threads) + " is outside 1..1024");
+    threads_setting() = threads;
+    halide_set_num_threads(threads);
 }
 
 Device select_device(const std::string &request) {

@@ -14,6 +14,12 @@ const char *device_name(Device device);
 // routed to hnn first. The answer is probed once and cached.
 bool cuda_available();
 
+// Worker threads of the CPU kernels: HL_NUM_THREADS if set, else every core, until set_cpu_threads.
+// Kernels whose result depends on how work is split (the conv weight gradient sums shares of the
+// batch) split it by this count, so the same count gives the same numbers.
+int cpu_threads();
+void set_cpu_threads(int threads);
+
 // "cpu", "cuda" or "auto" (CUDA when a device answers, else the CPU). "cuda" without a device
 // throws hnn::Error saying so.
 Device select_device(const std::string &request);
