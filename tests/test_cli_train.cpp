@@ -149,6 +149,38 @@ TEST_CASE("hnn train: every optimizer, dilated backprop, a model file and --plot
     CHECK(fs::file_size(t / "again.png") > 1000);
 }
 
+// CIFAR-10's binary format: records of a label byte and 3072 bytes, planes R, G, B of 32x32.
+void write_cifar_batch(const std::string &path, int records, uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::ofstream out(path, std::ios::binary);
+    for (int i = 0; i < records; i++) {
+        out.put(static_cast<char>(rng() % 10));
+        for (int j = 0; j < 3072; j++) out.put(static_cast<char>(rng() % 256));
+    }
+}
+
+TEST_CASE("hnn train: allconv and allcnn-c with dropout run on CIFAR-10 files, and eval reads them", "[cli][train]") {
+    TempDir t;
+    for (int b = 1; b <= 5; b++) write_cifar_batch(t / ("data_batch_" + std::to_string(b) + ".bin"), 8, b);
+    write_cifar_batch(t / "test_batch.bin", 10, 9);
+    for (const std::string model : {"allconv --width 4", "allcnn-c --width 4 --dropout"}) {
+        test::CliRun r = run_hnn("train --model " + model + " --dataset cifar10 --data " + t.path.string() +
+                                     " --normalize standardize --batch 8 --epochs 1 --no-progress --checkpoint " + (t / "c.ckpt"),
+                                 true);
+        INFO(model << "\n" << r.out);
+        REQUIRE(r.exit_code == 0);
+        CHECK(r.out.find("40 training and 10 test images") != std::string::npos);
+        test::CliRun e = run_hnn("eval --checkpoint " + (t / "c.ckpt") + " --data " + t.path.string(), true);
+        INFO(e.out);
+        CHECK(e.exit_code == 0);
+        CHECK(e.out.find("test_loss ") != std::string::npos);
+    }
+    // The same checkpoint on data of another shape is refused, naming the checkpoint.
+    test::CliRun wrong = run_hnn("eval --checkpoint " + (t / "c.ckpt") + " --dataset fashion-mnist", true);
+    CHECK(wrong.exit_code != 0);
+    CHECK(wrong.out.find("c.ckpt") != std::string::npos);
+}
+
 TEST_CASE("hnn train: a short Fashion-MNIST run learns", "[cli][train][real-data]") {
     TempDir t;
     // 300 steps of batch 20 on the real files (installed by the Debian package dataset-fashion-mnist).
