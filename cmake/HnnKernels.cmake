@@ -9,6 +9,11 @@
 # without a GPU (upstream issue #8402); hnn's runtime chooses the device instead. Building it needs
 # neither a GPU nor the CUDA toolkit: Halide emits PTX itself and the driver loads it at run time.
 #
+# OpenCL: the same again (suffix _opencl) for Halide's OpenCL target, from the same GPU schedule code
+# as CUDA. Its point is that the GPU schedules can be run without a GPU: PoCL, a CPU OpenCL driver,
+# runs them in CI. The target asks for no optional OpenCL extension (cl_doubles, cl_half,
+# cl_atomics64): the kernels need none, and PoCL (like many drivers) lacks half precision.
+#
 # All libraries share one Halide runtime (hnn_halide.runtime), so there is one thread pool, one
 # error handler and one set of device contexts in the process.
 
@@ -20,6 +25,9 @@ set(HNN_CPU_TARGETS
 set(HNN_CUDA_TARGET x86-64-linux-cuda-cuda_capability_61
     CACHE STRING "Halide target of the CUDA kernels")
 option(HNN_BUILD_CUDA "Build the CUDA kernel libraries (no GPU or toolkit needed to build)" ON)
+set(HNN_OPENCL_TARGET x86-64-linux-opencl
+    CACHE STRING "Halide target of the OpenCL kernels")
+option(HNN_BUILD_OPENCL "Build the OpenCL kernel libraries (no OpenCL driver needed to build)" ON)
 
 function(hnn_add_halide_runtime GENERATOR_EXE)
   # _Halide_add_halide_runtime reads ${TARGET}.runtime for its target list; name it to match.
@@ -28,12 +36,17 @@ function(hnn_add_halide_runtime GENERATOR_EXE)
   if (HNN_BUILD_CUDA)
     list(APPEND runtime_targets ${HNN_CUDA_TARGET})
   endif ()
+  # Halide merges the GPU features of every listed target into the one runtime, so it holds both
+  # device interfaces.
+  if (HNN_BUILD_OPENCL)
+    list(APPEND runtime_targets ${HNN_OPENCL_TARGET})
+  endif ()
   _Halide_add_halide_runtime(hnn_halide.runtime FROM ${GENERATOR_EXE} TARGETS ${runtime_targets})
 endfunction()
 
 # hnn_add_kernel(NAME GENERATOR gen FROM exe [PARAMS k=v ...])
-# Defines NAME (CPU) and, with HNN_BUILD_CUDA, NAME_cuda. Each kernel name is appended to the global
-# property HNN_KERNELS so the runtime can link them all.
+# Defines NAME (CPU), with HNN_BUILD_CUDA NAME_cuda and with HNN_BUILD_OPENCL NAME_opencl. Each kernel
+# name is appended to the global property HNN_KERNELS so the runtime can link them all.
 function(hnn_add_kernel NAME)
   cmake_parse_arguments(ARG "" "GENERATOR;FROM" "PARAMS" ${ARGN})
   add_halide_library(${NAME} FROM ${ARG_FROM}
@@ -51,5 +64,14 @@ function(hnn_add_kernel NAME)
                        PARAMS ${ARG_PARAMS}
                        USE_RUNTIME hnn_halide.runtime)
     set_property(GLOBAL APPEND PROPERTY HNN_KERNELS ${NAME}_cuda)
+  endif ()
+  if (HNN_BUILD_OPENCL)
+    add_halide_library(${NAME}_opencl FROM ${ARG_FROM}
+                       GENERATOR ${ARG_GENERATOR}
+                       FUNCTION_NAME ${NAME}_opencl
+                       TARGETS ${HNN_OPENCL_TARGET}
+                       PARAMS ${ARG_PARAMS}
+                       USE_RUNTIME hnn_halide.runtime)
+    set_property(GLOBAL APPEND PROPERTY HNN_KERNELS ${NAME}_opencl)
   endif ()
 endfunction()

@@ -46,7 +46,10 @@ void activation_parameter_gradient(const Activation &a, Tensor &x, Tensor &dy, T
         throw Error(std::string(op) + ": gradient must have shape [" + std::to_string(expected) + "], got " +
                     grad.shape_string());
     }
-    Tensor per_channel = a.kind == ActivationKind::prelu ? grad : Tensor({channels}, x.device());
+    // prelu's kernel writes into grad itself, not into a copy of it: a copy's halide_buffer_t would
+    // receive the device allocation and the device-dirty flag, and grad would never see the result.
+    Tensor swish_partials = a.kind == ActivationKind::prelu ? Tensor() : Tensor({channels}, x.device());
+    Tensor &per_channel = a.kind == ActivationKind::prelu ? grad : swish_partials;
     int r = kernel_table(x.device())
                 .activation_parameter_gradient(x.raw(), dy.raw(), static_cast<int>(a.kind), a.negative_slope,
                                                a.alpha, a.beta, a.threshold, a.rrelu_lower, a.rrelu_upper,

@@ -4,6 +4,8 @@
 
 #include <HalideRuntime.h>
 #include <HalideRuntimeCuda.h>
+#include <HalideRuntimeOpenCL.h>
+#include <dlfcn.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -12,10 +14,19 @@
 namespace hnn {
 
 const char *device_name(Device device) {
-    return device == Device::cuda ? "cuda" : "cpu";
+    switch (device) {
+    case Device::cpu: return "cpu";
+    case Device::cuda: return "cuda";
+    case Device::opencl: return "opencl";
+    }
+    return "unknown";
 }
 
 bool cuda_available() {
+#ifndef HNN_HAVE_CUDA_KERNELS
+    // Without the CUDA kernels the shared runtime has no CUDA device interface to ask.
+    return false;
+#else
     static const bool available = [] {
         install_halide_handlers();
         int major = 0, minor = 0;
@@ -23,9 +34,34 @@ bool cuda_available() {
         if (cuda == nullptr || cuda->compute_capability == nullptr) return false;
         // Returns an error (no libcuda: 301, no device: 100) or capability 0.0 when there is no GPU.
         int result = cuda->compute_capability(nullptr, &major, &minor);
+        discard_halide_error();
         return result == 0 && major > 0;
     }();
     return available;
+#endif
+}
+
+bool opencl_available() {
+#ifndef HNN_HAVE_OPENCL_KERNELS
+    return false;
+#else
+    static const bool available = [] {
+        install_halide_handlers();
+        // Halide 14's runtime dlopens only "libOpenCL.so", which Debian ships in the -dev package; the
+        // ICD loader itself is libOpenCL.so.1. Loaded globally here, Halide finds its symbols in the
+        // process instead. Failure is fine: the probe below then reports no OpenCL.
+        dlopen("libOpenCL.so.1", RTLD_NOW | RTLD_GLOBAL);
+        int major = 0, minor = 0;
+        const halide_device_interface_t *opencl = halide_opencl_device_interface();
+        if (opencl == nullptr || opencl->compute_capability == nullptr) return false;
+        // Creates Halide's OpenCL context: 0.0 without a loader, an error (e.g. -1001, no platform)
+        // without a driver, else the device's OpenCL version.
+        int result = opencl->compute_capability(nullptr, &major, &minor);
+        discard_halide_error();
+        return result == 0 && major > 0;
+    }();
+    return available;
+#endif
 }
 
 namespace {
@@ -65,7 +101,14 @@ Device select_device(const std::string &request) {
         }
         return Device::cuda;
     }
-    throw Error("unknown device '" + request + "': expected cpu, cuda or auto");
+    if (request == "opencl") {
+        if (!opencl_available()) {
+            throw Error("--device opencl: no OpenCL device answers on this machine (no ICD loader, no "
+                        "platform or no device; PoCL provides one on the CPU); use --device cpu or --device auto");
+        }
+        return Device::opencl;
+    }
+    throw Error("unknown device '" + request + "': expected cpu, cuda, opencl or auto");
 }
 
 }  // namespace hnn

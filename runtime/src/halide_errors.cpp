@@ -38,6 +38,11 @@ void install_halide_handlers() {
 
 void set_halide_verbose(bool v) { verbose = v; }
 
+void discard_halide_error() {
+    std::lock_guard<std::mutex> lock(last_error_mutex);
+    last_error.clear();
+}
+
 void check_kernel(int result, const char *operation, const std::string &shapes) {
     if (result == 0) return;
     std::string detail;

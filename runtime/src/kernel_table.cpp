@@ -22,6 +22,26 @@
 #include "dropout_cuda.h"
 #endif
 
+#ifdef HNN_HAVE_OPENCL_KERNELS
+#include "activation_backward_opencl.h"
+#include "activation_forward_opencl.h"
+#include "activation_parameter_gradient_opencl.h"
+#include "conv2d_backward_data_opencl.h"
+#include "conv2d_backward_weights_opencl.h"
+#include "conv2d_forward_opencl.h"
+#include "avg_pool_forward_opencl.h"
+#include "avg_pool_backward_opencl.h"
+#include "max_pool_forward_opencl.h"
+#include "max_pool_backward_opencl.h"
+#include "global_avg_pool_forward_opencl.h"
+#include "global_avg_pool_backward_opencl.h"
+#include "softmax_cross_entropy_opencl.h"
+#include "sgd_update_opencl.h"
+#include "adam_update_opencl.h"
+#include "upsample_nearest_add_opencl.h"
+#include "dropout_opencl.h"
+#endif
+
 namespace hnn {
 
 const KernelTable &kernel_table(Device device) {
@@ -46,6 +66,36 @@ const KernelTable &kernel_table(Device device) {
         ::dropout,
     };
     if (device == Device::cpu) return cpu;
+    if (device == Device::opencl) {
+#ifdef HNN_HAVE_OPENCL_KERNELS
+        // The probe also loads the OpenCL ICD loader where Halide would not find it by itself.
+        if (!opencl_available()) {
+            throw Error("no OpenCL device answers on this machine (no ICD loader, no platform or no device)");
+        }
+        static const KernelTable opencl = {
+            ::activation_forward_opencl,
+            ::activation_backward_opencl,
+            ::activation_parameter_gradient_opencl,
+            ::conv2d_forward_opencl,
+            ::conv2d_backward_data_opencl,
+            ::conv2d_backward_weights_opencl,
+            ::avg_pool_forward_opencl,
+            ::avg_pool_backward_opencl,
+            ::max_pool_forward_opencl,
+            ::max_pool_backward_opencl,
+            ::global_avg_pool_forward_opencl,
+            ::global_avg_pool_backward_opencl,
+            ::softmax_cross_entropy_opencl,
+            ::sgd_update_opencl,
+            ::adam_update_opencl,
+            ::upsample_nearest_add_opencl,
+            ::dropout_opencl,
+        };
+        return opencl;
+#else
+        throw Error("this build of hnn has no OpenCL kernels (configured with HNN_BUILD_OPENCL=OFF)");
+#endif
+    }
 #ifdef HNN_HAVE_CUDA_KERNELS
     static const KernelTable cuda = {
         ::activation_forward_cuda,

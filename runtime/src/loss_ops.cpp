@@ -25,6 +25,8 @@ LossResult softmax_cross_entropy(Tensor &logits, const std::vector<int32_t> &lab
     LossResult result;
     result.is_correct.assign(batch, 0);
     Halide::Runtime::Buffer<int32_t> label_buffer(const_cast<int32_t *>(labels.data()), batch);
+    // A wrapped buffer starts host-clean, and device kernels copy only host-dirty inputs over.
+    label_buffer.set_host_dirty();
     Halide::Runtime::Buffer<int32_t> correct_buffer(result.is_correct.data(), batch);
     Halide::Runtime::Buffer<float> loss_buffer = Halide::Runtime::Buffer<float>::make_scalar(&result.loss);
     int r = kernel_table(logits.device())

@@ -51,8 +51,9 @@ halide_buffer_t *slope_buffer(const char *op, const Activation &a, int channels,
 }
 
 halide_buffer_t *shared_zeros(int count, Device device) {
-    static thread_local Tensor zeros[2];
-    Tensor &z = zeros[device == Device::cuda];
+    // One per device: a buffer's device allocation belongs to the device interface that made it.
+    static thread_local Tensor zeros[3];
+    Tensor &z = zeros[static_cast<int>(device)];
     if (!z.defined() || z.dim(0) < count) z = Tensor({count}, device);
     return z.raw();
 }

@@ -1,12 +1,13 @@
 #pragma once
-// Where kernels run. The CPU kernels dispatch on CPU features by themselves; between CPU and CUDA
-// hnn decides here, because Halide 14's multi-target dispatch would pick CUDA even without a GPU.
+// Where kernels run. The CPU kernels dispatch on CPU features by themselves; between the CPU and a
+// GPU API hnn decides here, because Halide 14's multi-target dispatch would pick a GPU API even
+// where no device answers.
 
 #include <string>
 
 namespace hnn {
 
-enum class Device { cpu, cuda };
+enum class Device { cpu, cuda, opencl };
 
 const char *device_name(Device device);
 
@@ -14,14 +15,19 @@ const char *device_name(Device device);
 // routed to hnn first. The answer is probed once and cached.
 bool cuda_available();
 
+// True when an OpenCL platform with a device answers (a GPU driver, or PoCL on the CPU). Never
+// aborts; probed once and cached. HL_OCL_PLATFORM_NAME and HL_OCL_DEVICE_TYPE choose among several.
+bool opencl_available();
+
 // Worker threads of the CPU kernels: HL_NUM_THREADS if set, else every core, until set_cpu_threads.
 // Kernels whose result depends on how work is split (the conv weight gradient sums shares of the
 // batch) split it by this count, so the same count gives the same numbers.
 int cpu_threads();
 void set_cpu_threads(int threads);
 
-// "cpu", "cuda" or "auto" (CUDA when a device answers, else the CPU). "cuda" without a device
-// throws hnn::Error saying so.
+// "cpu", "cuda", "opencl" or "auto" (CUDA when a device answers, else the CPU). "cuda" or
+// "opencl" without a device throws hnn::Error saying so. "auto" never picks OpenCL: the one found
+// may be PoCL, which runs on the same CPU as the CPU kernels, only slower.
 Device select_device(const std::string &request);
 
 }  // namespace hnn

@@ -20,6 +20,10 @@ void install_halide_handlers();
 // the last message Halide's runtime reported.
 void check_kernel(int result, const char *operation, const std::string &shapes);
 
+// Forgets the last message Halide reported, after a probe whose failure is an answer, not an error,
+// so that it is not blamed on a later kernel.
+void discard_halide_error();
+
 // Print from Halide's runtime goes to stderr only when this is set (HNN_VERBOSE=1 does it too).
 void set_halide_verbose(bool verbose);
 

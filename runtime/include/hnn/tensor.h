@@ -2,6 +2,10 @@
 // A float tensor over Halide::Runtime::Buffer: its shape, the device its data lives on, and
 // ownership (a Tensor owns its allocation; copies share it, as Halide buffers do).
 //
+// On a GPU device the device allocation appears at the first kernel that uses the tensor, in that
+// kernel's halide_buffer_t only: a copy taken before then gets neither it nor the device-dirty flag.
+// Pass the tensor itself (by reference) to kernels whose results the caller reads.
+//
 // Activations are rank 4 in hnn's layout (c, x, y, n), channels innermost; filters are
 // (c_out, kx, ky, c_in); parameters and per-sample values are rank 1.
 

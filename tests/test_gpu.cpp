@@ -1,0 +1,225 @@
+// A GPU device's kernels against the CPU kernels on the same inputs, at least one test case per
+// kernel family. This file is built twice (tests/CMakeLists.txt): hnn_cuda_tests with
+// HNN_GPU_DEVICE=cuda (ctest label `cuda`) and hnn_opencl_tests with HNN_GPU_DEVICE=opencl (label
+// `opencl`). Where the device does not answer each case exits with code 77, which ctest reports as
+// skipped, not passed. CI has no GPU but runs the OpenCL build on PoCL, so the GPU schedules are
+// checked there; PoCL compiles every kernel at first use, hence the small shapes.
+//
+// Tolerances (|gpu - cpu| <= tol * |cpu| + tol): 1e-4 for everything that sums (convolutions,
+// pooling, reductions, softmax) or calls transcendental functions (the device's exp/log/tanh are
+// not the CPU kernels' polynomials); 1e-5 for the optimizers (a few multiply-adds per element, and
+// the same rounding on every step); 1e-6 for dropout and nearest resampling (one product or
+// multiply-add per element: the same mask and the same rounding on both sides).
+
+#include "hnn/activation_ops.h"
+#include "hnn/conv2d_ops.h"
+#include "hnn/dropout_ops.h"
+#include "hnn/loss_ops.h"
+#include "hnn/optimizer_ops.h"
+#include "hnn/pooling_ops.h"
+#include "hnn/resample_ops.h"
+#include "test_util.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+
+using namespace hnn;
+using hnn::test::random_tensor;
+using hnn::test::require_close;
+
+namespace {
+
+constexpr Device gpu = Device::HNN_GPU_DEVICE;
+
+void require_gpu_or_skip() {
+    const bool answers = gpu == Device::opencl ? opencl_available() : cuda_available();
+    if (!answers) {
+        std::printf("skipped: no %s device answers on this machine\n", device_name(gpu));
+        std::fflush(stdout);
+        std::_Exit(77);
+    }
+}
+
+// A device copy of a CPU tensor (the data moves to the device on first kernel use).
+Tensor on_gpu(const Tensor &t) {
+    Tensor g(t.shape(), gpu);
+    std::copy(t.host(), t.host() + t.size(), g.host());
+    g.host_changed();
+    return g;
+}
+
+void require_same_values(const Tensor &device, const Tensor &cpu, const char *what, double tol = 1e-4) {
+    require_close(device, [&](size_t i) { return double(cpu.host()[i]); }, tol, tol, what);
+}
+
+}  // namespace
+
+TEST_CASE("the device is selectable by name", "[gpu]") {
+    require_gpu_or_skip();
+    REQUIRE(select_device(device_name(gpu)) == gpu);
+    // auto prefers a CUDA device and never picks OpenCL (which may be PoCL on this very CPU).
+    REQUIRE(select_device("auto") == (cuda_available() ? Device::cuda : Device::cpu));
+    REQUIRE_THROWS_WITH(select_device("vulkan"), Catch::Contains("cpu, cuda, opencl or auto"));
+}
+
+TEST_CASE("activations forward and backward match the CPU kernels", "[gpu]") {
+    require_gpu_or_skip();
+    // 37 channels take the GPU schedule's threads-along-channels path (with a partial tile), 3 the
+    // threads-along-x one.
+    for (const std::vector<int> &shape : {std::vector<int>{37, 9, 5, 3}, std::vector<int>{3, 9, 5, 2}}) {
+        for (ActivationKind k : all_activations()) {
+            Activation a;
+            a.kind = k;
+            Tensor x = random_tensor(shape, -6, 6), dy = random_tensor(shape);
+            Tensor slope = random_tensor({shape[0]}, 0, 0.5f);
+            Tensor y(shape), dx(shape);
+            RandomKey key{true, 5u, 2};
+            activation_forward(a, x, y, key, &slope);
+            activation_backward(a, x, dy, dx, key, &slope);
+            Tensor gx = on_gpu(x), gdy = on_gpu(dy), gs = on_gpu(slope), gy(shape, gpu), gdx(shape, gpu);
+            activation_forward(a, gx, gy, key, &gs);
+            activation_backward(a, gx, gdy, gdx, key, &gs);
+            INFO(activation_name(k) << " on " << x.shape_string());
+            require_same_values(gy, y, "forward");
+            require_same_values(gdx, dx, "backward");
+        }
+    }
+}
+
+TEST_CASE("activation parameter gradients match the CPU kernel", "[gpu]") {
+    require_gpu_or_skip();
+    for (ActivationKind k : all_activations()) {
+        Activation a;
+        a.kind = k;
+        if (!a.has_learnable_parameter()) continue;
+        a.beta = 1.3f;
+        const std::vector<int> shape = {37, 9, 5, 3};
+        const int params = k == ActivationKind::prelu ? 37 : 1;
+        Tensor x = random_tensor(shape, -6, 6), dy = random_tensor(shape), slope = random_tensor({37}, 0, 0.5f);
+        Tensor grad({params});
+        activation_parameter_gradient(a, x, dy, grad, {}, &slope);
+        Tensor gx = on_gpu(x), gdy = on_gpu(dy), gs = on_gpu(slope), ggrad({params}, gpu);
+        activation_parameter_gradient(a, gx, gdy, ggrad, {}, &gs);
+        INFO(activation_name(k));
+        require_same_values(ggrad, grad, "parameter gradient");
+    }
+}
+
+TEST_CASE("convolution forward, backward-data and backward-weights match the CPU kernels", "[gpu]") {
+    require_gpu_or_skip();
+    // Stride 1 is a specialization of the CPU kernels (not of the GPU ones): compare both.
+    for (int stride : {1, 2}) {
+        Conv2dGeometry g = conv2d_geometry(13, 11, 3, 3, stride, parse_padding("same"));
+        Tensor input = random_tensor({19, 13, 11, 3}), filter = random_tensor({40, 3, 3, 19}), bias = random_tensor({40});
+        const std::vector<int> out_shape = {40, g.out_width, g.out_height, 3};
+        Activation elu;
+        elu.kind = ActivationKind::elu;
+        Tensor out(out_shape), pre(out_shape), dout = random_tensor(out_shape), din({19, 13, 11, 3});
+        Tensor dw({40, 3, 3, 19}), db({40});
+        conv2d_forward(input, filter, &bias, g, elu, out, pre);
+        conv2d_backward_data(dout, filter, g, din, &elu, &input);
+        conv2d_backward_weights(dout, input, g, dw, &db);
+        Tensor gi = on_gpu(input), gf = on_gpu(filter), gb = on_gpu(bias), gdout = on_gpu(dout);
+        Tensor gout(out_shape, gpu), gpre(out_shape, gpu), gdin({19, 13, 11, 3}, gpu);
+        Tensor gdw({40, 3, 3, 19}, gpu), gdb({40}, gpu);
+        conv2d_forward(gi, gf, &gb, g, elu, gout, gpre);
+        conv2d_backward_data(gdout, gf, g, gdin, &elu, &gi);
+        conv2d_backward_weights(gdout, gi, g, gdw, &gdb);
+        INFO("stride " << stride);
+        require_same_values(gout, out, "forward output");
+        require_same_values(gpre, pre, "forward pre-activation");
+        require_same_values(gdin, din, "backward-data");
+        require_same_values(gdw, dw, "backward-weights");
+        require_same_values(gdb, db, "bias gradient");
+    }
+}
+
+TEST_CASE("pooling matches the CPU kernels", "[gpu]") {
+    require_gpu_or_skip();
+    Tensor in = random_tensor({21, 7, 7, 2}), dout = random_tensor({21, 3, 3, 2}), gdout_pool = random_tensor({21, 2});
+    Tensor avg({21, 3, 3, 2}), mx({21, 3, 3, 2}), davg({21, 7, 7, 2}), dmx({21, 7, 7, 2}), glob({21, 2}), dglob({21, 7, 7, 2});
+    avg_pool_forward(in, 2, 2, avg);
+    avg_pool_backward(dout, 2, 2, davg);
+    max_pool_forward(in, 2, 2, mx);
+    max_pool_backward(in, dout, 2, 2, dmx);
+    global_avg_pool_forward(in, glob);
+    global_avg_pool_backward(gdout_pool, dglob);
+    Tensor gin = on_gpu(in), gdout = on_gpu(dout), gg = on_gpu(gdout_pool);
+    Tensor gavg({21, 3, 3, 2}, gpu), gmx({21, 3, 3, 2}, gpu), gdavg({21, 7, 7, 2}, gpu);
+    Tensor gdmx({21, 7, 7, 2}, gpu), gglob({21, 2}, gpu), gdglob({21, 7, 7, 2}, gpu);
+    avg_pool_forward(gin, 2, 2, gavg);
+    avg_pool_backward(gdout, 2, 2, gdavg);
+    max_pool_forward(gin, 2, 2, gmx);
+    max_pool_backward(gin, gdout, 2, 2, gdmx);
+    global_avg_pool_forward(gin, gglob);
+    global_avg_pool_backward(gg, gdglob);
+    require_same_values(gavg, avg, "avg forward");
+    require_same_values(gdavg, davg, "avg backward");
+    require_same_values(gmx, mx, "max forward");
+    require_same_values(gdmx, dmx, "max backward");
+    require_same_values(gglob, glob, "global forward");
+    require_same_values(gdglob, dglob, "global backward");
+}
+
+TEST_CASE("softmax cross-entropy matches the CPU kernel", "[gpu]") {
+    require_gpu_or_skip();
+    Tensor logits = random_tensor({10, 50}, -4, 4), grad({10, 50});
+    std::vector<int32_t> labels(50);
+    for (int i = 0; i < 50; i++) labels[i] = i % 10;
+    LossResult cpu = softmax_cross_entropy(logits, labels, grad);
+    Tensor gl = on_gpu(logits), gg({10, 50}, gpu);
+    LossResult device = softmax_cross_entropy(gl, labels, gg);
+    REQUIRE(device.loss == Approx(cpu.loss).epsilon(1e-5));
+    REQUIRE(device.correct == cpu.correct);
+    REQUIRE(device.is_correct == cpu.is_correct);
+    require_same_values(gg, grad, "logits gradient");
+}
+
+TEST_CASE("optimizer updates match the CPU kernels", "[gpu]") {
+    require_gpu_or_skip();
+    Tensor p = random_tensor({1000}), g = random_tensor({1000}), m({1000}), v({1000}), vm({1000});
+    Tensor gp = on_gpu(p), gg = on_gpu(g), gm({1000}, gpu), gv({1000}, gpu), gvm({1000}, gpu);
+    AdamOptions o;
+    o.amsgrad = true;
+    for (int t = 1; t <= 3; t++) {
+        adam_update(p, g, m, v, vm, o, t);
+        adam_update(gp, gg, gm, gv, gvm, o, t);
+    }
+    require_same_values(gp, p, "adam parameters", 1e-5);
+    Tensor vel({1000}), gvel({1000}, gpu);
+    SgdOptions s;
+    s.momentum = 0.9f;
+    s.nesterov = true;
+    sgd_update(p, g, vel, s);
+    sgd_update(gp, gg, gvel, s);
+    require_same_values(gp, p, "sgd parameters", 1e-5);
+}
+
+TEST_CASE("dropout matches the CPU kernel", "[gpu]") {
+    require_gpu_or_skip();
+    const std::vector<int> shape = {37, 9, 5, 3};
+    Tensor x = random_tensor(shape), gx = on_gpu(x);
+    for (bool training : {true, false}) {
+        const RandomKey key{training, 11u, 4};
+        Tensor y(shape), gy(shape, gpu);
+        dropout(x, 0.3f, key, y);
+        dropout(gx, 0.3f, key, gy);
+        INFO((training ? "training" : "evaluation"));
+        require_same_values(gy, y, "dropout output", 1e-6);
+    }
+}
+
+TEST_CASE("upsample_nearest_add matches the CPU kernel", "[gpu]") {
+    require_gpu_or_skip();
+    // An exact 2x ratio and an uneven one (7 from 3, 5 from 2).
+    for (const auto &sizes : {std::vector<int>{8, 6, 4, 3}, std::vector<int>{7, 5, 3, 2}}) {
+        Tensor base = random_tensor({5, sizes[0], sizes[1], 2}), small = random_tensor({5, sizes[2], sizes[3], 2});
+        Tensor out(base.shape()), gout(base.shape(), gpu);
+        upsample_nearest_add(base, small, 0.5f, out);
+        Tensor gbase = on_gpu(base), gsmall = on_gpu(small);
+        upsample_nearest_add(gbase, gsmall, 0.5f, gout);
+        INFO("base " << base.shape_string() << ", small " << small.shape_string());
+        require_same_values(gout, out, "upsampled sum", 1e-6);
+    }
+}
