@@ -7,8 +7,11 @@ packages=(
   libhalide14-0-dev        # Halide 14 + LLVM 14: generators, AOT compilation, autodiff in the tests
   catch2                   # Catch2 v2 tests
   libcli11-dev             # the hnn command line
+  libdnnl-dev              # oneDNN: what hnn bench times hnn's kernels against
   nlohmann-json3-dev zlib1g-dev
   gnuplot-nox              # plots
+  pocl-opencl-icd          # PoCL: an OpenCL driver on the CPU, so the `opencl` tests check the GPU schedules without a GPU
+  ocl-icd-libopencl1       # the OpenCL ICD loader (libOpenCL.so.1) that hnn loads at run time
   dataset-fashion-mnist    # real data for the trainer's tests (IDX, gzipped)
 )
 missing=()

@@ -1,6 +1,7 @@
 // hnn: Halide-generated neural-network kernels and the trainer that drives them.
 
 #include "activations_command.h"
+#include "bench_command.h"
 #include "eval_command.h"
 #include "plot_command.h"
 #include "train_command.h"
@@ -18,6 +19,7 @@ int main(int argc, char **argv) {
     hnn::add_train_command(app);
     hnn::add_eval_command(app);
     hnn::add_plot_command(app);
+    hnn::add_bench_command(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {

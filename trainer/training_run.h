@@ -51,6 +51,10 @@ struct TrainOptions {
     bool progress = true;  // the progress bar, on a terminal
 };
 
+// Each preset's own activation when --activation is not given: the one its reference experiments
+// used (celu7: CELU with alpha 2; allconv: ELU, the activation study's best; All-CNN-C: ReLU).
+void resolve_default_activation(TrainOptions &o);
+
 nlohmann::json options_to_json(const TrainOptions &options);
 // Throws hnn::Error naming the field when `j` lacks one or holds the wrong type.
 TrainOptions options_from_json(const nlohmann::json &j, const std::string &origin);

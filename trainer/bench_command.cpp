@@ -1,0 +1,405 @@
+#include "bench_command.h"
+
+#include "kernel_bench.h"
+#include "machine_limits.h"
+#include "onednn_ops.h"
+#include "training_run.h"
+
+#include "hnn/device.h"
+#include "hnn/error.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdarg>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <unistd.h>
+
+namespace hnn {
+namespace {
+
+using nlohmann::json;
+
+struct BenchOptions {
+    TrainOptions model;  // the model fields (--model ... --no-final-activation), --dataset and --batch
+    int repeats = 10, warmup = 3, threads = 0;
+    std::vector<std::string> only;
+    std::string onednn_layout = "nhwc";
+    uint64_t seed = 1;
+    bool json = false;
+};
+
+// Everything the measurements need, resolved and checked before any of them starts.
+struct BenchSetup {
+    ModelSpec model;
+    Activation activation;  // the run's --activation, for the header
+    Shape3 input;
+    int classes = 10;
+    std::vector<Shape3> shapes;  // every layer's output
+    std::vector<BenchOp> ops;
+    Timing timing;
+    int threads = 0;
+    OnednnLayout layout = OnednnLayout::nhwc;
+};
+
+struct BenchResult {
+    MachineLimits machine;
+    std::vector<OpMeasurement> ops;
+    TrainStepTiming step;
+};
+
+// The image shape of each dataset the trainer reads; the bench only needs the shape, not the files.
+Shape3 dataset_input(const std::string &dataset) {
+    if (dataset == "mnist" || dataset == "fashion-mnist") return {1, 28, 28};
+    if (dataset == "cifar10") return {3, 32, 32};
+    throw Error("unknown dataset '" + dataset + "' (expected mnist, fashion-mnist or cifar10)");
+}
+
+void check_options(const BenchOptions &o) {
+    if (o.model.batch < 1) throw Error("--batch must be at least 1, got " + std::to_string(o.model.batch));
+    if (o.repeats < 1) throw Error("--repeats must be at least 1, got " + std::to_string(o.repeats));
+    if (o.warmup < 0) throw Error("--warmup must not be negative, got " + std::to_string(o.warmup));
+    if (o.threads < 0) throw Error("--threads must not be negative, got " + std::to_string(o.threads));
+    if (o.model.dropout && o.model.model != "allcnn-c") throw Error("--dropout is for --model allcnn-c");
+}
+
+BenchSetup resolve(BenchOptions o) {
+    check_options(o);
+    BenchSetup s;
+    resolve_default_activation(o.model);  // the same preset defaults as hnn train
+    s.activation = make_activation(o.model.activation, o.model.params);
+    s.input = dataset_input(o.model.dataset);
+    if (!o.model.model_file.empty()) {
+        s.model = load_model_file(o.model.model_file, s.activation, o.model.params);
+    } else {
+        PresetOptions p;
+        p.width = o.model.width;
+        p.activation = s.activation;
+        p.final_activation = o.model.final_activation;
+        p.bias = o.model.bias;
+        p.dropout = o.model.dropout;
+        s.model = preset_model(o.model.model, p, s.input);
+    }
+    s.shapes = layer_output_shapes(s.model, s.input, s.classes);
+    for (BenchOp &op : model_ops(s.model, s.input, s.classes, o.model.batch)) {
+        if (o.only.empty() || std::find(o.only.begin(), o.only.end(), op.group()) != o.only.end()) s.ops.push_back(op);
+    }
+    s.timing = {o.warmup, o.repeats};
+    s.threads = o.threads ? o.threads : cpu_threads();
+    s.layout = o.onednn_layout == "any" ? OnednnLayout::any : OnednnLayout::nhwc;
+    return s;
+}
+
+std::string activation_text(const Activation &a) {
+    std::ostringstream t;
+    t << activation_name(a.kind);
+    switch (a.kind) {
+    case ActivationKind::leaky_relu: t << " (negative_slope " << a.negative_slope << ")"; break;
+    case ActivationKind::elu:
+    case ActivationKind::celu: t << " (alpha " << a.alpha << ")"; break;
+    case ActivationKind::softplus: t << " (beta " << a.beta << ", threshold " << a.threshold << ")"; break;
+    case ActivationKind::swish: t << " (beta " << a.beta << ")"; break;
+    case ActivationKind::rrelu: t << " (lower " << a.rrelu_lower << ", upper " << a.rrelu_upper << ")"; break;
+    case ActivationKind::prelu: t << " (initial slope " << a.prelu_init << ")"; break;
+    default: break;
+    }
+    return t.str();
+}
+
+// Achieved rate and the limit it is measured against: FMA peak for convs, copy bandwidth otherwise.
+struct Throughput {
+    double value = 0, percent = 0;
+    const char *unit = "";
+};
+
+Throughput throughput(const BenchOp &op, double ms, const MachineLimits &m) {
+    Throughput t;
+    if (op.flops() > 0) {
+        t.value = op.flops() / (ms * 1e6);
+        t.percent = 100 * t.value / m.fma_peak_gflops;
+        t.unit = "GFLOP/s";
+    } else {
+        t.value = op.bytes() / (ms * 1e6);
+        t.percent = 100 * t.value / m.copy_bandwidth_gbs;
+        t.unit = "GB/s";
+    }
+    return t;
+}
+
+std::string layers_text(const std::vector<int> &layers) {
+    std::string t;
+    for (int l : layers) t += (t.empty() ? "" : ",") + std::to_string(l);
+    return t;
+}
+
+// Sums over the ops oneDNN has, each counted once for every layer it stands for.
+struct Totals {
+    double hnn_ms = 0, onednn_ms = 0;
+};
+
+Totals totals(const std::vector<OpMeasurement> &ops) {
+    Totals t;
+    for (const OpMeasurement &m : ops) {
+        if (!m.onednn_ms) continue;
+        t.hnn_ms += m.hnn_ms * m.op.layers.size();
+        t.onednn_ms += *m.onednn_ms * m.op.layers.size();
+    }
+    return t;
+}
+
+std::string format(const char *spec, double value) {
+    char buffer[64];
+    std::snprintf(buffer, sizeof buffer, spec, value);
+    return buffer;
+}
+
+// Four significant digits: small ops take microseconds, large ones seconds.
+std::string ms_text(double ms) {
+    return ms >= 1000 ? format("%.0f", ms) : format("%.4g", ms);
+}
+
+// Footnote numbers of oneDNN's remarks, one per distinct remark.
+class Notes {
+public:
+    size_t number(const std::string &text) {
+        for (size_t i = 0; i < texts_.size(); i++) {
+            if (texts_[i] == text) return i + 1;
+        }
+        texts_.push_back(text);
+        return texts_.size();
+    }
+    const std::vector<std::string> &texts() const { return texts_; }
+
+private:
+    std::vector<std::string> texts_;
+};
+
+void print_header(std::ostream &out, const BenchSetup &s, const BenchOptions &o, const MachineLimits &m) {
+    out << "hnn bench: " << s.model.name << ", " << activation_text(s.activation) << ", input " << s.input.width << "x"
+        << s.input.height << "x" << s.input.channels << " (" << o.model.dataset << "), batch " << o.model.batch << ", "
+        << s.threads << " threads (hnn and oneDNN " << onednn_version() << ")\n";
+    out << "machine: FMA peak " << format("%.1f", m.fma_peak_gflops) << " GFLOP/s (" << m.fma_isa << "), copy bandwidth "
+        << format("%.1f", m.copy_bandwidth_gbs) << " GB/s (read + write), " << m.threads << " threads\n";
+    out << "times: median of " << s.timing.repeats << " runs after " << s.timing.warmup
+        << " warm-up runs; ratio = oneDNN ms / hnn ms (> 1: hnn is faster); % limit: hnn's share of the FMA peak "
+           "(convs) or copy bandwidth (over 100: the data stayed in cache)\n\n";
+}
+
+std::string table_line(const char *spec, ...) __attribute__((format(printf, 1, 2)));
+std::string table_line(const char *spec, ...) {
+    char line[512];
+    va_list args;
+    va_start(args, spec);
+    std::vsnprintf(line, sizeof line, spec, args);
+    va_end(args);
+    return line;
+}
+
+std::string row_text(const OpMeasurement &m, const MachineLimits &limits, Notes &notes) {
+    std::string label = m.op.label();
+    if (!m.onednn_computes.empty()) label += " [" + std::to_string(notes.number(m.onednn_computes)) + "]";
+    const Throughput t = throughput(m.op, m.hnn_ms, limits);
+    const std::string onednn = m.onednn_ms ? ms_text(*m.onednn_ms) : "n/a";
+    const std::string ratio = m.onednn_ms ? format("%.2f", *m.onednn_ms / m.hnn_ms) : "n/a";
+    std::string error = m.checked ? format("%.1e", m.max_rel_error) : "-";
+    if (!m.agrees()) error += " MISMATCH";
+    return table_line("%-24s %-7s %-26s %10s %10s %7s %8.1f %-7s %7.1f%% %9s", label.c_str(),
+                      layers_text(m.op.layers).c_str(), m.op.shape_text().c_str(), ms_text(m.hnn_ms).c_str(),
+                      onednn.c_str(), ratio.c_str(), t.value, t.unit, t.percent, error.c_str());
+}
+
+void print_table(std::ostream &out, const BenchSetup &s, const BenchOptions &o, const BenchResult &r) {
+    print_header(out, s, o, r.machine);
+    out << table_line("%-24s %-7s %-26s %10s %10s %7s %16s %8s %9s", "operation", "layers", "shape", "hnn ms",
+                      "oneDNN ms", "ratio", "GFLOP/s or GB/s", "% limit", "max err")
+        << "\n";
+    Notes notes;
+    for (const OpMeasurement &m : r.ops) out << row_text(m, r.machine, notes) << "\n";
+    out << "\n";
+    for (size_t i = 0; i < notes.texts().size(); i++) out << "[" << i + 1 << "] oneDNN: " << notes.texts()[i] << "\n";
+    out << "max err: largest |hnn - oneDNN| over the outputs, relative to the largest |oneDNN| value\n";
+    const Totals t = totals(r.ops);
+    if (t.hnn_ms > 0) {
+        out << "ops oneDNN has, once per layer: hnn " << ms_text(t.hnn_ms) << " ms, oneDNN " << ms_text(t.onednn_ms)
+            << " ms, ratio " << format("%.2f", t.onednn_ms / t.hnn_ms) << "\n";
+    }
+    out << "\ntraining step (forward, backward, Adam), batch " << o.model.batch << ": " << ms_text(r.step.step_ms)
+        << " ms, " << format("%.1f", r.step.images_per_s) << " images/s (forward " << ms_text(r.step.forward_ms)
+        << " ms, backward " << ms_text(r.step.backward_ms) << " ms, optimizer " << ms_text(r.step.optimizer_ms)
+        << " ms)\n";
+}
+
+// "[12/41] conv bwd-data N=100 ..." on stderr while a long run goes on, only on a terminal.
+class Progress {
+public:
+    Progress() : enabled_(isatty(STDERR_FILENO)) {}
+    ~Progress() { clear(); }
+
+    void show(const std::string &text) {
+        if (!enabled_) return;
+        std::fprintf(stderr, "\r\033[Khnn bench: %s", text.c_str());
+        std::fflush(stderr);
+    }
+    void clear() {
+        if (enabled_) std::fprintf(stderr, "\r\033[K");
+    }
+
+private:
+    bool enabled_;
+};
+
+json op_json(const OpMeasurement &m, const MachineLimits &limits) {
+    const Throughput t = throughput(m.op, m.hnn_ms, limits);
+    json j{{"name", m.op.name()},
+           {"label", m.op.label()},
+           {"group", m.op.group()},
+           {"shape", m.op.shape_text()},
+           {"layers", m.op.layers},
+           {"hnn_ms", m.hnn_ms},
+           {"onednn_ms", nullptr},
+           {"ratio", nullptr},
+           {"flops", m.op.flops()},
+           {"bytes", m.op.bytes()},
+           {"throughput_unit", t.unit},
+           {"hnn_throughput", t.value},
+           {"percent_of_limit", t.percent},
+           {"onednn_throughput", nullptr},
+           {"onednn_percent_of_limit", nullptr},
+           {"checked", m.checked},
+           {"max_abs_error", m.max_abs_error},
+           {"max_rel_error", m.max_rel_error},
+           {"onednn_max_abs", m.reference_max_abs},
+           {"tolerance", m.op.tolerance()},
+           {"agrees", m.agrees()},
+           {"onednn_computes", m.onednn_computes},
+           {"onednn_implementation", m.onednn_implementation}};
+    if (m.onednn_ms) {
+        const Throughput o = throughput(m.op, *m.onednn_ms, limits);
+        j["onednn_ms"] = *m.onednn_ms;
+        j["ratio"] = *m.onednn_ms / m.hnn_ms;
+        j["onednn_throughput"] = o.value;
+        j["onednn_percent_of_limit"] = o.percent;
+    }
+    if (m.op.activation.kind != ActivationKind::identity) j["activation"] = activation_to_json(m.op.activation);
+    return j;
+}
+
+json result_json(const BenchSetup &s, const BenchOptions &o, const BenchResult &r) {
+    json shapes = json::array();
+    for (const Shape3 &x : s.shapes) shapes.push_back({x.channels, x.width, x.height});
+    json ops = json::array();
+    for (const OpMeasurement &m : r.ops) ops.push_back(op_json(m, r.machine));
+    const Totals t = totals(r.ops);
+    return json{
+        {"model", {{"name", s.model.name}, {"layers", model_to_json(s.model)["layers"]}, {"output_shapes", shapes}}},
+        {"activation", activation_to_json(s.activation)},
+        {"dataset", o.model.dataset},
+        {"input", {s.input.channels, s.input.width, s.input.height}},
+        {"batch", o.model.batch},
+        {"threads", s.threads},
+        {"timing", {{"statistic", "median"}, {"repeats", s.timing.repeats}, {"warmup", s.timing.warmup}}},
+        {"onednn", {{"version", onednn_version()}, {"activation_layout", o.onednn_layout}}},
+        {"machine",
+         {{"fma_peak_gflops", r.machine.fma_peak_gflops},
+          {"copy_bandwidth_gbs", r.machine.copy_bandwidth_gbs},
+          {"fma_isa", r.machine.fma_isa},
+          {"threads", r.machine.threads}}},
+        {"ratio_definition", "onednn_ms / hnn_ms (> 1: hnn is faster)"},
+        {"operations", ops},
+        {"totals", {{"hnn_ms", t.hnn_ms}, {"onednn_ms", t.onednn_ms}, {"ratio", t.hnn_ms > 0 ? json(t.onednn_ms / t.hnn_ms) : json(nullptr)}}},
+        {"train_step",
+         {{"step_ms", r.step.step_ms},
+          {"forward_ms", r.step.forward_ms},
+          {"backward_ms", r.step.backward_ms},
+          {"optimizer_ms", r.step.optimizer_ms},
+          {"images_per_s", r.step.images_per_s}}},
+        {"train_images_per_s", r.step.images_per_s}};
+}
+
+// A bench that times a wrong computation misleads: disagreement fails the command, after the output.
+void require_agreement(const std::vector<OpMeasurement> &ops) {
+    std::string wrong;
+    for (const OpMeasurement &m : ops) {
+        if (m.agrees()) continue;
+        wrong += "\n  " + m.op.label() + " " + m.op.shape_text() + ": max relative error " + format("%.2e", m.max_rel_error) +
+                 " > " + format("%.0e", m.op.tolerance());
+    }
+    if (!wrong.empty()) throw Error("hnn and oneDNN disagree:" + wrong);
+}
+
+// The limit is the best the machine did: measured before and after the ops, so that a moment of
+// load from elsewhere does not lower it.
+MachineLimits best_limits(const MachineLimits &a, const MachineLimits &b) {
+    MachineLimits best = a.fma_peak_gflops >= b.fma_peak_gflops ? a : b;
+    best.copy_bandwidth_gbs = std::max(a.copy_bandwidth_gbs, b.copy_bandwidth_gbs);
+    return best;
+}
+
+void run_bench(const BenchOptions &o) {
+    const BenchSetup s = resolve(o);
+    set_cpu_threads(s.threads);
+    set_onednn_threads(s.threads);
+    BenchResult r;
+    {
+        Progress progress;
+        progress.show("measuring this machine's FMA peak and copy bandwidth");
+        const MachineLimits before = measure_machine_limits(s.threads);
+        for (size_t i = 0; i < s.ops.size(); i++) {
+            const BenchOp &op = s.ops[i];
+            progress.show("[" + std::to_string(i + 1) + "/" + std::to_string(s.ops.size()) + "] " + op.label() + " " + op.shape_text());
+            r.ops.push_back(measure_op(op, s.timing, s.layout, o.seed + i));
+        }
+        progress.show("the training step");
+        r.step = time_train_step(s.model, s.input, s.classes, o.model.batch, s.timing, o.seed);
+        progress.show("measuring this machine's FMA peak and copy bandwidth again");
+        r.machine = best_limits(before, measure_machine_limits(s.threads));
+    }
+    if (o.json) {
+        std::cout << result_json(s, o, r).dump(2) << std::endl;
+    } else {
+        print_table(std::cout, s, o, r);
+    }
+    require_agreement(r.ops);
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App &app) {
+    auto o = std::make_shared<BenchOptions>();
+    TrainOptions &m = o->model;
+    CLI::App *cmd = app.add_subcommand(
+        "bench", "Time every kernel of a model's layers against oneDNN, and the whole training step in images/s");
+    cmd->add_option("--model", m.model, "Preset: allconv, allcnn-c or celu7")->capture_default_str();
+    cmd->add_option("--model-file", m.model_file, "A JSON model file instead of a preset");
+    cmd->add_option("--width", m.width, "Channels of the preset's convs (default: allconv 96, allcnn-c 96, celu7 200)");
+    cmd->add_option("--activation", m.activation,
+                    "Activation after every conv (default as hnn train: celu7 celu with alpha 2, allconv elu, else relu)");
+    cmd->add_option("--param", m.params, "Activation parameter, NAME.PARAM=VALUE (e.g. celu.alpha=2)");
+    cmd->add_flag("!--no-final-activation", m.final_activation, "No activation after the last conv");
+    cmd->add_flag("--bias", m.bias, "Convs with biases");
+    cmd->add_flag("--dropout", m.dropout, "allcnn-c with the paper's dropout layers");
+    cmd->add_option("--dataset", m.dataset, "Input shape of mnist, fashion-mnist (1x28x28) or cifar10 (3x32x32)")
+        ->capture_default_str();
+    cmd->add_option("--batch", m.batch, "Images per batch")->capture_default_str();
+    cmd->add_option("--repeats", o->repeats, "Timed runs of each operation (the median is reported)")->capture_default_str();
+    cmd->add_option("--warmup", o->warmup, "Untimed runs before them")->capture_default_str();
+    cmd->add_option("--threads", o->threads,
+                    "Threads of hnn's kernels, oneDNN (overrides OMP_NUM_THREADS) and the machine limits "
+                    "(default: HL_NUM_THREADS, else every core)");
+    cmd->add_option("--only", o->only, "Only these operations: conv, pool, act (activations and dropout), comma-separated; the training step always runs")
+        ->delimiter(',')
+        ->check(CLI::IsMember({"conv", "pool", "act"}));
+    cmd->add_option("--onednn-layout", o->onednn_layout,
+                    "Activations of oneDNN's convs: nhwc (hnn's layout) or any (oneDNN's choice; reorders untimed)")
+        ->check(CLI::IsMember({"nhwc", "any"}))
+        ->capture_default_str();
+    cmd->add_option("--seed", o->seed, "Seed of the random inputs and weights")->capture_default_str();
+    cmd->add_flag("--json", o->json, "Print one JSON object instead of the table");
+    cmd->callback([o] { run_bench(*o); });
+}
+
+}  // namespace hnn
