@@ -24,7 +24,10 @@ inline void define_avg_pool_backward(Halide::Func din, Halide::Func window_sum, 
     Expr covers = tx % stride == 0 && ty % stride == 0;
     window_sum(c, x, y, n) = 0.0f;
     window_sum(c, x, y, n) += Halide::select(covers, output_grad_padded(c, tx / stride, ty / stride, n), 0.0f);
-    din(c, x, y, n) = window_sum(c, x, y, n) / Halide::cast<float>(kernel * kernel);
+    // Windows that tile the input (kernel == stride, the common 2x2/2) cover each position at most
+    // once: a plain read of one output gradient, which the schedule specializes on.
+    Expr tiled = output_grad_padded(c, x / stride, y / stride, n);
+    din(c, x, y, n) = Halide::select(kernel == stride, tiled, window_sum(c, x, y, n)) / Halide::cast<float>(kernel * kernel);
 }
 
 // The window's maximum and where it is: (kx, ky) of the first maximum in row-major window order

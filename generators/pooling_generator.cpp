@@ -46,7 +46,7 @@ public:
     }
     void schedule() {
         if (auto_schedule) return;
-        schedule_pool(get_target(), input_grad, din, input_grad.dim(0).extent());
+        schedule_pool(get_target(), input_grad, din, input_grad.dim(0).extent(), kernel == stride);
     }
 };
 

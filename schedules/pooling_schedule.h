@@ -7,7 +7,10 @@
 namespace hnn {
 
 // out is pure over (c, x, y, n) and reads `window`, whose update reduces over the window.
-inline void schedule_pool(const Halide::Target &t, Halide::Func out, Halide::Func window, Halide::Expr channels) {
+// fast_path: a condition under which `out` does not read `window` (avg-pool backward with
+// kernel == stride); the loop nest gets a copy specialized on it.
+inline void schedule_pool(const Halide::Target &t, Halide::Func out, Halide::Func window, Halide::Expr channels,
+                          Halide::Expr fast_path = Halide::Expr()) {
     using namespace Halide;
     Var c = out.args()[0], x = out.args()[1], y = out.args()[2], n = out.args()[3];
     Var yn("yn"), ci("ci"), xi("xi");
@@ -19,6 +22,11 @@ inline void schedule_pool(const Halide::Target &t, Halide::Func out, Halide::Fun
     const int vec = t.natural_vector_size<float>();
     out.fuse(y, n, yn).parallel(yn);
     window.compute_at(out, x);
+    if (fast_path.defined()) {
+        Halide::Stage s = out.specialize(fast_path);
+        s.specialize(channels >= vec).vectorize(c, vec, TailStrategy::GuardWithIf);
+        s.vectorize(x, vec, TailStrategy::GuardWithIf);
+    }
     // Wide channels: vectors along c. Few channels: vectors along x (the window math is the same).
     out.specialize(channels >= vec).vectorize(c, vec, TailStrategy::GuardWithIf);
     out.vectorize(x, vec, TailStrategy::GuardWithIf);
