@@ -20,15 +20,7 @@ struct EvalOptions {
 void run(const EvalOptions &o) {
     const Checkpoint c = read_checkpoint(o.checkpoint);
     const std::string origin = "checkpoint " + o.checkpoint;
-    nlohmann::json config;
-    try {
-        config = nlohmann::json::parse(c.config_json);
-    } catch (const nlohmann::json::exception &e) {
-        throw Error(origin + ": configuration is not valid JSON: " + e.what());
-    }
-    if (!config.contains("options") || !config.contains("model") || !config.contains("normalizer")) {
-        throw Error(origin + ": configuration lacks 'options', 'model' or 'normalizer'");
-    }
+    const nlohmann::json config = checkpoint_config(c, o.checkpoint);
     const TrainOptions saved = options_from_json(config.at("options"), origin);
     const std::string dataset = o.dataset.empty() ? saved.dataset : o.dataset;
     DatasetSplit data = load_dataset(dataset, o.data.empty() ? default_data_dir(dataset) : o.data);
@@ -36,16 +28,9 @@ void run(const EvalOptions &o) {
     const Shape3 input{data.test.channels, data.test.width, data.test.height};
     const ModelSpec model = model_from_json(config.at("model"), origin + " model", make_activation(saved.activation, saved.params));
     Network network(model, input, data.test.classes);
-    for (Parameter &p : network.parameters()) {
-        const CheckpointTensor *t = c.find(p.name);
-        if (!t) throw Error(origin + ": tensor '" + p.name + "' is missing");
-        if (t->shape != p.value->shape()) {
-            throw Error(origin + ": tensor '" + p.name + "' does not fit " + p.value->shape_string() +
-                        " (a checkpoint of another dataset's input shape?)");
-        }
-        std::copy(t->data.begin(), t->data.end(), p.value->host());
-        p.value->host_changed();
-    }
+    std::vector<StateTensor> parameters;
+    for (Parameter &p : network.parameters()) parameters.push_back({p.name, p.value});
+    restore_tensors(c, parameters, o.checkpoint);
     Normalizer normalizer = normalizer_from_json(config.at("normalizer"), origin);
     if (normalizer.scale.size() != static_cast<size_t>(input.channels)) {
         throw Error(origin + ": it normalizes " + std::to_string(normalizer.scale.size()) + " channels but " + dataset +

@@ -1,6 +1,5 @@
 #include "training_run.h"
 
-#include "checkpoint_file.h"
 #include "optimizer.h"
 #include "progress_bar.h"
 
@@ -78,6 +77,33 @@ void resolve_default_activation(TrainOptions &o) {
         o.activation = "elu";
     } else {
         o.activation = "relu";
+    }
+}
+
+nlohmann::json checkpoint_config(const Checkpoint &c, const std::string &path) {
+    nlohmann::json config;
+    try {
+        config = nlohmann::json::parse(c.config_json);
+    } catch (const nlohmann::json::exception &e) {
+        throw Error("checkpoint " + path + ": configuration is not valid JSON: " + e.what());
+    }
+    if (!config.contains("options") || !config.contains("model") || !config.contains("normalizer")) {
+        throw Error("checkpoint " + path + ": configuration lacks 'options', 'model' or 'normalizer'");
+    }
+    return config;
+}
+
+void restore_tensors(const Checkpoint &c, const std::vector<StateTensor> &tensors, const std::string &path) {
+    for (const StateTensor &s : tensors) {
+        const CheckpointTensor *saved = c.find(s.name);
+        if (!saved) throw Error("checkpoint " + path + ": tensor '" + s.name + "' is missing");
+        if (saved->shape != s.tensor->shape()) {
+            Tensor want(saved->shape);
+            throw Error("checkpoint " + path + ": tensor '" + s.name + "' has shape " + want.shape_string() +
+                        " but the network needs " + s.tensor->shape_string());
+        }
+        std::copy(saved->data.begin(), saved->data.end(), s.tensor->host());
+        s.tensor->host_changed();
     }
 }
 
@@ -184,33 +210,11 @@ void save_checkpoint(Run &run, const std::string &path) {
     write_checkpoint(path, c);
 }
 
-void restore_tensors(const Checkpoint &c, std::vector<StateTensor> tensors, const std::string &path) {
-    for (StateTensor &s : tensors) {
-        const CheckpointTensor *saved = c.find(s.name);
-        if (!saved) throw Error("checkpoint " + path + ": tensor '" + s.name + "' is missing");
-        if (saved->shape != s.tensor->shape()) {
-            Tensor want(saved->shape);
-            throw Error("checkpoint " + path + ": tensor '" + s.name + "' has shape " + want.shape_string() +
-                        " but the network needs " + s.tensor->shape_string());
-        }
-        std::copy(saved->data.begin(), saved->data.end(), s.tensor->host());
-        s.tensor->host_changed();
-    }
-}
-
 // A resumed run takes its options from the checkpoint; only where results go, the thread count and a
 // longer --epochs come from the command line.
 Run resume_run(const TrainOptions &command_line, const Checkpoint &c, bool epochs_given) {
     const std::string &path = command_line.resume;
-    nlohmann::json config;
-    try {
-        config = nlohmann::json::parse(c.config_json);
-    } catch (const nlohmann::json::exception &e) {
-        throw Error("checkpoint " + path + ": configuration is not valid JSON: " + e.what());
-    }
-    if (!config.contains("options") || !config.contains("model")) {
-        throw Error("checkpoint " + path + ": configuration lacks 'options' or 'model'");
-    }
+    const nlohmann::json config = checkpoint_config(c, path);
     Run run;
     run.options = options_from_json(config.at("options"), "checkpoint " + path);
     if (epochs_given) run.options.epochs = command_line.epochs;

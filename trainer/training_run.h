@@ -2,8 +2,10 @@
 // A training run from its options to its log: data, network, optimizer, the epoch loop, evaluation,
 // checkpoints and resumption. `hnn train` parses flags into TrainOptions and calls run_training.
 
+#include "checkpoint_file.h"
 #include "dataset.h"
 #include "network.h"
+#include "optimizer.h"
 #include "training_log.h"
 
 #include <nlohmann/json.hpp>
@@ -64,6 +66,14 @@ struct EvalResult {
 };
 // Mean loss and accuracy over every image of `data`, in batches, rrelu in eval mode.
 EvalResult evaluate(Network &network, const Dataset &data, const Normalizer &normalizer, int batch);
+
+// The configuration a checkpoint was written with: {"options", "model", "normalizer", ...}; throws
+// hnn::Error naming the file when it is not valid JSON or lacks one of those.
+nlohmann::json checkpoint_config(const Checkpoint &checkpoint, const std::string &path);
+
+// Copies each named tensor out of the checkpoint; throws naming the file and the tensor when one is
+// missing or has another shape.
+void restore_tensors(const Checkpoint &checkpoint, const std::vector<StateTensor> &tensors, const std::string &path);
 
 nlohmann::json normalizer_to_json(const Normalizer &normalizer);
 Normalizer normalizer_from_json(const nlohmann::json &j, const std::string &origin);
