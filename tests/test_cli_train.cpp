@@ -3,6 +3,9 @@
 // with the file named.
 
 #include "cli_util.h"
+#include "hnn/device.h"
+#include "synthetic_mnist.h"
+#include "temp_dir.h"
 #include "training_log.h"
 
 #include <catch2/catch.hpp>
@@ -19,58 +22,12 @@ namespace {
 namespace fs = std::filesystem;
 using test::run_hnn;
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        path = fs::temp_directory_path() / ("hnn_cli_train_" + std::to_string(std::random_device{}()));
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        fs::remove_all(path, ignored);
-    }
-    std::string operator/(const std::string &name) const { return (path / name).string(); }
-};
-
-void write_be32(std::ofstream &out, uint32_t v) {
-    const unsigned char b[4] = {uint8_t(v >> 24), uint8_t(v >> 16), uint8_t(v >> 8), uint8_t(v)};
-    out.write(reinterpret_cast<const char *>(b), 4);
-}
-
-// A learnable MNIST-format set: class c is a bright 6x6 square at a class-dependent place, plus noise.
-void write_synthetic_mnist(const std::string &dir, const std::string &prefix, int count, uint32_t seed) {
-    std::mt19937 rng(seed);
-    std::ofstream images(dir + "/" + prefix + "-images-idx3-ubyte", std::ios::binary);
-    std::ofstream labels(dir + "/" + prefix + "-labels-idx1-ubyte", std::ios::binary);
-    write_be32(images, 0x803);
-    write_be32(images, count);
-    write_be32(images, 28);
-    write_be32(images, 28);
-    write_be32(labels, 0x801);
-    write_be32(labels, count);
-    for (int i = 0; i < count; i++) {
-        const int label = static_cast<int>(rng() % 10);
-        const int x0 = 2 + (label % 5) * 5, y0 = 4 + (label / 5) * 12;
-        for (int y = 0; y < 28; y++)
-            for (int x = 0; x < 28; x++) {
-                const bool on = x >= x0 && x < x0 + 6 && y >= y0 && y < y0 + 6;
-                images.put(static_cast<char>(on ? 200 + rng() % 56 : rng() % 60));
-            }
-        labels.put(static_cast<char>(label));
-    }
-}
-
-struct SyntheticData {
-    TempDir dir;
-    SyntheticData() {
-        write_synthetic_mnist(dir.path.string(), "train", 300, 1);
-        write_synthetic_mnist(dir.path.string(), "t10k", 100, 2);
-    }
-};
+using test::TempDir;
+using SyntheticData = test::SyntheticMnist;
 
 std::string train_args(const SyntheticData &d, int epochs) {
     return "train --model celu7 --width 4 --dataset mnist --data " + d.dir.path.string() +
-           " --batch 20 --threads 2 --no-progress --epochs " + std::to_string(epochs);
+           " --batch 20 --threads 2 --device cpu --no-progress --epochs " + std::to_string(epochs);
 }
 
 // The log's loss and accuracy columns (timings differ from run to run).
@@ -214,6 +171,12 @@ TEST_CASE("hnn train and eval: bad input fails with the file or field named", "[
     fails_with(train_args(data, 1) + " --optimizer rmsprop", "rmsprop");
     fails_with(train_args(data, 1) + " --batch 0", "--batch");
     fails_with(train_args(data, 1) + " --model-file " + (t / "missing.json"), "missing.json");
+    fails_with(on_data + "--device vulkan", "unknown device 'vulkan'");
+    fails_with("eval --checkpoint " + (t / "missing.ckpt") + " --device vulkan", "unknown device 'vulkan'");
+    // Without a GPU, --device cuda fails before the data is read (the data directory does not exist).
+    if (!cuda_available()) {
+        fails_with("train --device cuda --data " + (t / "nowhere") + " --no-progress", "no CUDA device answers");
+    }
 
     // A truncated image file.
     {

@@ -18,36 +18,19 @@
 #include "hnn/optimizer_ops.h"
 #include "hnn/pooling_ops.h"
 #include "hnn/resample_ops.h"
+#include "gpu_test_util.h"
 #include "test_util.h"
 
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
 
 using namespace hnn;
 using hnn::test::random_tensor;
 using hnn::test::require_close;
+using hnn::test::gpu;
+using hnn::test::on_gpu;
+using hnn::test::require_gpu_or_skip;
 
 namespace {
-
-constexpr Device gpu = Device::HNN_GPU_DEVICE;
-
-void require_gpu_or_skip() {
-    const bool answers = gpu == Device::opencl ? opencl_available() : cuda_available();
-    if (!answers) {
-        std::printf("skipped: no %s device answers on this machine\n", device_name(gpu));
-        std::fflush(stdout);
-        std::_Exit(77);
-    }
-}
-
-// A device copy of a CPU tensor (the data moves to the device on first kernel use).
-Tensor on_gpu(const Tensor &t) {
-    Tensor g(t.shape(), gpu);
-    std::copy(t.host(), t.host() + t.size(), g.host());
-    g.host_changed();
-    return g;
-}
 
 void require_same_values(const Tensor &device, const Tensor &cpu, const char *what, double tol = 1e-4) {
     require_close(device, [&](size_t i) { return double(cpu.host()[i]); }, tol, tol, what);

@@ -15,9 +15,11 @@ struct EvalOptions {
     std::string checkpoint, dataset, data;
     int batch = 100;
     int test_limit = 0;
+    std::string device = "auto";
 };
 
 void run(const EvalOptions &o) {
+    const Device device = select_device(o.device);
     const Checkpoint c = read_checkpoint(o.checkpoint);
     const std::string origin = "checkpoint " + o.checkpoint;
     const nlohmann::json config = checkpoint_config(c, o.checkpoint);
@@ -27,7 +29,7 @@ void run(const EvalOptions &o) {
     if (o.test_limit) data.test.truncate(o.test_limit);
     const Shape3 input{data.test.channels, data.test.width, data.test.height};
     const ModelSpec model = model_from_json(config.at("model"), origin + " model", make_activation(saved.activation, saved.params));
-    Network network(model, input, data.test.classes);
+    Network network(model, input, data.test.classes, device);
     std::vector<StateTensor> parameters;
     for (Parameter &p : network.parameters()) parameters.push_back({p.name, p.value});
     restore_tensors(c, parameters, o.checkpoint);
@@ -50,6 +52,8 @@ void add_eval_command(CLI::App &app) {
     cmd->add_option("--data", o->data, "Directory of the dataset's files (default: the dataset's default)");
     cmd->add_option("--batch", o->batch, "Images per forward pass")->capture_default_str();
     cmd->add_option("--test-limit", o->test_limit, "Use only the first N test images");
+    cmd->add_option("--device", o->device, "cpu, cuda, opencl, or auto (CUDA when a GPU answers, else the CPU)")
+        ->capture_default_str();
     cmd->callback([o] {
         if (o->batch < 1) throw Error("--batch must be at least 1");
         run(*o);

@@ -31,8 +31,8 @@ RandomKey layer_key(const RandomKey &key, size_t layer) {
     return k;
 }
 
-Tensor activation_tensor(const Shape3 &s, int batch) {
-    return Tensor({s.channels, s.width, s.height, batch});
+Tensor activation_tensor(const Shape3 &s, int batch, Device device) {
+    return Tensor({s.channels, s.width, s.height, batch}, device);
 }
 
 }  // namespace
@@ -62,8 +62,8 @@ InitSpec parse_init(const std::string &text) {
     throw Error("--init '" + text + "': expected he, glorot or normal:STD");
 }
 
-Network::Network(const ModelSpec &model, const Shape3 &input, int classes)
-    : model_(model), input_(input), classes_(classes) {
+Network::Network(const ModelSpec &model, const Shape3 &input, int classes, Device device)
+    : model_(model), input_(input), classes_(classes), device_(device) {
     const std::vector<Shape3> shapes = layer_output_shapes(model, input, classes);
     Shape3 in = input;
     for (size_t i = 0; i < model.layers.size(); i++) {
@@ -74,17 +74,17 @@ Network::Network(const ModelSpec &model, const Shape3 &input, int classes)
         if (l.spec.kind == LayerKind::conv) {
             const int k = l.spec.kernel;
             l.geometry = conv2d_geometry(in.width, in.height, k, k, l.spec.stride, l.spec.padding);
-            l.filter = Tensor({l.out.channels, k, k, in.channels});
-            l.filter_grad = Tensor({l.out.channels, k, k, in.channels});
-            l.bias_grad = Tensor({l.out.channels});  // written even without a bias: the kernel computes it
-            if (l.spec.bias) l.bias = Tensor({l.out.channels});
+            l.filter = Tensor({l.out.channels, k, k, in.channels}, device);
+            l.filter_grad = Tensor({l.out.channels, k, k, in.channels}, device);
+            l.bias_grad = Tensor({l.out.channels}, device);  // written even without a bias: the kernel computes it
+            if (l.spec.bias) l.bias = Tensor({l.out.channels}, device);
         }
         if (l.spec.activation.kind == ActivationKind::prelu) {
-            l.activation_parameter = Tensor({l.out.channels});
-            l.activation_parameter_grad = Tensor({l.out.channels});
+            l.activation_parameter = Tensor({l.out.channels}, device);
+            l.activation_parameter_grad = Tensor({l.out.channels}, device);
         } else if (l.spec.activation.kind == ActivationKind::swish) {
-            l.activation_parameter = Tensor({1});
-            l.activation_parameter_grad = Tensor({1});
+            l.activation_parameter = Tensor({1}, device);
+            l.activation_parameter_grad = Tensor({1}, device);
         }
         conv_index_.push_back(l.spec.kind == LayerKind::conv ? static_cast<int>(conv_layers_.size()) : -1);
         if (l.spec.kind == LayerKind::conv) conv_layers_.push_back(i);
@@ -133,14 +133,14 @@ std::vector<Parameter> Network::parameters() {
 
 void Network::allocate_batch(int batch) {
     for (Layer &l : layers_) {
-        l.output = activation_tensor(l.out, batch);
-        l.output_grad = activation_tensor(l.out, batch);
+        l.output = activation_tensor(l.out, batch, device_);
+        l.output_grad = activation_tensor(l.out, batch, device_);
         l.pre_activation = Tensor();
         l.pre_activation_grad = Tensor();
         l.dilated_output_grad = Tensor();
         if (l.spec.kind == LayerKind::conv) {
-            l.pre_activation = activation_tensor(l.out, batch);
-            if (l.has_activation()) l.pre_activation_grad = activation_tensor(l.out, batch);
+            l.pre_activation = activation_tensor(l.out, batch, device_);
+            if (l.has_activation()) l.pre_activation_grad = activation_tensor(l.out, batch, device_);
         }
     }
     logits_grad_ = layers_.back().output_grad.reshaped({classes_, batch});
@@ -217,7 +217,7 @@ Tensor &Network::gradient_at_output(size_t index, const DilatedBackprop &dilated
     if (!dilated.enabled() || j < 0 || !dilated_applies(j)) return l.output_grad;
     // The gradient at conv k+2's input is the one conv k+1's output received from above.
     Tensor &term = layers_[conv_layers_[j + 1]].output_grad;
-    if (!l.dilated_output_grad.defined()) l.dilated_output_grad = activation_tensor(l.out, batch_);
+    if (!l.dilated_output_grad.defined()) l.dilated_output_grad = activation_tensor(l.out, batch_, device_);
     upsample_nearest_add(l.output_grad, term, dilated.scale(epoch), l.dilated_output_grad);
     return l.dilated_output_grad;
 }

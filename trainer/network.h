@@ -67,14 +67,16 @@ InitSpec parse_init(const std::string &text);
 
 class Network {
 public:
-    Network(const ModelSpec &model, const Shape3 &input, int classes);
+    // Every tensor of the network lives on `device` for its whole life: parameters, activations,
+    // gradients (and, through Optimizer, their state). Only the batches' images go in from the host.
+    Network(const ModelSpec &model, const Shape3 &input, int classes, Device device = Device::cpu);
 
     // Draws every filter from `init` (he: N(0, 2/fan_in); glorot: U(+-sqrt(6/(fan_in+fan_out)));
     // normal: N(0, std^2)), zero biases, prelu slopes and swish betas from the activation.
     void initialize(const InitSpec &init, uint64_t seed);
 
-    // Loss and accuracy of a batch (c, x, y, n); with `train`, also every parameter's gradient.
-    // `key` drives rrelu's random slopes (training) and must be the same for both passes.
+    // Loss and accuracy of a batch (c, x, y, n) on the network's device; with `train`, also every
+    // parameter's gradient. `key` drives rrelu's random slopes (training) and must be the same for both passes.
     LossResult forward(Tensor &images, const std::vector<int32_t> &labels, const RandomKey &key);
     void backward(Tensor &images, const RandomKey &key, const DilatedBackprop &dilated = {}, int epoch = 0);
 
@@ -82,6 +84,7 @@ public:
     const std::vector<Layer> &layers() const { return layers_; }
     const ModelSpec &model() const { return model_; }
     int batch() const { return batch_; }
+    Device device() const { return device_; }
 
 private:
     void allocate_batch(int batch);
@@ -94,6 +97,7 @@ private:
     ModelSpec model_;
     Shape3 input_;
     int classes_;
+    Device device_;
     int batch_ = 0;
     std::vector<Layer> layers_;
     std::vector<int> conv_index_;     // per layer: its 0-based position among the convs, or -1

@@ -25,10 +25,10 @@ const char *optimizer_name(OptimizerKind kind) {
 
 Optimizer::Optimizer(const OptimizerConfig &config, std::vector<Parameter> parameters) : config_(config) {
     for (Parameter &p : parameters) {
-        Slot s{p, Tensor(p.value->shape()), {}, {}};
+        Slot s{p, Tensor(p.value->shape(), p.value->device()), {}, {}};
         if (config.kind != OptimizerKind::sgd) {
-            s.second = Tensor(p.value->shape());
-            s.second_max = Tensor(p.value->shape());
+            s.second = Tensor(p.value->shape(), p.value->device());
+            s.second_max = Tensor(p.value->shape(), p.value->device());
         }
         slots_.push_back(std::move(s));
     }

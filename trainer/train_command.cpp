@@ -41,6 +41,9 @@ void add_train_command(CLI::App &app) {
     CLI::Option *epochs = cmd->add_option("--epochs", o->epochs, "Epochs to train")->capture_default_str();
     cmd->add_option("--seed", o->seed, "Seed of the initial weights, shuffling and rrelu")->capture_default_str();
     cmd->add_option("--threads", o->threads, "Worker threads (default: every core)");
+    cmd->add_option("--device", o->device,
+                    "cpu, cuda, opencl, or auto (CUDA when a GPU answers, else the CPU); the whole run stays on it")
+        ->capture_default_str();
     cmd->add_option("--log", o->log, "Write FILE.csv (and FILE.jsonl with the configuration)");
     cmd->add_option("--plot", o->plot, "Draw accuracy and loss into this PNG at the end");
     cmd->add_option("--checkpoint", o->checkpoint, "Save weights and optimizer state here after every epoch");

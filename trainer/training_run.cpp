@@ -58,7 +58,9 @@ EvalResult evaluate(Network &network, const Dataset &data, const Normalizer &nor
     std::vector<int32_t> labels;
     for (int first = 0; first < data.count(); first += batch) {
         const int n = std::min(batch, data.count() - first);
-        if (!images.defined() || images.dim(3) != n) images = Tensor({data.channels, data.width, data.height, n});
+        if (!images.defined() || images.dim(3) != n) {
+            images = Tensor({data.channels, data.width, data.height, n}, network.device());
+        }
         load_batch(data, normalizer, order, first, n, images, labels);
         LossResult r = network.forward(images, labels, RandomKey{});
         loss_sum += static_cast<double>(r.loss) * n;
@@ -112,6 +114,7 @@ namespace {
 // Everything a run is made of, built from its options (fresh or read back from a checkpoint).
 struct Run {
     TrainOptions options;
+    Device device = Device::cpu;
     DatasetSplit data;
     Normalizer normalizer;
     ModelSpec model;
@@ -171,7 +174,7 @@ void build(Run &run, const nlohmann::json *saved_model) {
     run.input = {run.data.train.channels, run.data.train.width, run.data.train.height};
     run.model = saved_model ? model_from_json(*saved_model, "checkpoint model", make_activation(o.activation, o.params))
                             : build_model(o, run.input);
-    run.network = std::make_unique<Network>(run.model, run.input, run.data.train.classes);
+    run.network = std::make_unique<Network>(run.model, run.input, run.data.train.classes, run.device);
     run.network->initialize(parse_init(o.init), o.seed);
     run.optimizer = std::make_unique<Optimizer>(optimizer_config(o), run.network->parameters());
     run.lr_schedule = parse_lr_schedule(o.lr_schedule);
@@ -210,9 +213,9 @@ void save_checkpoint(Run &run, const std::string &path) {
     write_checkpoint(path, c);
 }
 
-// A resumed run takes its options from the checkpoint; only where results go, the thread count and a
-// longer --epochs come from the command line.
-Run resume_run(const TrainOptions &command_line, const Checkpoint &c, bool epochs_given) {
+// A resumed run takes its options from the checkpoint; only where results go, the device, the thread
+// count and a longer --epochs come from the command line.
+Run resume_run(const TrainOptions &command_line, const Checkpoint &c, bool epochs_given, Device device) {
     const std::string &path = command_line.resume;
     const nlohmann::json config = checkpoint_config(c, path);
     Run run;
@@ -223,6 +226,8 @@ Run resume_run(const TrainOptions &command_line, const Checkpoint &c, bool epoch
     run.options.checkpoint = command_line.checkpoint.empty() ? path : command_line.checkpoint;
     run.options.resume = path;
     run.options.threads = command_line.threads;
+    run.options.device = command_line.device;
+    run.device = device;
     run.options.progress = command_line.progress;
     build(run, &config.at("model"));
     restore_tensors(c, saved_tensors(run), path);
@@ -254,7 +259,9 @@ EpochTotals train_epoch(Run &run, int epoch) {
     std::vector<int32_t> labels;
     for (int s = 0; s < steps; s++) {
         const int first = s * batch, n = std::min(batch, train.count() - first);
-        if (!images.defined() || images.dim(3) != n) images = Tensor({train.channels, train.width, train.height, n});
+        if (!images.defined() || images.dim(3) != n) {
+            images = Tensor({train.channels, train.width, train.height, n}, run.device);
+        }
         load_batch(train, run.normalizer, order, first, n, images, labels);
         // rrelu's slopes are keyed by the step, so the backward pass regenerates the forward's.
         const RandomKey key{true, static_cast<uint32_t>(run.options.seed), static_cast<int>(run.optimizer->steps())};
@@ -278,11 +285,14 @@ EpochTotals train_epoch(Run &run, int epoch) {
 
 std::vector<EpochRecord> run_training(const TrainOptions &command_line, std::ostream &out, bool epochs_given) {
     if (command_line.threads > 0) set_cpu_threads(command_line.threads);
+    // Before anything is read: a missing GPU fails the run at once.
+    const Device device = select_device(command_line.device);
     Run run;
     if (!command_line.resume.empty()) {
-        run = resume_run(command_line, read_checkpoint(command_line.resume), epochs_given);
+        run = resume_run(command_line, read_checkpoint(command_line.resume), epochs_given, device);
     } else {
         run.options = command_line;
+        run.device = device;
         resolve_default_activation(run.options);
         build(run, nullptr);
     }
@@ -299,7 +309,8 @@ std::vector<EpochRecord> run_training(const TrainOptions &command_line, std::ost
     }
     out << describe_model(run.model, run.input, run.data.train.classes);
     out << o.dataset << ": " << run.data.train.count() << " training and " << run.data.test.count() << " test images, "
-        << optimizer_name(parse_optimizer(o.optimizer)) << " lr " << o.lr << ", batch " << o.batch << "\n";
+        << optimizer_name(parse_optimizer(o.optimizer)) << " lr " << o.lr << ", batch " << o.batch << ", on "
+        << device_name(run.device) << "\n";
     out.flush();
 
     std::unique_ptr<TrainingLog> log;

@@ -50,6 +50,7 @@ struct TrainOptions {
     // Where results go; not part of the run's identity.
     std::string log, plot, checkpoint, resume;
     int threads = 0;  // 0: Halide's default (every core)
+    std::string device = "auto";  // cpu, cuda, opencl or auto (CUDA when a GPU answers, else the CPU)
     bool progress = true;  // the progress bar, on a terminal
 };
 

@@ -1,5 +1,7 @@
 #include "hnn/device.h"
 
+#include "device_interface.h"
+
 #include "hnn/error.h"
 
 #include <HalideRuntime.h>
@@ -62,6 +64,25 @@ bool opencl_available() {
     }();
     return available;
 #endif
+}
+
+const halide_device_interface_t *device_interface(Device device) {
+    switch (device) {
+    case Device::cpu: return nullptr;
+    case Device::cuda:
+#ifdef HNN_HAVE_CUDA_KERNELS
+        return halide_cuda_device_interface();
+#else
+        return nullptr;
+#endif
+    case Device::opencl:
+#ifdef HNN_HAVE_OPENCL_KERNELS
+        return halide_opencl_device_interface();
+#else
+        return nullptr;
+#endif
+    }
+    return nullptr;
 }
 
 namespace {

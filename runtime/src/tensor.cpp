@@ -1,5 +1,6 @@
 #include "hnn/tensor.h"
 
+#include "device_interface.h"
 #include "hnn/error.h"
 
 #include <algorithm>
@@ -49,12 +50,33 @@ const float *Tensor::host() const {
 Tensor Tensor::reshaped(const std::vector<int> &shape) {
     size_t count = 1;
     for (int extent : shape) count *= static_cast<size_t>(extent > 0 ? extent : 0);
-    if (count != size()) {
+    if (count != size() || shape.empty()) {
         throw Error("cannot view tensor " + shape_string() + " with " + std::to_string(count) + " elements");
     }
-    if (device_ != Device::cpu) throw Error("reshaped views are for host tensors, not " + shape_string() + " on the GPU");
+    std::vector<halide_dimension_t> dims(shape.size());
+    int stride = 1;
+    for (size_t i = 0; i < shape.size(); i++) {
+        dims[i] = halide_dimension_t(0, shape[i], stride);
+        stride *= shape[i];
+    }
+    if (device_ != Device::cpu) {
+        // The view will share the device allocation, so it must exist and hold the current data now:
+        // otherwise the first kernel to see either buffer would allocate or upload for that one alone.
+        // A device-dirty buffer has both already.
+        if (!buffer_.device_dirty()) {
+            const halide_device_interface_t *interface = device_interface(device_);
+            if (interface == nullptr) throw Error(std::string("no ") + device_name(device_) + " kernels are built in");
+            install_halide_handlers();
+            check_kernel(buffer_.copy_to_device(interface), "copy to the device", "tensor " + shape_string());
+        }
+    }
+    halide_buffer_t raw = *buffer_.raw_buffer();
+    raw.dimensions = static_cast<int32_t>(dims.size());
+    raw.dim = dims.data();
     Tensor view;
-    view.buffer_ = Halide::Runtime::Buffer<float>(host(), shape);
+    view.device_ = device_;
+    // Unmanaged: the view neither frees nor detaches the allocation it shares (the Buffer copies dims).
+    view.buffer_ = Halide::Runtime::Buffer<float>(raw, Halide::Runtime::BufferDeviceOwnership::Unmanaged);
     return view;
 }
 

@@ -42,8 +42,10 @@ public:
     void host_changed() { buffer_.set_host_dirty(); }
     void fill(float value);
 
-    // The same host memory seen with another shape of the same size (e.g. logits (10, 1, 1, n) as
-    // (10, n)). The view does not own the memory: `this` must outlive it. Host tensors only.
+    // The same memory seen with another shape of the same size (e.g. logits (10, 1, 1, n) as
+    // (10, n)). The view does not own the memory: `this` must outlive it. On a GPU it shares the
+    // device allocation (made current when the view is taken) but not the dirty bits: after the view
+    // is taken, write both through kernels only, or read through the one that was written.
     Tensor reshaped(const std::vector<int> &shape);
 
     halide_buffer_t *raw() { return buffer_.raw_buffer(); }
