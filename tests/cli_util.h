@@ -15,8 +15,10 @@ struct CliRun {
 };
 
 // Runs hnn with arguments; stdout is captured, stderr is folded into it with 2>&1 when asked.
-inline CliRun run_hnn(const std::string &args, bool merge_stderr = false) {
-    std::string command = std::string(HNN_EXECUTABLE) + " " + args + (merge_stderr ? " 2>&1" : " 2>/dev/null");
+// `shell_prefix` runs first in the same shell (e.g. "ulimit -f 8;" for a file-size limit).
+inline CliRun run_hnn(const std::string &args, bool merge_stderr = false, const std::string &shell_prefix = "") {
+    std::string command = shell_prefix + " exec " + std::string(HNN_EXECUTABLE) + " " + args +
+                          (merge_stderr ? " 2>&1" : " 2>/dev/null");
     std::FILE *pipe = popen(command.c_str(), "r");
     REQUIRE(pipe != nullptr);
     std::string out;

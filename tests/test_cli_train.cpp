@@ -10,6 +10,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -195,6 +196,73 @@ TEST_CASE("hnn train and eval: bad input fails with the file or field named", "[
     fails_with("eval --checkpoint " + (t / "bad.ckpt"), "bad.ckpt");
     CHECK(fs::file_size(t / "bad.ckpt") == std::string("not a checkpoint at all").size());
     fails_with("plot " + (t / "missing.csv") + " --out " + (t / "x.png"), "missing.csv");
+}
+
+// The files in a folder, by name.
+std::vector<std::string> file_names(const TempDir &t) {
+    std::vector<std::string> names;
+    for (const auto &entry : fs::directory_iterator(t.path)) names.push_back(entry.path().filename().string());
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+TEST_CASE("hnn train: unwritable outputs fail at once or cleanly, leaving no partial files", "[cli][train][faults]") {
+    SyntheticData data;
+    const TempDir &t = data.dir;
+    const std::vector<std::string> inputs = file_names(t);
+    auto fails_with = [&](const std::string &args, const std::string &needle, const std::string &prefix = "") {
+        test::CliRun r = run_hnn(train_args(data, 1) + " " + args, true, prefix);
+        INFO(args << "\n" << r.out);
+        CHECK(r.exit_code == 1);
+        CHECK(r.out.find(needle) != std::string::npos);
+        return r;
+    };
+    // Missing folders and folders given as files fail before any training (no epoch line).
+    for (const std::string flag : {"--checkpoint", "--log", "--plot"}) {
+        test::CliRun r = fails_with(flag + " " + (t / "missing/out.x"), flag + " " + (t / "missing/out.x"));
+        CHECK(r.out.find("epoch 1/1") == std::string::npos);
+        CHECK(r.out.find("No such file or directory") != std::string::npos);
+    }
+    fails_with("--checkpoint " + t.path.string(), "is a folder");
+    fails_with("--log " + (t / "train-images-idx3-ubyte/x.csv"), "Not a directory");
+    CHECK(file_names(t) == inputs);
+
+    // A full disk, simulated by a file-size limit (ulimit -f, in KiB): the checkpoint (about 16 KiB at
+    // this width) cannot be written, while the log fits; the failed checkpoint leaves no temporary file.
+    fails_with("--checkpoint " + (t / "c.ckpt") + " --log " + (t / "log.csv"), "File too large", "ulimit -f 8;");
+    CHECK_FALSE(fs::exists(t / "c.ckpt"));
+    // A plot cut short (gnuplot itself reports success) is not left behind either.
+    fails_with("--plot " + (t / "p.png"), "p.png", "ulimit -f 8;");
+    CHECK_FALSE(fs::exists(t / "p.png"));
+    // The log's configuration line does not fit in 1 KiB: neither log file stays.
+    fails_with("--log " + (t / "tiny.csv"), "File too large", "ulimit -f 1;");
+    std::vector<std::string> expected = inputs;
+    for (const char *name : {"log.csv", "log.jsonl", "p.csv", "p.jsonl"}) expected.push_back(name);
+    std::sort(expected.begin(), expected.end());
+    CHECK(file_names(t) == expected);  // complete logs of the runs that got that far, and nothing else
+}
+
+TEST_CASE("hnn train: a diverging run stops naming the step and layer, and its last checkpoint stays good", "[cli][train][faults]") {
+    SyntheticData data;
+    const TempDir &t = data.dir;
+    // One good epoch, then a learning rate of 2e6: the weights explode within a few steps.
+    test::CliRun r = run_hnn(train_args(data, 3) + " --lr-schedule step:1:1e9 --checkpoint " + (t / "c.ckpt") +
+                                 " --log " + (t / "log.csv"),
+                             true);
+    INFO(r.out);
+    REQUIRE(r.exit_code == 1);
+    CHECK(r.out.find("training diverged at epoch 2, step ") != std::string::npos);
+    CHECK(r.out.find("of layer ") != std::string::npos);
+    CHECK(r.out.find("still holds epoch 1") != std::string::npos);
+    const std::vector<EpochRecord> log = read_training_log(t / "log.csv");
+    REQUIRE(log.size() == 1);
+    // The checkpoint is epoch 1's: it evaluates to the logged test loss, and the run resumes from it.
+    test::CliRun e = run_hnn("eval --device cpu --checkpoint " + (t / "c.ckpt") + " --data " + t.path.string(), true);
+    INFO(e.out);
+    REQUIRE(e.exit_code == 0);
+    const size_t at = e.out.find("test_loss ");
+    REQUIRE(at != std::string::npos);
+    CHECK(std::stod(e.out.substr(at + 10)) == Approx(log[0].test_loss).margin(1e-4));  // printed to 4 decimals
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // whole network's loss, dilated backprop against a direct float64 implementation, presets' shapes,
 // model files' validation, and the optimizer driver against the textbook update.
 
+#include "divergence_guard.h"
 #include "network.h"
 #include "optimizer.h"
 #include "reference_activations.h"
@@ -11,6 +12,7 @@
 #include "hnn/error.h"
 
 #include <fstream>
+#include <limits>
 
 namespace hnn {
 namespace {
@@ -301,6 +303,32 @@ TEST_CASE("network: a batch of the wrong shape is refused with both shapes named
     Network net(preset_model("celu7", o, {1, 28, 28}), {1, 28, 28}, 10);
     Tensor wrong({3, 32, 32, 2});
     REQUIRE_THROWS_WITH(net.forward(wrong, {0, 1}, RandomKey{}), Catch::Contains("(c=3, x=32, y=32, n=2)") && Catch::Contains("28x28x1"));
+}
+
+TEST_CASE("divergence guard: a non-finite gradient, weight or output is found and named", "[network][faults]") {
+    const Shape3 input{3, 9, 9};
+    Network net(every_layer_kind_model(), input, 7);
+    net.initialize(parse_init("glorot"), 7);
+    Tensor images = random_images(input, 3);
+    net.forward(images, random_labels(3, 7), RandomKey{});
+    net.backward(images, RandomKey{});
+    REQUIRE(nonfinite_gradient(net).empty());
+    REQUIRE(nonfinite_forward(net).empty());
+    // Gradients: the topmost layer holding one is named (where the backward pass produced it).
+    std::vector<Parameter> params = net.parameters();
+    auto poison = [](Tensor &t, size_t element, float value) {
+        t.host()[element] = value;
+        t.host_changed();
+    };
+    poison(*params.front().grad, 1, std::numeric_limits<float>::quiet_NaN());
+    poison(*params.back().grad, 0, std::numeric_limits<float>::infinity());
+    const std::string top = params.back().name.substr(5, params.back().name.find('.') - 5);  // "layerN.x" -> N
+    CHECK_THAT(nonfinite_gradient(net), Catch::Contains("gradient of layer " + top + " (") && Catch::Contains("inf"));
+    // Weights come first in the forward search, in forward order.
+    poison(*params.front().value, 2, -std::numeric_limits<float>::infinity());
+    const std::string first = params.front().name.substr(5, params.front().name.find('.') - 5);
+    CHECK_THAT(nonfinite_parameter(net), Catch::Contains("filter of layer " + first + " (conv) holds -inf (element 2"));
+    CHECK(nonfinite_forward(net) == nonfinite_parameter(net));
 }
 
 TEST_CASE("network: initializations have the stated spread", "[network]") {

@@ -9,9 +9,13 @@
 
 #include <CLI/CLI.hpp>
 
+#include <csignal>
 #include <cstdio>
 
 int main(int argc, char **argv) {
+    // Past a file-size limit (ulimit -f) the kernel would kill the process mid-write; ignored, the
+    // write fails with EFBIG like on a full disk, and hnn reports it and cleans up.
+    std::signal(SIGXFSZ, SIG_IGN);
     hnn::install_halide_handlers();
     CLI::App app{"hnn: neural-network kernels generated with Halide, compiled ahead of time"};
     app.require_subcommand(1);

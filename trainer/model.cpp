@@ -109,18 +109,6 @@ ModelSpec celu7(const PresetOptions &o, const Shape3 &input) {
     return m;
 }
 
-const char *layer_type_name(LayerKind kind) {
-    switch (kind) {
-    case LayerKind::conv: return "conv";
-    case LayerKind::avg_pool: return "avg_pool";
-    case LayerKind::max_pool: return "max_pool";
-    case LayerKind::global_avg_pool: return "global_avg_pool";
-    case LayerKind::activation: return "activation";
-    case LayerKind::dropout: return "dropout";
-    }
-    return "unknown";
-}
-
 std::string padding_text(const Padding &p) {
     switch (p.mode) {
     case Padding::same: return "same";
@@ -242,6 +230,18 @@ float json_float(const json &j, const char *field, float fallback, const std::st
 }
 
 }  // namespace
+
+const char *layer_type_name(LayerKind kind) {
+    switch (kind) {
+    case LayerKind::conv: return "conv";
+    case LayerKind::avg_pool: return "avg_pool";
+    case LayerKind::max_pool: return "max_pool";
+    case LayerKind::global_avg_pool: return "global_avg_pool";
+    case LayerKind::activation: return "activation";
+    case LayerKind::dropout: return "dropout";
+    }
+    return "unknown";
+}
 
 const std::vector<std::string> &preset_names() {
     static const std::vector<std::string> names = {"allconv", "allcnn-c", "celu7"};

@@ -85,6 +85,9 @@ Activation activation_from_json(const nlohmann::json &j, const std::string &cont
 // in `classes` values per image.
 std::vector<Shape3> layer_output_shapes(const ModelSpec &model, const Shape3 &input, int classes);
 
+// "conv", "avg_pool", ...: the layer types of model files.
+const char *layer_type_name(LayerKind kind);
+
 // "conv 5x5 1->200 same celu" and so on, one line per layer with its output shape.
 std::string describe_model(const ModelSpec &model, const Shape3 &input, int classes);
 

@@ -13,6 +13,8 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace hnn {
 
@@ -82,12 +84,33 @@ std::string read_whole_file(const std::string &path, const char *what) {
     return text.str();
 }
 
+off_t file_size_or_zero(const std::string &path) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0 ? st.st_size : 0;
+}
+
+// Puts a file back as it was before a failed write: cut to its old size, or gone if it was new.
+void undo_write(const std::string &path, bool appended, off_t old_size) {
+    if (appended) {
+        if (::truncate(path.c_str(), old_size) != 0) {}  // best effort: the error being reported matters more
+    } else {
+        std::remove(path.c_str());
+    }
+}
+
+// "wb" or "ab". A write that fails (a full disk, a file-size limit) is undone: no partial file or row.
 void write_file(const std::string &path, const std::string &text, const char *mode) {
+    const bool append = mode[0] == 'a';
+    const off_t old_size = append ? file_size_or_zero(path) : 0;
     std::FILE *file = std::fopen(path.c_str(), mode);
     if (file == nullptr) throw Error("cannot write training log " + path + ": " + system_error());
     bool ok = std::fwrite(text.data(), 1, text.size(), file) == text.size();
     ok = std::fclose(file) == 0 && ok;  // a successful fclose leaves fwrite's errno in place
-    if (!ok) throw Error("cannot write training log " + path + ": " + system_error());
+    if (!ok) {
+        const std::string reason = system_error();
+        undo_write(path, append, old_size);
+        throw Error("cannot write training log " + path + ": " + reason);
+    }
 }
 
 // A crash leaves either the old file or the new one, never half of each.
@@ -280,7 +303,12 @@ TrainingLog::TrainingLog(const std::string &csv_path) : csv_path_(csv_path), jso
 TrainingLog TrainingLog::create(const std::string &csv_path, const nlohmann::json &config) {
     TrainingLog log(csv_path);
     write_file(log.csv_path_, std::string(training_log_header) + "\n", "wb");
-    write_file(log.jsonl_path_, jsonl_config_line(config) + "\n", "wb");
+    try {
+        write_file(log.jsonl_path_, jsonl_config_line(config) + "\n", "wb");
+    } catch (const Error &) {
+        std::remove(log.csv_path_.c_str());
+        throw;
+    }
     return log;
 }
 
@@ -306,8 +334,14 @@ TrainingLog TrainingLog::resume(const std::string &csv_path, const nlohmann::jso
 }
 
 void TrainingLog::append(const EpochRecord &record) const {
+    const off_t csv_size = file_size_or_zero(csv_path_);
     write_file(csv_path_, format_csv_row(record) + "\n", "ab");
-    write_file(jsonl_path_, jsonl_epoch_line(record) + "\n", "ab");
+    try {
+        write_file(jsonl_path_, jsonl_epoch_line(record) + "\n", "ab");
+    } catch (const Error &) {
+        undo_write(csv_path_, true, csv_size);  // the two files hold the same epochs
+        throw;
+    }
 }
 
 std::vector<EpochRecord> read_training_log(const std::string &csv_path) {

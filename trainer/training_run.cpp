@@ -1,6 +1,8 @@
 #include "training_run.h"
 
+#include "divergence_guard.h"
 #include "optimizer.h"
+#include "output_paths.h"
 #include "progress_bar.h"
 
 #include "hnn/error.h"
@@ -239,10 +241,29 @@ Run resume_run(const TrainOptions &command_line, const Checkpoint &c, bool epoch
     return run;
 }
 
+// The error that stops a run whose loss, gradients or weights stopped being finite. It is thrown
+// before the optimizer step (or the checkpoint) that would take the bad values in, so the last
+// checkpoint on disk is the last good state.
+Error diverged(const Run &run, int epoch, int step, int steps, const std::string &what) {
+    const TrainOptions &o = run.options;
+    const long run_step = static_cast<long>(epoch) * steps + step + 1;
+    std::string message = "training diverged at epoch " + std::to_string(epoch + 1) + ", step " + std::to_string(step + 1) +
+                          " of " + std::to_string(steps) + " (step " + std::to_string(run_step) + " of the run): " + what + ". ";
+    if (o.checkpoint.empty()) {
+        message += "No checkpoint was being written.";
+    } else if (run.epochs_done > 0) {
+        message += "The checkpoint " + o.checkpoint + " still holds epoch " + std::to_string(run.epochs_done) + ".";
+    } else {
+        message += "No checkpoint was written yet.";
+    }
+    return Error(message + " Try a smaller --lr.");
+}
+
 struct EpochTotals {
     double loss_sum = 0;
     long correct = 0;
     long images = 0;
+    int steps = 0;
 };
 
 EpochTotals train_epoch(Run &run, int epoch) {
@@ -267,10 +288,17 @@ EpochTotals train_epoch(Run &run, int epoch) {
         const RandomKey key{true, static_cast<uint32_t>(run.options.seed), static_cast<int>(run.optimizer->steps())};
         LossResult r = run.network->forward(images, labels, key);
         if (!std::isfinite(r.loss)) {
-            throw Error("training diverged: the loss of epoch " + std::to_string(epoch + 1) + ", step " + std::to_string(s + 1) +
-                        " is " + std::to_string(r.loss) + " (try a smaller --lr)");
+            const std::string where = nonfinite_forward(*run.network);
+            throw diverged(run, epoch, s, steps, "the loss is " + std::to_string(r.loss) + (where.empty() ? "" : ", and " + where));
         }
         run.network->backward(images, key, run.dilated, epoch);
+        // On the CPU every step's gradients are checked before they reach the weights. A device run
+        // checks them only through the next loss and the weights at each checkpoint: reading them
+        // back every step would cost the transfers device-resident training avoids.
+        if (run.device == Device::cpu) {
+            const std::string bad = nonfinite_gradient(*run.network);
+            if (!bad.empty()) throw diverged(run, epoch, s, steps, bad);
+        }
         run.optimizer->step(lr);
         totals.loss_sum += static_cast<double>(r.loss) * n;
         totals.correct += r.correct;
@@ -278,6 +306,7 @@ EpochTotals train_epoch(Run &run, int epoch) {
         bar.update(s + 1, totals.loss_sum / totals.images, static_cast<double>(totals.correct) / totals.images);
     }
     bar.finish();
+    totals.steps = steps;
     return totals;
 }
 
@@ -285,8 +314,11 @@ EpochTotals train_epoch(Run &run, int epoch) {
 
 std::vector<EpochRecord> run_training(const TrainOptions &command_line, std::ostream &out, bool epochs_given) {
     if (command_line.threads > 0) set_cpu_threads(command_line.threads);
-    // Before anything is read: a missing GPU fails the run at once.
+    // Before anything is read: a missing GPU or an output that cannot be written fails the run at once.
     const Device device = select_device(command_line.device);
+    require_writable_output("--checkpoint", command_line.checkpoint);
+    require_writable_output("--plot", command_line.plot);
+    require_writable_output("--log", command_line.log);
     Run run;
     if (!command_line.resume.empty()) {
         run = resume_run(command_line, read_checkpoint(command_line.resume), epochs_given, device);
@@ -332,6 +364,12 @@ std::vector<EpochRecord> run_training(const TrainOptions &command_line, std::ost
         r.test_acc = test.accuracy;
         r.images_per_s = t.images / std::max(train_seconds, 1e-9);
         r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        // A device run's gradients are not checked every step: weights that stopped being finite must
+        // not be saved over the last good checkpoint.
+        if (!o.checkpoint.empty()) {
+            const std::string bad = nonfinite_parameter(*run.network);
+            if (!bad.empty()) throw diverged(run, epoch, t.steps - 1, t.steps, bad + " after the epoch's last step");
+        }
         run.epochs_done = epoch + 1;
         // The log row first: a crash between the two leaves a checkpoint one epoch behind the log, and
         // resuming from it rewrites that row.
