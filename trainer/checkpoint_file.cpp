@@ -3,6 +3,7 @@
 #include "hnn/error.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -404,6 +405,28 @@ const CheckpointTensor *Checkpoint::find(const std::string &name) const {
     return nullptr;
 }
 
+namespace {
+
+// A writer killed mid-write (SIGKILL, power loss) leaves PATH.tmp.PID behind. Once a newer
+// checkpoint is in place, those whose process is gone are removed; a live writer's file is not.
+void remove_abandoned_temporaries(const std::string &path) {
+    namespace fs = std::filesystem;
+    const fs::path target(path);
+    const fs::path folder = target.has_parent_path() ? target.parent_path() : fs::path(".");
+    const std::string prefix = target.filename().string() + ".tmp.";
+    std::error_code error;
+    for (const fs::directory_entry &entry : fs::directory_iterator(folder, error)) {
+        const std::string name = entry.path().filename().string();
+        if (name.rfind(prefix, 0) != 0) continue;
+        const std::string pid_text = name.substr(prefix.size());
+        if (pid_text.empty() || pid_text.size() > 9 || pid_text.find_first_not_of("0123456789") != std::string::npos) continue;
+        const pid_t pid = static_cast<pid_t>(std::stol(pid_text));
+        if (pid != ::getpid() && ::kill(pid, 0) != 0 && errno == ESRCH) fs::remove(entry.path(), error);
+    }
+}
+
+}  // namespace
+
 void write_checkpoint(const std::string &path, const Checkpoint &checkpoint) {
     if (path.empty()) throw Error("checkpoint path is empty");
     validate_for_writing(path, checkpoint);
@@ -416,6 +439,7 @@ void write_checkpoint(const std::string &path, const Checkpoint &checkpoint) {
     }
     temporary.release();
     sync_directory_of(path);
+    remove_abandoned_temporaries(path);
 }
 
 Checkpoint read_checkpoint(const std::string &path) {
