@@ -74,13 +74,14 @@ TEST_CASE("crash safety: SIGKILL at any moment, even mid-checkpoint, leaves a ch
         }
         args.push_back(checkpoint);
         const pid_t pid = spawn_hnn(args);
-        // Even rounds: kill as soon as a checkpoint's temporary file appears, plus up to a millisecond
-        // (inside the write). Odd rounds: at a random moment within the first 600 ms.
+        // Even rounds: once a checkpoint exists, kill as soon as the next one's temporary file appears,
+        // plus up to a millisecond (inside the write). Odd rounds: at a random moment within the first
+        // 1.5 s (start-up, data loading, training, evaluation or writing).
         const bool aim_at_write = round % 2 == 0;
-        const auto deadline = Clock::now() + std::chrono::milliseconds(aim_at_write ? 5000 : rng() % 600);
+        const auto deadline = Clock::now() + std::chrono::milliseconds(aim_at_write ? 20000 : rng() % 1500);
         bool saw_write = false;
         while (Clock::now() < deadline) {
-            if (aim_at_write && temporary_checkpoint_exists(t)) {
+            if (aim_at_write && fs::exists(checkpoint) && temporary_checkpoint_exists(t)) {
                 saw_write = true;
                 std::this_thread::sleep_for(std::chrono::microseconds(rng() % 1000));
                 break;

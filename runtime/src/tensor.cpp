@@ -14,7 +14,10 @@ Tensor::Tensor(const std::vector<int> &shape, Device device) : device_(device) {
         }
     }
     buffer_ = Halide::Runtime::Buffer<float>(shape);
-    buffer_.fill(0.0f);
+    // Dense, so one std::fill; Buffer::fill's per-dimension walk steps its pointer past the end of
+    // the allocation, which UndefinedBehaviorSanitizer reports as a pointer overflow.
+    std::fill(buffer_.data(), buffer_.data() + buffer_.number_of_elements(), 0.0f);
+    buffer_.set_host_dirty();
 }
 
 std::vector<int> Tensor::shape() const {
