@@ -18,6 +18,9 @@ using namespace Halide;
 // makes it a plain convolution.
 class Conv2dForward : public Generator<Conv2dForward> {
 public:
+    // `hnn tune`'s knobs (schedules/schedule_params.h); the defaults are the hand schedule.
+    GeneratorParam<std::string> schedule_knobs{"schedule_knobs", ""};
+    GeneratorParam<std::string> activation_kinds{"activation_kinds", ""};
     Input<Buffer<float, 4>> input{"input"};    // (ci, x, y, n)
     Input<Buffer<float, 4>> filter{"filter"};  // (co, kx, ky, ci)
     Input<Buffer<float, 1>> bias{"bias"};      // (co)
@@ -46,7 +49,8 @@ public:
 
     void schedule() {
         if (auto_schedule) return;
-        schedule_conv2d_forward(get_target(), output, conv, filter_bounded, input_padded, r, act.kind);
+        schedule_conv2d_forward(get_target(), output, conv, filter_bounded, input_padded, r, act.kind,
+                                make_schedule_knobs(schedule_knobs, activation_kinds, get_target(), conv_like_knobs()));
     }
 };
 
@@ -55,6 +59,8 @@ public:
 // identity gives the plain gradient (input_pre_activation is then not read).
 class Conv2dBackwardData : public Generator<Conv2dBackwardData> {
 public:
+    GeneratorParam<std::string> schedule_knobs{"schedule_knobs", ""};
+    GeneratorParam<std::string> activation_kinds{"activation_kinds", ""};
     Input<Buffer<float, 4>> output_grad{"output_grad"};                    // (co, x, y, n)
     Input<Buffer<float, 4>> filter{"filter"};                              // (co, kx, ky, ci)
     Input<Buffer<float, 4>> input_pre_activation{"input_pre_activation"};  // (ci, x, y, n)
@@ -91,12 +97,14 @@ public:
     void schedule() {
         if (auto_schedule) return;
         schedule_conv2d_backward_data(get_target(), input_grad, din, filter_t, output_grad_padded, derivative, r,
-                                      act.kind, stride);
+                                      act.kind, stride,
+                                      make_schedule_knobs(schedule_knobs, activation_kinds, get_target(), conv_like_knobs()));
     }
 };
 
 class Conv2dBackwardWeights : public Generator<Conv2dBackwardWeights> {
 public:
+    GeneratorParam<std::string> schedule_knobs{"schedule_knobs", ""};
     Input<Buffer<float, 4>> output_grad{"output_grad"};  // (co, x, y, n)
     Input<Buffer<float, 4>> input{"input"};              // (ci, x, y, n)
     Input<int> stride{"stride", 1, 1, 16};
@@ -129,7 +137,7 @@ public:
     void schedule() {
         if (auto_schedule) return;
         schedule_conv2d_backward_weights(get_target(), filter_grad, dw, r, input_padded, output_grad.dim(3).extent(),
-                                         partitions);
+                                         partitions, ScheduleParams(schedule_knobs, get_target(), conv_backward_weights_knobs()));
         schedule_channel_reduction(bias_grad, co, rb, get_target());
     }
 };
