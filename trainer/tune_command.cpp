@@ -24,6 +24,7 @@ struct TuneOptions {
     bool model_given = false;
     std::string budget, out, threads, repeats, warmup, seed, min_speedup;
     bool dry_run = false;
+    std::string autoschedulers;
     std::vector<std::string> check_files;
     std::vector<std::string> argv;  // after `hnn tune`, as typed, for the files' header
 };
@@ -110,6 +111,7 @@ std::filesystem::path tuner_path() {
     pass("--warmup", o.warmup);
     pass("--seed", o.seed);
     pass("--min-speedup", o.min_speedup);
+    pass("--autoschedulers", o.autoschedulers);
     if (o.dry_run) args.push_back("--dry-run");
     std::string command = "hnn tune";
     for (const std::string &a : o.argv) command += " " + a;
@@ -145,6 +147,8 @@ void add_tune_command(CLI::App &app) {
     cmd->add_option("--seed", o->seed, "Seed of the random inputs");
     cmd->add_option("--min-speedup", o->min_speedup, "Write a file only when the winner is this much faster (default 1.02)");
     cmd->add_flag("--dry-run", o->dry_run, "Search and report, write nothing");
+    cmd->add_option("--autoschedulers", o->autoschedulers,
+                    "Halide autoschedulers to compare, comma-separated: Mullapudi2016, Li2018, Adams2019 (default none)");
     cmd->add_option("--check", o->check_files,
                     "Instead of searching: run a tuned file's knobs on the shapes in its header and compare with the "
                     "default schedule (exit 1 on a mismatch)");

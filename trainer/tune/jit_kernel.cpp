@@ -4,6 +4,8 @@
 
 #include <cstdio>
 #include <mutex>
+#include <set>
+#include <sstream>
 #include <vector>
 
 namespace hnn::tune {
@@ -25,6 +27,35 @@ T scalar_default(const Halide::Argument &a) {
 }
 
 }  // namespace
+
+const std::vector<std::string> &known_autoschedulers() {
+    static const std::vector<std::string> names{"Mullapudi2016", "Li2018", "Adams2019"};
+    return names;
+}
+
+void use_autoscheduler(const std::string &name) {
+    static std::set<std::string> loaded;
+    if (!loaded.count(name)) {
+        std::string path;
+        std::stringstream plugins(HNN_AUTOSCHEDULER_PLUGINS);  // "Adams2019=/usr/lib/...so,..."
+        std::string entry;
+        while (std::getline(plugins, entry, ',')) {
+            if (entry.rfind(name + "=", 0) == 0) path = entry.substr(name.size() + 1);
+        }
+        if (path.empty()) {
+            std::string known;
+            for (const std::string &n : known_autoschedulers()) known += (known.empty() ? "" : ", ") + n;
+            throw Error("unknown autoscheduler '" + name + "' (known: " + known + ")");
+        }
+        try {
+            Halide::load_plugin(path);
+        } catch (const Halide::Error &e) {
+            throw Error("loading autoscheduler " + name + " from " + path + ": " + e.what());
+        }
+        loaded.insert(name);
+    }
+    Halide::Pipeline::set_default_autoscheduler_name(name);
+}
 
 void install_jit_handlers() {
     static std::once_flag once;

@@ -8,6 +8,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 namespace hnn::tune {
 
@@ -33,6 +34,12 @@ private:
     Halide::Module module_{"", Halide::Target()};
     Halide::Internal::JITModule jit_;
 };
+
+// Loads the autoscheduler plugin `name` (Adams2019, Li2018, Mullapudi2016: the ones Debian's
+// Halide 14 ships, found where CMake's Halide package says) and makes it the one a generator with
+// auto_schedule=true runs. Throws hnn::Error for an unknown name.
+void use_autoscheduler(const std::string &name);
+const std::vector<std::string> &known_autoschedulers();
 
 // Halide's JIT error and print handlers, once per process: messages go to stderr and a failing
 // call returns an error code (the JIT default would abort the whole search).

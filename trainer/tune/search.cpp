@@ -52,6 +52,10 @@ constexpr double tolerance = 1e-5;
 
 }  // namespace
 
+std::string KernelSearch::name(const CandidateResult &c) const {
+    return c.autoscheduler.empty() ? knobs_text(c.knobs) : c.autoscheduler;
+}
+
 double CandidateResult::total_ms() const {
     double sum = 0;
     for (const ShapeResult &s : shapes) sum += s.ms;
@@ -94,63 +98,103 @@ public:
         if (!knobs.empty()) params["schedule_knobs"] = schedule_knobs_param(o_.target, knobs);
         if (!kinds_param_.empty()) params["activation_kinds"] = kinds_param_;
         const bool is_reference = s_.candidates.empty();
-        const auto start = Clock::now();
         try {
+            const auto start = Clock::now();
             JitKernel jit(s_.kernel, o_.target, params);
             c.compiled = true;
             c.compile_s = std::chrono::duration<double>(Clock::now() - start).count();
             c.correct = true;
-            for (size_t i = 0; i < args_.size(); i++) {
-                poison_outputs(args_[i], outputs_);
-                jit.run(args_[i]);
-                ShapeResult r;
-                if (is_reference) {
-                    reference_[i] = copy_outputs(args_[i], outputs_);
-                } else {
-                    r = compare(reference_[i], copy_outputs(args_[i], outputs_));
-                    if (!(r.max_rel_error <= tolerance)) {
-                        c.correct = false;
-                        c.failure = "output differs from the default at " + s_.problems[i].label();
-                        c.shapes.push_back(r);
-                        break;
-                    }
-                }
-                for (int w = 1; w < o_.warmup; w++) jit.run(args_[i]);
-                std::vector<double> ms;
-                for (int k = 0; k < o_.repeats; k++) {
-                    const auto t0 = Clock::now();
-                    jit.run(args_[i]);
-                    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-                }
-                r.ms = median(ms);
-                c.shapes.push_back(r);
-            }
+            for (size_t i = 0; i < args_.size() && c.correct; i++) run_shape(jit, i, c);
         } catch (const Error &e) {
             if (is_reference) throw;  // without the default there is nothing to compare with
             c.correct = false;
             c.failure = e.what();
         }
-        s_.candidates.push_back(c);
-        report_(s_, s_.candidates.back());
+        finish(c);
     }
 
-    // The fastest correct candidate (the default if none beats it).
-    size_t best() const {
+    // An autoscheduler's schedule for each shape, from that shape's estimates, run on that shape.
+    void evaluate_autoscheduler(const std::string &name) {
+        CandidateResult c;
+        c.autoscheduler = name;
+        try {
+            use_autoscheduler(name);
+            c.correct = true;
+            for (size_t i = 0; i < args_.size() && c.correct; i++) {
+                if (Clock::now() >= o_.autoscheduler_deadline) {
+                    c.correct = false;
+                    c.failure = "the budget ran out before every shape was scheduled";
+                    break;
+                }
+                std::map<std::string, std::string> params{{"auto_schedule", "true"},
+                                                          {"machine_params", o_.machine_params},
+                                                          {"estimates", s_.problems[i].estimates()}};
+                const auto start = Clock::now();
+                JitKernel jit(s_.kernel, o_.target, params);
+                c.compile_s += std::chrono::duration<double>(Clock::now() - start).count();
+                c.compiled = true;
+                run_shape(jit, i, c);
+            }
+        } catch (const Error &e) {
+            c.correct = false;
+            c.failure = e.what();
+        }
+        finish(c);
+    }
+
+    // The fastest correct candidate (the default if none beats it); of the hand ones only, if asked.
+    size_t best(bool hand_only = false) const {
         size_t b = 0;
         for (size_t i = 1; i < s_.candidates.size(); i++) {
-            if (s_.candidates[i].correct && s_.candidates[i].total_ms() < s_.candidates[b].total_ms()) b = i;
+            const CandidateResult &c = s_.candidates[i];
+            if (hand_only && !c.autoscheduler.empty()) continue;
+            if (c.correct && c.total_ms() < s_.candidates[b].total_ms()) b = i;
         }
         return b;
     }
 
     KernelSearch result() {
         s_.winner = best();
+        s_.best_hand = best(true);
         return s_;
     }
 
     const KernelSearch &state() const { return s_; }
 
 private:
+    // Checks shape i's outputs against the default's (or records them, for the default) and times it.
+    void run_shape(const JitKernel &jit, size_t i, CandidateResult &c) {
+        const bool is_reference = s_.candidates.empty();
+        poison_outputs(args_[i], outputs_);
+        jit.run(args_[i]);
+        ShapeResult r;
+        if (is_reference) {
+            reference_[i] = copy_outputs(args_[i], outputs_);
+        } else {
+            r = compare(reference_[i], copy_outputs(args_[i], outputs_));
+            if (!(r.max_rel_error <= tolerance)) {
+                c.correct = false;
+                c.failure = "output differs from the default at " + s_.problems[i].label();
+                c.shapes.push_back(r);
+                return;
+            }
+        }
+        for (int w = 1; w < o_.warmup; w++) jit.run(args_[i]);
+        std::vector<double> ms;
+        for (int k = 0; k < o_.repeats; k++) {
+            const auto t0 = Clock::now();
+            jit.run(args_[i]);
+            ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+        }
+        r.ms = median(ms);
+        c.shapes.push_back(r);
+    }
+
+    void finish(const CandidateResult &c) {
+        s_.candidates.push_back(c);
+        report_(s_, s_.candidates.back());
+    }
+
     const SearchOptions &o_;
     Report report_;
     std::vector<std::string> outputs_;
@@ -165,6 +209,10 @@ private:
 KernelSearch search_kernel(const std::string &kernel, const std::vector<TuneProblem> &problems, const SearchOptions &o,
                            const Report &report) {
     Evaluator e(kernel, problems, o, report);
+    for (const std::string &name : o.autoschedulers) {
+        if (Clock::now() >= o.autoscheduler_deadline) break;
+        e.evaluate_autoscheduler(name);
+    }
     std::set<Knobs> tried{{}, hand_knobs(kernel, o.target)};  // the hand values are the default
     Knobs current = hand_knobs(kernel, o.target);
     size_t current_index = 0;
@@ -176,7 +224,7 @@ KernelSearch search_kernel(const std::string &kernel, const std::vector<TuneProb
             if (!tried.insert(k).second) continue;
             e.evaluate(k);
         }
-        const size_t b = e.best();
+        const size_t b = e.best(true);
         if (b != current_index) {
             current_index = b;
             current = e.state().candidates[b].knobs;

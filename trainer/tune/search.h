@@ -20,6 +20,11 @@ struct SearchOptions {
     int warmup = 1, repeats = 5;
     uint64_t seed = 1;
     std::chrono::steady_clock::time_point deadline;
+    // Autoschedulers to try (each schedules every shape on its own, from that shape's estimates),
+    // until this earlier deadline.
+    std::vector<std::string> autoschedulers;
+    std::chrono::steady_clock::time_point autoscheduler_deadline;
+    std::string machine_params;  // "threads,last-level cache bytes,balance"
 };
 
 struct ShapeResult {
@@ -28,7 +33,8 @@ struct ShapeResult {
 };
 
 struct CandidateResult {
-    Knobs knobs;  // empty: the default (hand) schedule
+    Knobs knobs;                // empty: the default (hand) schedule
+    std::string autoscheduler;  // instead of knobs: Halide's autoscheduler of that name, per shape
     bool compiled = false, correct = false;
     std::string failure;  // why it was discarded
     std::vector<ShapeResult> shapes;
@@ -42,7 +48,10 @@ struct KernelSearch {
     std::string kernel;
     std::vector<TuneProblem> problems;
     std::vector<CandidateResult> candidates;  // [0] is the default
-    size_t winner = 0;                         // index into candidates
+    size_t winner = 0;                         // index into candidates: the fastest correct one
+    size_t best_hand = 0;                      // the fastest correct hand-schedule candidate
+
+    std::string name(const CandidateResult &c) const;  // "tile_c=4 tile_x=5", "default", "Adams2019"
 };
 
 // Each finished candidate is passed to `report` as soon as it is measured.

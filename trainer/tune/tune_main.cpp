@@ -39,7 +39,24 @@ struct Options {
     bool dry_run = false;
     std::string command;
     std::vector<std::string> check_files;
+    std::vector<std::string> autoschedulers;  // none unless asked: they overrun small budgets (below)
 };
+
+// Halide's MachineParams for the autoschedulers: parallelism, last-level cache, and the balance
+// between compute and memory cost (Halide's default, 40).
+std::string machine_params(int threads) {
+    long long cache = 16 << 20;
+    for (const char *level : {"index3", "index2"}) {
+        std::ifstream in(std::string("/sys/devices/system/cpu/cpu0/cache/") + level + "/size");
+        std::string size;
+        if (in >> size && !size.empty()) {
+            const char unit = size.back();
+            cache = std::atoll(size.c_str()) * (unit == 'K' ? 1024LL : unit == 'M' ? 1024LL * 1024 : 1);
+            break;
+        }
+    }
+    return std::to_string(threads) + "," + std::to_string(cache) + ",40";
+}
 
 // The build's CPU target for this machine: the first of HNN_CPU_TARGETS whose features the host
 // has, as Halide's multi-target dispatch picks at run time.
@@ -146,8 +163,9 @@ TunedFile tuned_file(const KernelSearch &s, const Halide::Target &t, const Optio
 void print_candidate(const KernelSearch &ks, const CandidateResult &c) {
     const bool is_default = &c == &ks.candidates[0];
     const bool timed = c.correct || is_default;
-    const std::string note = timed ? "compile " + fixed(c.compile_s, "%.1f") + " s" : "discarded: " + c.failure;
-    print_row(ks.kernel, shapes_text(ks.problems), knobs_text(c.knobs), timed ? fixed(c.total_ms(), "%.3f") : "-",
+    const std::string note = timed ? "compile " + fixed(c.compile_s, "%.1f") + " s"
+                                   : "discarded: " + c.failure.substr(0, c.failure.find('\n'));
+    print_row(ks.kernel, shapes_text(ks.problems), ks.name(c), timed ? fixed(c.total_ms(), "%.3f") : "-",
               timed ? fixed(ks.candidates[0].total_ms() / c.total_ms(), "%.3fx") : "-", fixed(c.max_rel_error(), "%.1e"),
               note);
 }
@@ -189,6 +207,18 @@ int run(Options o) {
     // The JIT runtime's thread pool reads this when it starts, before the first kernel runs.
     setenv("HL_NUM_THREADS", std::to_string(o.threads).c_str(), 1);
     const Halide::Target target = build_target_for_host();
+    if (o.autoschedulers == std::vector<std::string>{"none"}) o.autoschedulers.clear();
+    for (const std::string &a : o.autoschedulers) {
+        const auto &known = known_autoschedulers();
+        if (std::find(known.begin(), known.end(), a) == known.end()) {
+            throw Error("--autoschedulers: unknown autoscheduler '" + a + "' (known: Mullapudi2016, Li2018, Adams2019, or none)");
+        }
+    }
+    // Adams2019's beam search (beam 32, 5 passes) took minutes on one small conv here; a greedy
+    // search (beam 1) stays within a tuning budget. HL_BEAM_SIZE set by the caller wins.
+    if (std::find(o.autoschedulers.begin(), o.autoschedulers.end(), "Adams2019") != o.autoschedulers.end()) {
+        setenv("HL_BEAM_SIZE", "1", 0);
+    }
     if (!o.check_files.empty()) {
         if (!o.shapes.empty() || !o.kernel.empty()) throw Error("--check takes no kernel and no --shape");
         print_row("kernel", "shape(s)", "candidate", "ms", "speedup", "max err", "");
@@ -214,23 +244,34 @@ int run(Options o) {
         // The kernels left share what is left of the budget.
         const auto now = std::chrono::steady_clock::now();
         so.deadline = now + (end > now ? (end - now) / long(work.size() - k) : std::chrono::steady_clock::duration(0));
+        so.autoschedulers = o.autoschedulers;
+        so.autoscheduler_deadline = now + (so.deadline - now) / 3;
+        so.machine_params = machine_params(o.threads);
         const KernelSearch s = search_kernel(kernel, problems, so, print_candidate);
-        const CandidateResult &win = s.candidates[s.winner];
-        const double speedup = s.candidates[0].total_ms() / win.total_ms();
+        const CandidateResult &def = s.candidates[0], &best = s.candidates[s.winner];
         if (problems.size() > 1) {
             for (size_t i = 0; i < problems.size(); i++) {
-                const double d = s.candidates[0].shapes[i].ms, w = win.shapes[i].ms;
-                print_row(kernel, problems[i].label(), knobs_text(win.knobs), fixed(w, "%.3f"), fixed(d / w, "%.3fx"),
-                          fixed(win.shapes[i].max_rel_error, "%.1e"), "winner at this shape (default " + fixed(d, "%.3f") + " ms)");
+                const double d = def.shapes[i].ms, w = best.shapes[i].ms;
+                print_row(kernel, problems[i].label(), s.name(best), fixed(w, "%.3f"), fixed(d / w, "%.3fx"),
+                          fixed(best.shapes[i].max_rel_error, "%.1e"), "winner at this shape (default " + fixed(d, "%.3f") + " ms)");
             }
         }
         std::string line = kernel + ": ";
+        if (!best.autoscheduler.empty()) {
+            line += best.autoscheduler + " was fastest (" + fixed(def.total_ms() / best.total_ms(), "%.3fx") +
+                    "), but the build applies only hand-schedule knobs; ";
+        }
+        // What the build can apply: the best hand-schedule candidate.
+        const CandidateResult &win = s.candidates[s.best_hand];
+        const double speedup = def.total_ms() / win.total_ms();
         if (speedup < o.min_speedup) {
-            line += "the default schedule stays (best " + knobs_text(win.knobs) + " at " + fixed(speedup, "%.3fx") +
+            line += "the default schedule stays (best knobs " + s.name(win) + " at " + fixed(speedup, "%.3fx") +
                     ", below --min-speedup " + fixed(o.min_speedup, "%.2f") + "); no file written";
         } else {
-            const TunedFile f = tuned_file(s, target, o, static_cast<int>(s.candidates.size()));
-            line += knobs_text(win.knobs) + ", " + fixed(speedup, "%.3fx") + " over the default";
+            KernelSearch hand = s;
+            hand.winner = s.best_hand;
+            const TunedFile f = tuned_file(hand, target, o, static_cast<int>(s.candidates.size()));
+            line += s.name(win) + ", " + fixed(speedup, "%.3fx") + " over the default";
             if (o.dry_run) {
                 line += " (--dry-run: not written)";
             } else {
@@ -270,6 +311,10 @@ int main(int argc, char **argv) {
     app.add_option("--min-speedup", o.min_speedup, "Write a file only when the winner is at least this much faster")
         ->capture_default_str();
     app.add_flag("--dry-run", o.dry_run, "Search and report, write nothing");
+    app.add_option("--autoschedulers", o.autoschedulers,
+                   "Halide autoschedulers to compare, comma-separated (Mullapudi2016, Li2018, Adams2019; default none). "
+                   "They start within the first third of each kernel's budget but cannot be stopped once started")
+        ->delimiter(',');
     app.add_option("--check", o.check_files,
                    "Instead of searching: run a tuned file's knobs on its shapes and compare with the default")
         ->check(CLI::ExistingFile);

@@ -143,6 +143,15 @@ double TuneProblem::flops() const {
     return 2.0 * c.n * c.ow * c.oh * c.co * c.ci * c.k * c.k;
 }
 
+std::string TuneProblem::estimates() const {
+    const ConvShape &c = conv;
+    std::ostringstream s;
+    s << "ci:" << c.ci << ",co:" << c.co << ",w:" << c.w << ",h:" << c.h << ",n:" << c.n << ",k:" << c.k
+      << ",stride:" << c.stride << ",pad_x:" << c.pad_x << ",pad_y:" << c.pad_y << ",ow:" << c.ow << ",oh:" << c.oh
+      << ",act:" << static_cast<int>(c.act);
+    return s.str();
+}
+
 KernelArgs make_kernel_args(const TuneProblem &p, uint64_t seed, int threads) {
     std::mt19937_64 rng(seed);
     const ConvShape &c = p.conv;

@@ -29,6 +29,7 @@ struct TuneProblem {
     std::string spec() const;   // the --shape text that parses back to this problem
     std::string label() const;  // short, for the table: "N=100 28x28 1->200 k3 s1 celu"
     double flops() const;       // 2 N OH OW CO CI K K
+    std::string estimates() const;  // the generators' `estimates` parameter, for autoschedulers
 };
 
 // Throws hnn::Error naming the kernel, the field and the text when something is wrong or missing.
