@@ -25,6 +25,7 @@ struct SearchOptions {
     std::vector<std::string> autoschedulers;
     std::chrono::steady_clock::time_point autoscheduler_deadline;
     std::string machine_params;  // "threads,last-level cache bytes,balance"
+    bool confirm = true;         // re-time the default and the best knobs side by side at the end
 };
 
 struct ShapeResult {
@@ -50,6 +51,7 @@ struct KernelSearch {
     std::vector<CandidateResult> candidates;  // [0] is the default
     size_t winner = 0;                         // index into candidates: the fastest correct one
     size_t best_hand = 0;                      // the fastest correct hand-schedule candidate
+    bool confirmed = false;                    // its and the default's times are from the side-by-side run
 
     std::string name(const CandidateResult &c) const;  // "tile_c=4 tile_x=5", "default", "Adams2019"
 };

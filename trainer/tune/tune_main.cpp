@@ -249,6 +249,12 @@ int run(Options o) {
         so.machine_params = machine_params(o.threads);
         const KernelSearch s = search_kernel(kernel, problems, so, print_candidate);
         const CandidateResult &def = s.candidates[0], &best = s.candidates[s.winner];
+        if (s.confirmed) {
+            const CandidateResult &hand = s.candidates[s.best_hand];
+            print_row(kernel, shapes_text(problems), s.name(hand), fixed(hand.total_ms(), "%.3f"),
+                      fixed(def.total_ms() / hand.total_ms(), "%.3fx"), fixed(hand.max_rel_error(), "%.1e"),
+                      "confirmed: timed again alternating with the default (" + fixed(def.total_ms(), "%.3f") + " ms)");
+        }
         if (problems.size() > 1) {
             for (size_t i = 0; i < problems.size(); i++) {
                 const double d = def.shapes[i].ms, w = best.shapes[i].ms;
