@@ -28,6 +28,10 @@ option(HNN_BUILD_CUDA "Build the CUDA kernel libraries (no GPU or toolkit needed
 set(HNN_OPENCL_TARGET x86-64-linux-opencl
     CACHE STRING "Halide target of the OpenCL kernels")
 option(HNN_BUILD_OPENCL "Build the OpenCL kernel libraries (no OpenCL driver needed to build)" ON)
+set(HNN_TUNED_DIR ${PROJECT_SOURCE_DIR}/schedules/tuned
+    CACHE PATH "Where `hnn tune` writes, and the build reads, tuned schedule files (<kernel>.<isa>.txt)")
+
+include(HnnTunedSchedules)
 
 function(hnn_add_halide_runtime GENERATOR_EXE)
   # _Halide_add_halide_runtime reads ${TARGET}.runtime for its target list; name it to match.
@@ -44,11 +48,21 @@ function(hnn_add_halide_runtime GENERATOR_EXE)
   _Halide_add_halide_runtime(hnn_halide.runtime FROM ${GENERATOR_EXE} TARGETS ${runtime_targets})
 endfunction()
 
-# hnn_add_kernel(NAME GENERATOR gen FROM exe [PARAMS k=v ...])
+# hnn_add_kernel(NAME GENERATOR gen FROM exe [PARAMS k=v ...] [TUNABLE])
 # Defines NAME (CPU), with HNN_BUILD_CUDA NAME_cuda and with HNN_BUILD_OPENCL NAME_opencl. Each kernel
-# name is appended to the global property HNN_KERNELS so the runtime can link them all.
+# name is appended to the global property HNN_KERNELS so the runtime can link them all. A TUNABLE
+# kernel's generator has the `schedule_knobs` parameter, set from its tuned files if there are any.
 function(hnn_add_kernel NAME)
-  cmake_parse_arguments(ARG "" "GENERATOR;FROM" "PARAMS" ${ARGN})
+  cmake_parse_arguments(ARG "TUNABLE" "GENERATOR;FROM" "PARAMS" ${ARGN})
+  if (ARG_TUNABLE)
+    hnn_tuned_schedule_knobs(${NAME} knobs)
+    if (knobs)
+      list(APPEND ARG_PARAMS "schedule_knobs=${knobs}")
+    endif ()
+  elseif (EXISTS ${HNN_TUNED_DIR}/${NAME}.avx512.txt OR EXISTS ${HNN_TUNED_DIR}/${NAME}.avx2.txt
+          OR EXISTS ${HNN_TUNED_DIR}/${NAME}.baseline.txt)
+    message(FATAL_ERROR "${HNN_TUNED_DIR} has a tuned file for ${NAME}, which has no schedule knobs")
+  endif ()
   add_halide_library(${NAME} FROM ${ARG_FROM}
                      GENERATOR ${ARG_GENERATOR}
                      FUNCTION_NAME ${NAME}

@@ -21,6 +21,21 @@ struct ActivationInputs {
     // prelu's learnable slope a_c, one per channel.
     Halide::GeneratorInput<Halide::Buffer<float, 1>> channel_slope{"channel_slope"};
 
+    // For the autoschedulers (`hnn tune`): every Input needs an estimate.
+    void set_estimates(int activation_kind, int channels) {
+        kind.set_estimate(activation_kind);
+        negative_slope.set_estimate(0.01f);
+        alpha.set_estimate(1.0f);
+        beta.set_estimate(1.0f);
+        threshold.set_estimate(20.0f);
+        rrelu_lower.set_estimate(1.0f / 8);
+        rrelu_upper.set_estimate(1.0f / 3);
+        training.set_estimate(0);
+        seed.set_estimate(0);
+        step.set_estimate(0);
+        channel_slope.set_estimates({{0, channels}});
+    }
+
     // The parameters seen by element (c, x, y, n).
     ActivationParams at(Expr c, Expr x, Expr y, Expr n) const {
         ActivationParams p;

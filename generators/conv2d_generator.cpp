@@ -6,6 +6,7 @@
 
 #include "activation_inputs.h"
 #include "conv2d_algorithm.h"
+#include "conv2d_estimates.h"
 #include "conv2d_schedule.h"
 
 namespace hnn {
@@ -18,6 +19,10 @@ using namespace Halide;
 // makes it a plain convolution.
 class Conv2dForward : public Generator<Conv2dForward> {
 public:
+    // `hnn tune`'s knobs (schedules/schedule_params.h); the defaults are the hand schedule.
+    GeneratorParam<std::string> schedule_knobs{"schedule_knobs", ""};
+    GeneratorParam<std::string> activation_kinds{"activation_kinds", ""};
+    GeneratorParam<std::string> estimates{"estimates", ""};  // for auto_schedule only
     Input<Buffer<float, 4>> input{"input"};    // (ci, x, y, n)
     Input<Buffer<float, 4>> filter{"filter"};  // (co, kx, ky, ci)
     Input<Buffer<float, 1>> bias{"bias"};      // (co)
@@ -45,8 +50,20 @@ public:
     }
 
     void schedule() {
-        if (auto_schedule) return;
-        schedule_conv2d_forward(get_target(), output, conv, filter_bounded, input_padded, r, act.kind);
+        if (auto_schedule) {
+            const ConvEstimates e = parse_conv_estimates(estimates);
+            input.set_estimates({{0, e.ci}, {0, e.w}, {0, e.h}, {0, e.n}});
+            filter.set_estimates({{0, e.co}, {0, e.k}, {0, e.k}, {0, e.ci}});
+            bias.set_estimates({{0, e.co}});
+            stride.set_estimate(e.stride);
+            pad_x.set_estimate(e.pad_x);
+            pad_y.set_estimate(e.pad_y);
+            act.set_estimates(e.act, e.co);
+            output.set_estimates({{0, e.co}, {0, e.ow}, {0, e.oh}, {0, e.n}});
+            return;
+        }
+        schedule_conv2d_forward(get_target(), output, conv, filter_bounded, input_padded, r, act.kind,
+                                make_schedule_knobs(schedule_knobs, activation_kinds, get_target(), conv_like_knobs()));
     }
 };
 
@@ -55,6 +72,9 @@ public:
 // identity gives the plain gradient (input_pre_activation is then not read).
 class Conv2dBackwardData : public Generator<Conv2dBackwardData> {
 public:
+    GeneratorParam<std::string> schedule_knobs{"schedule_knobs", ""};
+    GeneratorParam<std::string> activation_kinds{"activation_kinds", ""};
+    GeneratorParam<std::string> estimates{"estimates", ""};  // for auto_schedule only
     Input<Buffer<float, 4>> output_grad{"output_grad"};                    // (co, x, y, n)
     Input<Buffer<float, 4>> filter{"filter"};                              // (co, kx, ky, ci)
     Input<Buffer<float, 4>> input_pre_activation{"input_pre_activation"};  // (ci, x, y, n)
@@ -89,14 +109,28 @@ public:
     }
 
     void schedule() {
-        if (auto_schedule) return;
+        if (auto_schedule) {
+            const ConvEstimates e = parse_conv_estimates(estimates);
+            output_grad.set_estimates({{0, e.co}, {0, e.ow}, {0, e.oh}, {0, e.n}});
+            filter.set_estimates({{0, e.co}, {0, e.k}, {0, e.k}, {0, e.ci}});
+            input_pre_activation.set_estimates({{0, e.ci}, {0, e.w}, {0, e.h}, {0, e.n}});
+            stride.set_estimate(e.stride);
+            pad_x.set_estimate(e.pad_x);
+            pad_y.set_estimate(e.pad_y);
+            act.set_estimates(e.act, e.ci);
+            input_grad.set_estimates({{0, e.ci}, {0, e.w}, {0, e.h}, {0, e.n}});
+            return;
+        }
         schedule_conv2d_backward_data(get_target(), input_grad, din, filter_t, output_grad_padded, derivative, r,
-                                      act.kind, stride);
+                                      act.kind, stride,
+                                      make_schedule_knobs(schedule_knobs, activation_kinds, get_target(), conv_like_knobs()));
     }
 };
 
 class Conv2dBackwardWeights : public Generator<Conv2dBackwardWeights> {
 public:
+    GeneratorParam<std::string> schedule_knobs{"schedule_knobs", ""};
+    GeneratorParam<std::string> estimates{"estimates", ""};  // for auto_schedule only
     Input<Buffer<float, 4>> output_grad{"output_grad"};  // (co, x, y, n)
     Input<Buffer<float, 4>> input{"input"};              // (ci, x, y, n)
     Input<int> stride{"stride", 1, 1, 16};
@@ -127,9 +161,20 @@ public:
     }
 
     void schedule() {
-        if (auto_schedule) return;
+        if (auto_schedule) {
+            const ConvEstimates e = parse_conv_estimates(estimates);
+            output_grad.set_estimates({{0, e.co}, {0, e.ow}, {0, e.oh}, {0, e.n}});
+            input.set_estimates({{0, e.ci}, {0, e.w}, {0, e.h}, {0, e.n}});
+            stride.set_estimate(e.stride);
+            pad_x.set_estimate(e.pad_x);
+            pad_y.set_estimate(e.pad_y);
+            partitions.set_estimate(1);
+            filter_grad.set_estimates({{0, e.co}, {0, e.k}, {0, e.k}, {0, e.ci}});
+            bias_grad.set_estimates({{0, e.co}});
+            return;
+        }
         schedule_conv2d_backward_weights(get_target(), filter_grad, dw, r, input_padded, output_grad.dim(3).extent(),
-                                         partitions);
+                                         partitions, ScheduleParams(schedule_knobs, get_target(), conv_backward_weights_knobs()));
         schedule_channel_reduction(bias_grad, co, rb, get_target());
     }
 };

@@ -10,8 +10,11 @@
 
 #include "activation_kind.h"
 #include "channel_reduction_schedule.h"
+#include "schedule_params.h"
 
 namespace hnn {
+
+using Halide::Expr;
 
 struct RegisterTile {
     int channel_vectors;  // vectors of channels per tile
@@ -21,11 +24,28 @@ struct RegisterTile {
 // 12 accumulators on AVX-512 and AVX2: conv_layer's 4x5 tile of 20 zmm measured 15-30% slower on
 // the reference layers (3x3, 96-200 channels) on this project's AVX-512 machines (AMD Zen 4), and
 // a tile of 3 vectors wastes less of a channel count that is not a multiple of 64 (200 -> 240,
-// not 256). 8 of 16 xmm on the baseline. Run `hnn bench` to see where this lands.
-inline RegisterTile conv_register_tile(const Halide::Target &t) {
-    if (t.has_feature(Halide::Target::AVX512_Skylake)) return {3, 4};
-    if (t.has_feature(Halide::Target::AVX2)) return {2, 6};
-    return {2, 4};
+// not 256). 8 of 16 xmm on the baseline. Run `hnn bench` to see where this lands; `hnn tune`
+// searches the knobs tile_c (channel vectors) and tile_x per machine.
+inline RegisterTile conv_register_tile(const Halide::Target &t, const ScheduleParams &p = ScheduleParams()) {
+    RegisterTile hand{2, 4};
+    if (t.has_feature(Halide::Target::AVX512_Skylake)) {
+        hand = {3, 4};
+    } else if (t.has_feature(Halide::Target::AVX2)) {
+        hand = {2, 6};
+    }
+    return {p.get("tile_c", hand.channel_vectors), p.get("tile_x", hand.xs)};
+}
+
+// The knobs of the forward and backward-data schedules.
+inline const std::set<std::string> &conv_like_knobs() {
+    static const std::set<std::string> knobs{"tile_c", "tile_x"};
+    return knobs;
+}
+
+// The knobs of the backward-weights schedule: its register tile, co vectors by ci.
+inline const std::set<std::string> &conv_backward_weights_knobs() {
+    static const std::set<std::string> knobs{"tile_co", "tile_ci"};
+    return knobs;
 }
 
 // Shared by forward and backward-data, which have the same shape: a pure output (c, x, y, n) fed by
@@ -40,10 +60,11 @@ inline RegisterTile conv_register_tile(const Halide::Target &t) {
 // `out` itself; the backward-data's derivative is a Func `epilogue` computed per register tile.
 inline void schedule_conv_like_cpu(const Halide::Target &t, Halide::Func out, Halide::Func acc, Halide::Func weights,
                                    Halide::Func padded, Halide::RVar inner, Halide::RVar middle, Halide::RVar outer,
-                                   Expr kind, Expr stride = Expr(), Halide::Func epilogue = Halide::Func()) {
+                                   Expr kind, const ScheduleKnobs &knobs, Expr stride = Expr(),
+                                   Halide::Func epilogue = Halide::Func()) {
     using namespace Halide;
     const int vec = t.natural_vector_size<float>();
-    const RegisterTile tile = conv_register_tile(t);
+    const RegisterTile tile = conv_register_tile(t, knobs.params);
     const int tile_c = vec * tile.channel_vectors;
     Var c = out.args()[0], x = out.args()[1], y = out.args()[2], n = out.args()[3];
     Var co("c_outer"), ci("c_inner"), xo("x_outer"), xi("x_inner"), yn("yn");
@@ -82,18 +103,18 @@ inline void schedule_conv_like_cpu(const Halide::Target &t, Halide::Func out, Ha
             .split(ec, eco, eci, vec)
             .vectorize(eci)
             .unroll(eco);
-        for (int k = 0; k < activation_kind_count; k++) epilogue.specialize(kind == k);
+        for (int k : knobs.activation_kinds) epilogue.specialize(kind == k);
         epilogue.specialize_fail("hnn: unknown activation kind");
         // Stride 1 (most layers) drops the backward-data's divisibility test and divisions.
         if (stride.defined()) out.specialize(stride == 1);
         return;
     }
-    for (int k = 0; k < activation_kind_count; k++) out.specialize(kind == k);
+    for (int k : knobs.activation_kinds) out.specialize(kind == k);
     out.specialize_fail("hnn: unknown activation kind");
 }
 
 inline void schedule_conv_like_gpu(Halide::Func out, Halide::Func acc, Halide::Func weights, Expr kind,
-                                   Halide::Func epilogue = Halide::Func()) {
+                                   const ScheduleKnobs &knobs, Halide::Func epilogue = Halide::Func()) {
     using namespace Halide;
     Var c = out.args()[0], x = out.args()[1], y = out.args()[2], n = out.args()[3];
     Var ci("c_inner"), xi("x_inner"), yn("yn");
@@ -105,17 +126,18 @@ inline void schedule_conv_like_gpu(Halide::Func out, Halide::Func acc, Halide::F
     acc.compute_at(out, ci);
     weights.compute_inline();
     if (epilogue.defined()) epilogue.compute_inline();
-    for (int k = 0; k < activation_kind_count; k++) out.specialize(kind == k);
+    for (int k : knobs.activation_kinds) out.specialize(kind == k);
     out.specialize_fail("hnn: unknown activation kind");
 }
 
 // r = (kx, ky, ci): ci innermost, then kx, ky.
 inline void schedule_conv2d_forward(const Halide::Target &t, Halide::Func output, Halide::Func conv,
-                                    Halide::Func filter_bounded, Halide::Func input_padded, Halide::RDom r, Expr kind) {
+                                    Halide::Func filter_bounded, Halide::Func input_padded, Halide::RDom r, Expr kind,
+                                    const ScheduleKnobs &knobs = ScheduleKnobs()) {
     if (t.has_gpu_feature()) {
-        schedule_conv_like_gpu(output, conv, filter_bounded, kind);
+        schedule_conv_like_gpu(output, conv, filter_bounded, kind, knobs);
     } else {
-        schedule_conv_like_cpu(t, output, conv, filter_bounded, input_padded, r.z, r.x, r.y, kind);
+        schedule_conv_like_cpu(t, output, conv, filter_bounded, input_padded, r.z, r.x, r.y, kind, knobs);
     }
 }
 
@@ -123,12 +145,27 @@ inline void schedule_conv2d_forward(const Halide::Target &t, Halide::Func output
 // derivative: the activation derivative applied to the gradient, per register tile.
 inline void schedule_conv2d_backward_data(const Halide::Target &t, Halide::Func input_grad, Halide::Func din,
                                           Halide::Func filter_t, Halide::Func output_grad_padded,
-                                          Halide::Func derivative, Halide::RDom r, Expr kind, Expr stride) {
+                                          Halide::Func derivative, Halide::RDom r, Expr kind, Expr stride,
+                                          const ScheduleKnobs &knobs = ScheduleKnobs()) {
     if (t.has_gpu_feature()) {
-        schedule_conv_like_gpu(input_grad, din, filter_t, kind, derivative);
+        schedule_conv_like_gpu(input_grad, din, filter_t, kind, knobs, derivative);
     } else {
-        schedule_conv_like_cpu(t, input_grad, din, filter_t, output_grad_padded, r.x, r.y, r.z, kind, stride, derivative);
+        schedule_conv_like_cpu(t, input_grad, din, filter_t, output_grad_padded, r.x, r.y, r.z, kind, knobs, stride,
+                               derivative);
     }
+}
+
+struct BackwardWeightsTile {
+    int co_vectors;  // vectors of output channels
+    int ci;          // input channels
+};
+
+// A row of 1 vector of co x 12 ci measured fastest on AVX-512 (Zen 4) at the reference layers.
+// `hnn tune` searches the knobs tile_co and tile_ci.
+inline BackwardWeightsTile conv_backward_weights_tile(const Halide::Target &t,
+                                                      const ScheduleParams &p = ScheduleParams()) {
+    const bool avx512 = t.has_feature(Halide::Target::AVX512_Skylake);
+    return {p.get("tile_co", avx512 ? 1 : 2), p.get("tile_ci", avx512 ? 12 : 4)};
 }
 
 // filter_grad (co, kx, ky, ci) = sum over r = (x, y, n), a GEMM whose reduction runs over every
@@ -139,12 +176,12 @@ inline void schedule_conv2d_backward_data(const Halide::Target &t, Halide::Func 
 // are summed at the end in a fixed order: the result depends on `partitions`, not on scheduling.
 inline void schedule_conv2d_backward_weights_cpu(const Halide::Target &t, Halide::Func filter_grad, Halide::Func dw,
                                                  Halide::RDom r, Halide::Func input_padded, Expr batch,
-                                                 Expr partitions) {
+                                                 Expr partitions, const ScheduleParams &p) {
     using namespace Halide;
     const int vec = t.natural_vector_size<float>();
-    // A row of 1 vector of co x 12 ci measured fastest on AVX-512 (Zen 4) at the reference layers.
-    const int tile_co = vec * (t.has_feature(Target::AVX512_Skylake) ? 1 : 2);
-    const int tile_ci = t.has_feature(Target::AVX512_Skylake) ? 12 : 4;
+    const BackwardWeightsTile tile = conv_backward_weights_tile(t, p);
+    const int tile_co = vec * tile.co_vectors;
+    const int tile_ci = tile.ci;
 
     Var v("partition"), row_y("row_y"), row_n("row_n");
     RVar images_outer("images_outer"), images_inner("images_inner");
@@ -197,7 +234,8 @@ inline void schedule_conv2d_backward_weights_cpu(const Halide::Target &t, Halide
 }
 
 inline void schedule_conv2d_backward_weights(const Halide::Target &t, Halide::Func filter_grad, Halide::Func dw,
-                                             Halide::RDom r, Halide::Func input_padded, Expr batch, Expr partitions) {
+                                             Halide::RDom r, Halide::Func input_padded, Expr batch, Expr partitions,
+                                             const ScheduleParams &p = ScheduleParams()) {
     using namespace Halide;
     if (t.has_gpu_feature()) {
         Var co = filter_grad.args()[0], ci = filter_grad.args()[3];
@@ -206,7 +244,7 @@ inline void schedule_conv2d_backward_weights(const Halide::Target &t, Halide::Fu
         dw.compute_at(filter_grad, coi);
         return;
     }
-    schedule_conv2d_backward_weights_cpu(t, filter_grad, dw, r, input_padded, batch, partitions);
+    schedule_conv2d_backward_weights_cpu(t, filter_grad, dw, r, input_padded, batch, partitions, p);
 }
 
 }  // namespace hnn

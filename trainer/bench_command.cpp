@@ -52,13 +52,6 @@ struct BenchResult {
     TrainStepTiming step;
 };
 
-// The image shape of each dataset the trainer reads; the bench only needs the shape, not the files.
-Shape3 dataset_input(const std::string &dataset) {
-    if (dataset == "mnist" || dataset == "fashion-mnist") return {1, 28, 28};
-    if (dataset == "cifar10") return {3, 32, 32};
-    throw Error("unknown dataset '" + dataset + "' (expected mnist, fashion-mnist or cifar10)");
-}
-
 void check_options(const BenchOptions &o) {
     if (o.model.batch < 1) throw Error("--batch must be at least 1, got " + std::to_string(o.model.batch));
     if (o.repeats < 1) throw Error("--repeats must be at least 1, got " + std::to_string(o.repeats));
@@ -70,20 +63,10 @@ void check_options(const BenchOptions &o) {
 BenchSetup resolve(BenchOptions o) {
     check_options(o);
     BenchSetup s;
-    resolve_default_activation(o.model);  // the same preset defaults as hnn train
-    s.activation = make_activation(o.model.activation, o.model.params);
-    s.input = dataset_input(o.model.dataset);
-    if (!o.model.model_file.empty()) {
-        s.model = load_model_file(o.model.model_file, s.activation, o.model.params);
-    } else {
-        PresetOptions p;
-        p.width = o.model.width;
-        p.activation = s.activation;
-        p.final_activation = o.model.final_activation;
-        p.bias = o.model.bias;
-        p.dropout = o.model.dropout;
-        s.model = preset_model(o.model.model, p, s.input);
-    }
+    BenchModel m = resolve_bench_model(o.model);
+    s.model = m.model;
+    s.activation = m.activation;
+    s.input = m.input;
     s.shapes = layer_output_shapes(s.model, s.input, s.classes);
     for (BenchOp &op : model_ops(s.model, s.input, s.classes, o.model.batch)) {
         if (o.only.empty() || std::find(o.only.begin(), o.only.end(), op.group()) != o.only.end()) s.ops.push_back(op);
@@ -368,11 +351,32 @@ void run_bench(const BenchOptions &o) {
 
 }  // namespace
 
-void add_bench_command(CLI::App &app) {
-    auto o = std::make_shared<BenchOptions>();
-    TrainOptions &m = o->model;
-    CLI::App *cmd = app.add_subcommand(
-        "bench", "Time every kernel of a model's layers against oneDNN, and the whole training step in images/s");
+BenchModel resolve_bench_model(TrainOptions o) {
+    BenchModel m;
+    resolve_default_activation(o);  // the same preset defaults as hnn train
+    m.activation = make_activation(o.activation, o.params);
+    m.input = dataset_input_shape(o.dataset);
+    if (!o.model_file.empty()) {
+        m.model = load_model_file(o.model_file, m.activation, o.params);
+    } else {
+        PresetOptions p;
+        p.width = o.width;
+        p.activation = m.activation;
+        p.final_activation = o.final_activation;
+        p.bias = o.bias;
+        p.dropout = o.dropout;
+        m.model = preset_model(o.model, p, m.input);
+    }
+    return m;
+}
+
+Shape3 dataset_input_shape(const std::string &dataset) {
+    if (dataset == "mnist" || dataset == "fashion-mnist") return {1, 28, 28};
+    if (dataset == "cifar10") return {3, 32, 32};
+    throw Error("unknown dataset '" + dataset + "' (expected mnist, fashion-mnist or cifar10)");
+}
+
+void add_bench_model_options(CLI::App *cmd, TrainOptions &m) {
     cmd->add_option("--model", m.model, "Preset: allconv, allcnn-c or celu7")->capture_default_str();
     cmd->add_option("--model-file", m.model_file, "A JSON model file instead of a preset");
     cmd->add_option("--width", m.width, "Channels of the preset's convs (default: allconv 96, allcnn-c 96, celu7 200)");
@@ -385,6 +389,14 @@ void add_bench_command(CLI::App &app) {
     cmd->add_option("--dataset", m.dataset, "Input shape of mnist, fashion-mnist (1x28x28) or cifar10 (3x32x32)")
         ->capture_default_str();
     cmd->add_option("--batch", m.batch, "Images per batch")->capture_default_str();
+}
+
+void add_bench_command(CLI::App &app) {
+    auto o = std::make_shared<BenchOptions>();
+    TrainOptions &m = o->model;
+    CLI::App *cmd = app.add_subcommand(
+        "bench", "Time every kernel of a model's layers against oneDNN, and the whole training step in images/s");
+    add_bench_model_options(cmd, m);
     cmd->add_option("--repeats", o->repeats, "Timed runs of each operation (the median is reported)")->capture_default_str();
     cmd->add_option("--warmup", o->warmup, "Untimed runs before them")->capture_default_str();
     cmd->add_option("--threads", o->threads,

@@ -5,6 +5,7 @@
 #include "eval_command.h"
 #include "plot_command.h"
 #include "train_command.h"
+#include "tune_command.h"
 #include "hnn/error.h"
 
 #include <CLI/CLI.hpp>
@@ -24,6 +25,7 @@ int main(int argc, char **argv) {
     hnn::add_eval_command(app);
     hnn::add_plot_command(app);
     hnn::add_bench_command(app);
+    hnn::add_tune_command(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {

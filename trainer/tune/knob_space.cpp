@@ -1,0 +1,86 @@
+#include "knob_space.h"
+
+#include "conv2d_schedule.h"
+#include "schedule_params.h"
+
+#include <algorithm>
+
+namespace hnn::tune {
+namespace {
+
+bool conv_like(const std::string &kernel) {
+    return kernel == "conv2d_forward" || kernel == "conv2d_backward_data";
+}
+
+int vector_registers(const Halide::Target &t) {
+    return t.has_feature(Halide::Target::AVX512_Skylake) ? 32 : 16;
+}
+
+}  // namespace
+
+std::vector<KnobRange> knob_ranges(const std::string &kernel, const Halide::Target &t) {
+    if (conv_like(kernel)) {
+        const RegisterTile hand = conv_register_tile(t);
+        return {{"tile_c", hand.channel_vectors, 1, 6}, {"tile_x", hand.xs, 1, 12}};
+    }
+    const BackwardWeightsTile hand = conv_backward_weights_tile(t);
+    return {{"tile_co", hand.co_vectors, 1, 4}, {"tile_ci", hand.ci, 1, 24}};
+}
+
+bool fits_registers(const std::string &kernel, const Halide::Target &t, const Knobs &k) {
+    Knobs full = hand_knobs(kernel, t);
+    for (const auto &[name, value] : k) full[name] = value;
+    // Accumulators, plus one register per vector of weights (conv) or of output gradient
+    // (backward-weights) and one broadcast input.
+    const int a = conv_like(kernel) ? full["tile_c"] : full["tile_co"];
+    const int b = conv_like(kernel) ? full["tile_x"] : full["tile_ci"];
+    return a * b + a + 1 <= vector_registers(t);
+}
+
+Knobs hand_knobs(const std::string &kernel, const Halide::Target &t) {
+    Knobs k;
+    for (const KnobRange &r : knob_ranges(kernel, t)) k[r.name] = r.hand;
+    return k;
+}
+
+std::vector<Knobs> neighbours(const std::string &kernel, const Halide::Target &t, const Knobs &from) {
+    std::vector<Knobs> out;
+    for (const KnobRange &r : knob_ranges(kernel, t)) {
+        for (int step : {-1, 1, -2, 2}) {
+            Knobs k = from;
+            k[r.name] = from.at(r.name) + step;
+            if (k[r.name] < r.min || k[r.name] > r.max || !fits_registers(kernel, t, k)) continue;
+            out.push_back(k);
+        }
+    }
+    // Trading one knob against the other keeps the register tile's size: try those too.
+    const std::vector<KnobRange> ranges = knob_ranges(kernel, t);
+    if (ranges.size() == 2) {
+        for (int s : {-1, 1}) {
+            Knobs k = from;
+            k[ranges[0].name] += s;
+            k[ranges[1].name] -= s * std::max(1, from.at(ranges[1].name) / std::max(1, from.at(ranges[0].name)));
+            bool ok = true;
+            for (const KnobRange &r : ranges) ok = ok && k[r.name] >= r.min && k[r.name] <= r.max;
+            if (ok && fits_registers(kernel, t, k)) out.push_back(k);
+        }
+    }
+    return out;
+}
+
+std::string knobs_text(const Knobs &k) {
+    if (k.empty()) return "default";
+    std::string s;
+    for (const auto &[name, value] : k) s += (s.empty() ? "" : " ") + name + "=" + std::to_string(value);
+    return s;
+}
+
+std::string schedule_knobs_param(const Halide::Target &t, const Knobs &k) {
+    std::string s;
+    for (const auto &[name, value] : k) {
+        s += (s.empty() ? "" : ",") + schedule_isa(t) + "." + name + ":" + std::to_string(value);
+    }
+    return s;
+}
+
+}  // namespace hnn::tune

@@ -1,0 +1,196 @@
+#include "tune_problem.h"
+
+#include "hnn/error.h"
+
+#include <algorithm>
+#include <map>
+#include <random>
+#include <sstream>
+
+namespace hnn::tune {
+namespace {
+
+bool has_activation(const std::string &kernel) {
+    return kernel == "conv2d_forward" || kernel == "conv2d_backward_data";
+}
+
+int parse_int_field(const std::string &kernel, const std::string &key, const std::string &value, int minimum) {
+    size_t used = 0;
+    long v = 0;
+    try {
+        v = std::stol(value, &used);
+    } catch (const std::exception &) {
+        used = 0;
+    }
+    if (used == 0 || used != value.size() || v < minimum || v > (1 << 20)) {
+        throw Error(kernel + " --shape: field '" + key + "' must be an integer of at least " + std::to_string(minimum) +
+                    ", got '" + value + "'");
+    }
+    return static_cast<int>(v);
+}
+
+Halide::Buffer<float> random_buffer(std::vector<int> sizes, std::mt19937_64 &rng) {
+    Halide::Buffer<float> b(sizes);
+    std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+    b.for_each_value([&](float &v) { v = u(rng); });
+    return b;
+}
+
+}  // namespace
+
+const std::vector<std::string> &tunable_kernels() {
+    static const std::vector<std::string> kernels{"conv2d_forward", "conv2d_backward_data", "conv2d_backward_weights"};
+    return kernels;
+}
+
+bool is_tunable(const std::string &kernel) {
+    const auto &k = tunable_kernels();
+    return std::find(k.begin(), k.end(), kernel) != k.end();
+}
+
+TuneProblem parse_problem(const std::string &kernel, const std::string &spec) {
+    if (!is_tunable(kernel)) {
+        std::string known;
+        for (const std::string &k : tunable_kernels()) known += (known.empty() ? "" : ", ") + k;
+        throw Error("unknown or untunable kernel '" + kernel + "' (tunable: " + known + ")");
+    }
+    std::map<std::string, std::string> fields;
+    std::stringstream entries(spec);
+    std::string entry;
+    while (std::getline(entries, entry, ',')) {
+        const size_t eq = entry.find('=');
+        if (eq == std::string::npos || eq == 0) {
+            throw Error(kernel + " --shape: '" + entry + "' is not FIELD=VALUE (in '" + spec + "')");
+        }
+        const std::string key = entry.substr(0, eq);
+        static const std::vector<std::string> known{"ci", "co", "w", "h", "n", "k", "stride", "pad",
+                                                    "pad_x", "pad_y", "ow", "oh", "act"};
+        if (std::find(known.begin(), known.end(), key) == known.end()) {
+            throw Error(kernel + " --shape: unknown field '" + key +
+                        "' (fields: ci, co, w, h, n, k, stride, pad, pad_x, pad_y, ow, oh, act)");
+        }
+        if (fields.count(key)) throw Error(kernel + " --shape: field '" + key + "' given twice");
+        fields[key] = entry.substr(eq + 1);
+    }
+    auto int_field = [&](const std::string &key, int minimum, int fallback, bool required) {
+        auto it = fields.find(key);
+        if (it == fields.end()) {
+            if (required) throw Error(kernel + " --shape: missing field '" + key + "' (in '" + spec + "')");
+            return fallback;
+        }
+        return parse_int_field(kernel, key, it->second, minimum);
+    };
+    TuneProblem p;
+    p.kernel = kernel;
+    ConvShape &c = p.conv;
+    c.ci = int_field("ci", 1, 0, true);
+    c.co = int_field("co", 1, 0, true);
+    c.w = int_field("w", 1, 0, true);
+    c.h = int_field("h", 1, 0, true);
+    c.n = int_field("n", 1, 0, true);
+    c.k = int_field("k", 1, 0, true);
+    c.stride = int_field("stride", 1, 1, false);
+    if (fields.count("pad") && (fields.count("pad_x") || fields.count("pad_y"))) {
+        throw Error(kernel + " --shape: field 'pad' sets both pad_x and pad_y; give either pad or pad_x/pad_y");
+    }
+    const int pad = int_field("pad", 0, 0, false);
+    c.pad_x = int_field("pad_x", 0, pad, false);
+    c.pad_y = int_field("pad_y", 0, pad, false);
+    if (c.pad_x >= c.k || c.pad_y >= c.k) throw Error(kernel + " --shape: field 'pad' must be below k");
+    const int ow = (c.w + 2 * c.pad_x - c.k) / c.stride + 1, oh = (c.h + 2 * c.pad_y - c.k) / c.stride + 1;
+    c.ow = int_field("ow", 1, ow, false);
+    c.oh = int_field("oh", 1, oh, false);
+    if (c.ow < 1 || c.oh < 1) throw Error(kernel + " --shape: field 'k' is larger than the padded input");
+    if ((c.ow - 1) * c.stride + c.k - c.pad_x > c.w + c.k || (c.oh - 1) * c.stride + c.k - c.pad_y > c.h + c.k) {
+        throw Error(kernel + " --shape: field 'ow'/'oh' reads past the input by more than a kernel");
+    }
+    if (fields.count("act")) {
+        if (!has_activation(kernel)) throw Error(kernel + " --shape: field 'act': this kernel has no activation");
+        try {
+            c.act = parse_activation_kind(fields["act"]);
+        } catch (const Error &e) {
+            throw Error(kernel + " --shape: field 'act': " + e.what());
+        }
+    }
+    return p;
+}
+
+std::string TuneProblem::spec() const {
+    const ConvShape &c = conv;
+    std::ostringstream s;
+    s << "ci=" << c.ci << ",co=" << c.co << ",w=" << c.w << ",h=" << c.h << ",n=" << c.n << ",k=" << c.k
+      << ",stride=" << c.stride;
+    if (c.pad_x == c.pad_y) {
+        s << ",pad=" << c.pad_x;
+    } else {
+        s << ",pad_x=" << c.pad_x << ",pad_y=" << c.pad_y;
+    }
+    s << ",ow=" << c.ow << ",oh=" << c.oh;
+    if (has_activation(kernel)) s << ",act=" << activation_name(c.act);
+    return s.str();
+}
+
+std::string TuneProblem::label() const {
+    const ConvShape &c = conv;
+    std::ostringstream s;
+    s << "N=" << c.n << " " << c.w << "x" << c.h << " " << c.ci << "->" << c.co << " k" << c.k << " s" << c.stride;
+    if (has_activation(kernel) && c.act != ActivationKind::identity) s << " " << activation_name(c.act);
+    return s.str();
+}
+
+double TuneProblem::flops() const {
+    const ConvShape &c = conv;
+    return 2.0 * c.n * c.ow * c.oh * c.co * c.ci * c.k * c.k;
+}
+
+std::string TuneProblem::estimates() const {
+    const ConvShape &c = conv;
+    std::ostringstream s;
+    s << "ci:" << c.ci << ",co:" << c.co << ",w:" << c.w << ",h:" << c.h << ",n:" << c.n << ",k:" << c.k
+      << ",stride:" << c.stride << ",pad_x:" << c.pad_x << ",pad_y:" << c.pad_y << ",ow:" << c.ow << ",oh:" << c.oh
+      << ",act:" << static_cast<int>(c.act);
+    return s.str();
+}
+
+KernelArgs make_kernel_args(const TuneProblem &p, uint64_t seed, int threads) {
+    std::mt19937_64 rng(seed);
+    const ConvShape &c = p.conv;
+    KernelArgs a;
+    a.ints["stride"] = c.stride;
+    a.ints["pad_x"] = c.pad_x;
+    a.ints["pad_y"] = c.pad_y;
+    a.ints["activation_kind"] = static_cast<int>(c.act);
+    if (p.kernel == "conv2d_forward") {
+        a.buffers["input"] = random_buffer({c.ci, c.w, c.h, c.n}, rng);
+        a.buffers["filter"] = random_buffer({c.co, c.k, c.k, c.ci}, rng);
+        a.buffers["bias"] = random_buffer({c.co}, rng);
+        a.buffers["channel_slope"] = random_buffer({c.co}, rng);
+        a.buffers["output.0"] = Halide::Buffer<float>(std::vector<int>{c.co, c.ow, c.oh, c.n});
+        a.buffers["output.1"] = Halide::Buffer<float>(std::vector<int>{c.co, c.ow, c.oh, c.n});
+    } else if (p.kernel == "conv2d_backward_data") {
+        a.buffers["output_grad"] = random_buffer({c.co, c.ow, c.oh, c.n}, rng);
+        a.buffers["filter"] = random_buffer({c.co, c.k, c.k, c.ci}, rng);
+        a.buffers["input_pre_activation"] = random_buffer({c.ci, c.w, c.h, c.n}, rng);
+        a.buffers["channel_slope"] = random_buffer({c.ci}, rng);
+        a.buffers["input_grad"] = Halide::Buffer<float>(std::vector<int>{c.ci, c.w, c.h, c.n});
+    } else {
+        a.buffers["output_grad"] = random_buffer({c.co, c.ow, c.oh, c.n}, rng);
+        a.buffers["input"] = random_buffer({c.ci, c.w, c.h, c.n}, rng);
+        a.ints["partitions"] = std::max(1, std::min(threads, c.n));
+        a.buffers["filter_grad"] = Halide::Buffer<float>(std::vector<int>{c.co, c.k, c.k, c.ci});
+        a.buffers["bias_grad"] = Halide::Buffer<float>(std::vector<int>{c.co});
+    }
+    return a;
+}
+
+std::vector<std::string> output_names(const std::string &kernel) {
+    if (kernel == "conv2d_forward") return {"output.0", "output.1"};
+    if (kernel == "conv2d_backward_data") return {"input_grad"};
+    return {"filter_grad", "bias_grad"};
+}
+
+std::string compiled_kinds(const TuneProblem &p) {
+    return has_activation(p.kernel) ? std::to_string(static_cast<int>(p.conv.act)) : "";
+}
+
+}  // namespace hnn::tune
