@@ -1,7 +1,7 @@
 #include "model.h"
 
 #include "hnn/error.h"
-#include "hnn/pooling_ops.h"
+#include "hnn/layer_geometry.h"
 
 #include <fstream>
 #include <set>
