@@ -5,3 +5,4 @@ cd "$(dirname "$0")/.."
 bash scripts/build.sh
 cd build
 ctest --output-on-failure --parallel "$(nproc)" --timeout 600
+bash ../scripts/fuzz.sh
