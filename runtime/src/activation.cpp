@@ -108,13 +108,29 @@ bool apply_activation_param(Activation &activation, const std::string &assignmen
         }
         if (kind != activation.kind) return false;
         activation.*(f.member) = value;
-        if (activation.rrelu_lower > activation.rrelu_upper) {
-            throw Error("--param " + assignment + ": rrelu needs lower <= upper");
+        if (std::string problem = activation_parameter_problem(activation); !problem.empty()) {
+            throw Error("--param " + assignment + ": " + problem);
         }
         return true;
     }
     throw Error("--param '" + assignment + "': " + activation_name(kind) + " has no parameter '" + param + "'" +
                 (accepted.empty() ? " (it takes none)" : " (it takes " + accepted + ")"));
+}
+
+std::string activation_parameter_problem(const Activation &a) {
+    const struct {
+        const char *name;
+        float value;
+    } values[] = {{"negative_slope", a.negative_slope}, {"alpha", a.alpha},           {"beta", a.beta},
+                  {"threshold", a.threshold},           {"rrelu_lower", a.rrelu_lower}, {"rrelu_upper", a.rrelu_upper},
+                  {"prelu_init", a.prelu_init}};
+    for (const auto &v : values) {
+        if (!std::isfinite(v.value)) return std::string(v.name) + " is not a finite number";
+    }
+    if (a.kind == ActivationKind::celu && a.alpha == 0.0f) return "celu.alpha must be non-zero";
+    if (a.kind == ActivationKind::softplus && a.beta <= 0.0f) return "softplus.beta must be positive";
+    if (a.kind == ActivationKind::rrelu && a.rrelu_lower > a.rrelu_upper) return "rrelu needs lower <= upper";
+    return "";
 }
 
 }  // namespace hnn

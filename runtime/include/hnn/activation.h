@@ -35,4 +35,9 @@ ActivationKind parse_activation_kind(const std::string &name);
 // parameter or a malformed value.
 bool apply_activation_param(Activation &activation, const std::string &assignment);
 
+// What is wrong with the activation's parameters by the rules --param enforces (every value finite,
+// celu.alpha non-zero, softplus.beta positive, rrelu lower <= upper), or "" when nothing is. For
+// activations that come from elsewhere (model files, checkpoints) with all their values at once.
+std::string activation_parameter_problem(const Activation &activation);
+
 }  // namespace hnn
