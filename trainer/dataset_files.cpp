@@ -21,6 +21,9 @@ namespace fs = std::filesystem;
 // Large enough to read quickly, small enough that a lying header costs little before the stream
 // runs out.
 constexpr size_t kReadChunk = size_t(1) << 20;
+// A gzip stream's first read; later ones grow with the data that has actually arrived, so that
+// memory follows the decompressed bytes, never what a header claims.
+constexpr size_t kFirstGzipChunk = size_t(1) << 12;
 
 // A file read through zlib, which decompresses gzip and passes plain files through unchanged.
 class InputFile {
@@ -67,9 +70,10 @@ public:
     // where the data ends.
     std::vector<uint8_t> read_up_to(size_t n) {
         std::vector<uint8_t> data;
-        if (auto left = plain_bytes_left()) data.reserve(size_t(std::min<uint64_t>(n, *left)));
+        const std::optional<uint64_t> left = plain_bytes_left();
+        if (left) data.reserve(size_t(std::min<uint64_t>(n, *left)));
         while (data.size() < n) {
-            size_t old = data.size(), chunk = std::min(n - old, kReadChunk);
+            size_t old = data.size(), chunk = std::min(n - old, left ? kReadChunk : gzip_chunk(old));
             data.resize(old + chunk);
             size_t got = read(data.data() + old, chunk);
             data.resize(old + got);
@@ -80,13 +84,16 @@ public:
 
     std::vector<uint8_t> read_to_end() {
         std::vector<uint8_t> data;
-        if (auto left = plain_bytes_left()) data.reserve(*left + kReadChunk);  // the last read's room too
+        const std::optional<uint64_t> left = plain_bytes_left();
+        if (left) data.reserve(size_t(*left) + 1);  // + 1: the read that finds the end
         for (;;) {
             size_t old = data.size();
-            data.resize(old + kReadChunk);
-            size_t got = read(data.data() + old, kReadChunk);
+            // A plain file in one read of its size (+ 1); past that it grew while being read.
+            size_t chunk = !left ? gzip_chunk(old) : old <= *left ? size_t(*left) + 1 - old : kReadChunk;
+            data.resize(old + chunk);
+            size_t got = read(data.data() + old, chunk);
             data.resize(old + got);
-            if (got < kReadChunk) return data;
+            if (got < chunk) return data;
         }
     }
 
@@ -96,6 +103,8 @@ public:
     }
 
 private:
+    static size_t gzip_chunk(size_t have) { return std::clamp(have, kFirstGzipChunk, kReadChunk); }
+
     void check_clean_end() {
         int code = Z_OK;
         gzerror(file_, &code);
