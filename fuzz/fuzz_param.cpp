@@ -1,4 +1,5 @@
-// libFuzzer target: the `--param NAME.PARAM=VALUE` syntax, through make_activation as the CLI uses it.
+// libFuzzer target: the `--param NAME.PARAM=VALUE` syntax, through make_activation as `hnn train`
+// uses it and apply_activation_params as `hnn activations` does.
 //
 // Input: text lines; the first is the activation's name (--activation), each further line one
 // --param assignment.
@@ -31,7 +32,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             Activation a;
             a.kind = kind;
             try {
-                if (apply_activation_param(a, p)) fuzz::require_sane_activation(a, "--param " + p);
+                apply_activation_params(a, {p});
+                fuzz::require_sane_activation(a, "--param " + p);
             } catch (const Error &) {
             }
         }

@@ -1,5 +1,6 @@
-// Hostile JSON model files: what fuzz/fuzz_model_file found, each refused with an hnn::Error that
-// names the file, the layer and the field, never a crash or an activation --param would refuse.
+// Hostile JSON model files and --param assignments: what fuzz/fuzz_model_file and fuzz_param found.
+// Each is refused with an hnn::Error that names the file, the layer and the field (or the --param
+// text), never a crash, and no file gives an activation that --param would refuse.
 
 #include "model.h"
 
@@ -74,4 +75,18 @@ TEST_CASE("model file: a long string value is quoted shortened in the message", 
         CHECK_THAT(message, Contains("m.json: layer 0: field 'out_channels'") && Contains("xxx..."));
         CHECK(message.size() < 300);
     }
+}
+
+TEST_CASE("param syntax: rrelu's bounds are checked once every assignment is in, in any order", "[model]") {
+    // lower=0.5 is above the default upper (1/3) until upper=0.8 arrives: valid, whatever the order.
+    for (const std::vector<std::string> &params : {std::vector<std::string>{"rrelu.lower=0.5", "rrelu.upper=0.8"},
+                                                   std::vector<std::string>{"rrelu.upper=0.8", "rrelu.lower=0.5"}}) {
+        const Activation a = make_activation("rrelu", params);
+        CHECK(a.rrelu_lower == 0.5f);
+        CHECK(a.rrelu_upper == 0.8f);
+    }
+    REQUIRE_THROWS_WITH(make_activation("rrelu", {"rrelu.lower=0.5"}),
+                        Contains("--param") && Contains("rrelu needs lower <= upper"));
+    // Parameters of another activation are not applied, so they cannot break this one's bounds.
+    CHECK_NOTHROW(make_activation("relu", {"rrelu.lower=0.5"}));
 }

@@ -339,7 +339,7 @@ Activation make_activation(const std::string &name, const std::vector<std::strin
     Activation a;
     a.kind = parse_activation_kind(name);
     if (a.kind == ActivationKind::identity) throw Error("activation 'identity' is internal: use none or --no-final-activation");
-    for (const std::string &p : params) apply_activation_param(a, p);
+    apply_activation_params(a, params);
     return a;
 }
 
