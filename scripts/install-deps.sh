@@ -13,6 +13,7 @@ packages=(
   pocl-opencl-icd          # PoCL: an OpenCL driver on the CPU, so the `opencl` tests check the GPU schedules without a GPU
   ocl-icd-libopencl1       # the OpenCL ICD loader (libOpenCL.so.1) that hnn loads at run time
   dataset-fashion-mnist    # real data for the trainer's tests (IDX, gzipped)
+  clang-14 libclang-rt-14-dev  # scripts/fuzz.sh: clang with libFuzzer and the sanitizer runtimes
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -9,3 +9,4 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:detect_stac
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 cd build
 ctest --output-on-failure --parallel "$(nproc)" --timeout 600
+bash ../scripts/fuzz.sh

@@ -310,6 +310,21 @@ TEST_CASE("checkpoint: truncated files are rejected naming the file") {
     }
 }
 
+TEST_CASE("checkpoint: a header claiming more payload than the file holds is refused before allocating it") {
+    TempDir dir;
+    const std::string path = dir.file("liar.ckpt");
+    write_checkpoint(path, sample_checkpoint());
+    const std::string good = read_bytes(path);
+    const size_t held = good.size() - kCheckpointHeaderBytes;
+    for (uint64_t claimed : {uint64_t(held) + 1, uint64_t(1) << 40, ~uint64_t(0)}) {
+        std::string liar = good;
+        for (size_t i = 0; i < 8; i++) liar[16 + i] = char(claimed >> (8 * i));
+        write_bytes(path, liar);
+        CHECK(read_error(path) == "checkpoint " + path + ": truncated: header says " + std::to_string(claimed) +
+                                      " payload bytes, file holds " + std::to_string(held));
+    }
+}
+
 TEST_CASE("checkpoint: trailing bytes after the payload are rejected") {
     TempDir dir;
     const std::string path = dir.file("long.ckpt");

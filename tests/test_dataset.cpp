@@ -420,6 +420,58 @@ TEST_CASE("dataset: a lying header fails on the data without allocating what it 
     REQUIRE_THROWS_WITH(load_idx(tmp.file("zero"), tmp.file("labels")), Contains(tmp.file("zero") + ": image count 0"));
 }
 
+TEST_CASE("dataset: lying IDX headers are refused naming the file and the field, plain or gzipped") {
+    TempDir tmp;
+    const Bytes labels3 = idx_labels({1, 2, 3});
+    write_plain(tmp.file("labels"), labels3);
+    auto both = [&](const std::string &name, const Bytes &images) {
+        write_plain(tmp.file(name), images);
+        write_gz(tmp.file(name + ".gz"), images);
+        return std::vector<std::string>{tmp.file(name), tmp.file(name + ".gz")};
+    };
+    auto header = [](uint32_t count, uint32_t rows, uint32_t cols) {
+        Bytes b;
+        for (uint32_t v : {0x00000803u, count, rows, cols}) put_u32(b, v);
+        return b;
+    };
+
+    // Counts and dimensions that overflow 32 bits when multiplied, refused from the header alone.
+    for (const std::string &path : both("count", header(0xffffffff, 4, 5))) {
+        REQUIRE_THROWS_WITH(load_idx(path, tmp.file("labels")), Contains(path + ": image count 4294967295 is outside"));
+    }
+    for (const std::string &path : both("dims", header(3, 0xffffffff, 0xffffffff))) {
+        REQUIRE_THROWS_WITH(load_idx(path, tmp.file("labels")), Contains(path + ": image size 4294967295x4294967295"));
+    }
+
+    // 3 images of 4096x4096 (48 MiB) claimed, 60 bytes held: the gzip file is judged by what
+    // decompression yields, not by its header.
+    Bytes small = header(3, 4096, 4096);
+    small.resize(small.size() + 60, 7);
+    for (const std::string &path : both("small", small)) {
+        REQUIRE_THROWS_WITH(load_idx(path, tmp.file("labels")),
+                            Contains(path + ": truncated: header says 3 images of 4096x4096 (50331648 bytes)") &&
+                                Contains("but the file holds") && Contains(" 60 bytes of pixels"));
+    }
+
+    // More data than the header claims, in the compressed stream too.
+    Bytes extra = idx_images(3, 4, 5);
+    extra.push_back(0);
+    for (const std::string &path : both("extra", extra)) {
+        REQUIRE_THROWS_WITH(load_idx(path, tmp.file("labels")),
+                            Contains(path + ": trailing data: header says 3 images of 4x5 (60 bytes)"));
+    }
+
+    // A label file that claims more labels than the image file has images.
+    Bytes many_labels;
+    put_u32(many_labels, 0x00000801);
+    put_u32(many_labels, 0xffffffff);
+    write_plain(tmp.file("many-labels"), many_labels);
+    write_plain(tmp.file("images"), idx_images(3, 4, 5));
+    REQUIRE_THROWS_WITH(load_idx(tmp.file("images"), tmp.file("many-labels")),
+                        Contains(tmp.file("images") + " holds 3 images but " + tmp.file("many-labels") +
+                                 " holds 4294967295 labels"));
+}
+
 TEST_CASE("dataset: normalization names") {
     for (Normalization n : {Normalization::none, Normalization::unit, Normalization::standardize}) {
         REQUIRE(parse_normalization(normalization_name(n)) == n);

@@ -107,7 +107,7 @@ void run(const Options &o) {
     for (ActivationKind kind : chosen_kinds(o.only)) {
         Activation a;
         a.kind = kind;
-        for (const std::string &p : o.params) apply_activation_param(a, p);
+        apply_activation_params(a, o.params);
         curves.push_back(sample(a, xs));
     }
     std::printf("activation,x,f,df\n");

@@ -1,9 +1,11 @@
 #include "model.h"
 
 #include "hnn/error.h"
-#include "hnn/pooling_ops.h"
+#include "hnn/layer_geometry.h"
 
+#include <cmath>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -118,6 +120,20 @@ std::string padding_text(const Padding &p) {
     return "same";
 }
 
+// A value for an error message: scalars as written (long strings cut short), arrays and objects by
+// their type only. A hostile value could be as long as the file, and nlohmann's dump() recurses once
+// per nesting level: a deeply nested value in a message overflowed the stack.
+std::string json_excerpt(const json &value) {
+    if (value.is_array()) return "an array";
+    if (value.is_object()) return "an object";
+    std::string text = value.dump();
+    constexpr size_t kMaxBytes = 40;
+    if (text.size() <= kMaxBytes) return text;
+    size_t cut = kMaxBytes;
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) cut--;  // whole UTF-8 characters
+    return text.substr(0, cut) + "...";
+}
+
 // Reads fields of one layer object, naming the layer in every error and rejecting unknown fields.
 class LayerReader {
 public:
@@ -131,7 +147,7 @@ public:
         }
         const json &v = j_.at(field);
         if (!v.is_number_integer() || v.get<long long>() < 1 || v.get<long long>() > 65536) {
-            throw Error(where_ + ": field '" + field + "' must be an integer in 1..65536, got " + v.dump());
+            throw Error(where_ + ": field '" + field + "' must be an integer in 1..65536, got " + json_excerpt(v));
         }
         return v.get<int>();
     }
@@ -170,12 +186,12 @@ Activation layer_activation(const json *field, const Activation &fallback, const
         }
     }
     if (field->is_object()) return activation_from_json(*field, where + ": field 'activation'");
-    throw Error(where + ": field 'activation' must be an activation name or object, got " + field->dump());
+    throw Error(where + ": field 'activation' must be an activation name or object, got " + json_excerpt(*field));
 }
 
 LayerSpec layer_from_json(const json &j, const std::string &where, const Activation &default_activation,
                           const std::vector<std::string> &params) {
-    if (!j.is_object()) throw Error(where + ": expected an object, got " + j.dump());
+    if (!j.is_object()) throw Error(where + ": expected an object, got " + json_excerpt(j));
     if (!j.contains("type") || !j.at("type").is_string()) throw Error(where + ": missing string field 'type'");
     const std::string type = j.at("type").get<std::string>();
     LayerReader r(j, where);
@@ -207,7 +223,7 @@ LayerSpec layer_from_json(const json &j, const std::string &where, const Activat
         l.kind = LayerKind::dropout;
         if (const json *rate = r.optional("rate")) {
             if (!rate->is_number() || rate->get<double>() < 0 || rate->get<double>() > 0.99) {
-                throw Error(where + ": field 'rate' must be a number in [0, 0.99], got " + rate->dump());
+                throw Error(where + ": field 'rate' must be a number in [0, 0.99], got " + json_excerpt(*rate));
             }
             l.rate = rate->get<float>();
         }
@@ -225,8 +241,12 @@ LayerSpec layer_from_json(const json &j, const std::string &where, const Activat
 
 float json_float(const json &j, const char *field, float fallback, const std::string &context) {
     if (!j.contains(field)) return fallback;
-    if (!j.at(field).is_number()) throw Error(context + ": field '" + field + "' must be a number");
-    return j.at(field).get<float>();
+    const json &value = j.at(field);
+    // A double beyond float's range has no float value: converting it is undefined behaviour.
+    if (!value.is_number() || !(std::fabs(value.get<double>()) <= std::numeric_limits<float>::max())) {
+        throw Error(context + ": field '" + field + "' must be a finite float, got " + json_excerpt(value));
+    }
+    return value.get<float>();
 }
 
 }  // namespace
@@ -271,7 +291,11 @@ Activation activation_from_json(const json &j, const std::string &context) {
     }
     Activation a;
     const std::string name = j.at("name").get<std::string>();
-    a.kind = name == "none" ? ActivationKind::identity : parse_activation_kind(name);
+    try {
+        a.kind = name == "none" ? ActivationKind::identity : parse_activation_kind(name);
+    } catch (const Error &e) {
+        throw Error(context + ": " + e.what());
+    }
     a.negative_slope = json_float(j, "negative_slope", a.negative_slope, context);
     a.alpha = json_float(j, "alpha", a.alpha, context);
     a.beta = json_float(j, "beta", a.beta, context);
@@ -279,6 +303,8 @@ Activation activation_from_json(const json &j, const std::string &context) {
     a.rrelu_lower = json_float(j, "rrelu_lower", a.rrelu_lower, context);
     a.rrelu_upper = json_float(j, "rrelu_upper", a.rrelu_upper, context);
     a.prelu_init = json_float(j, "prelu_init", a.prelu_init, context);
+    // The same rules as --param: a celu with alpha 0 divides by zero in every step.
+    if (std::string problem = activation_parameter_problem(a); !problem.empty()) throw Error(context + ": " + problem);
     return a;
 }
 
@@ -313,7 +339,7 @@ Activation make_activation(const std::string &name, const std::vector<std::strin
     Activation a;
     a.kind = parse_activation_kind(name);
     if (a.kind == ActivationKind::identity) throw Error("activation 'identity' is internal: use none or --no-final-activation");
-    for (const std::string &p : params) apply_activation_param(a, p);
+    apply_activation_params(a, params);
     return a;
 }
 

@@ -3,7 +3,7 @@
 // experiments, or a JSON model file), with shapes checked against the input.
 
 #include "hnn/activation.h"
-#include "hnn/conv2d_ops.h"
+#include "hnn/layer_geometry.h"
 
 #include <nlohmann/json.hpp>
 

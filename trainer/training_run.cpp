@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <limits>
 #include <numeric>
 #include <ostream>
 #include <random>
@@ -26,7 +28,51 @@ nlohmann::json options_to_json(const TrainOptions &options) {
     return options;
 }
 
+namespace {
+
+// nlohmann converts a JSON number to a field's type with a plain cast, which is undefined behaviour
+// where the value does not fit (1e300 into a float or an int), and a checkpoint's configuration is
+// as hostile as any file: every number is checked against the type of the field it fills first.
+bool fits_float(const nlohmann::json &v) {
+    return v.is_number() && std::fabs(v.get<double>()) <= std::numeric_limits<float>::max();
+}
+
+void check_option_numbers(const nlohmann::json &j, const std::string &origin) {
+    if (!j.is_object()) return;  // get<TrainOptions>() reports it
+    static const nlohmann::json defaults = TrainOptions{};
+    for (auto it = j.begin(); it != j.end(); ++it) {
+        const auto d = defaults.find(it.key());
+        if (d == defaults.end() || !it->is_number()) continue;  // unknown fields are ignored, wrong types reported
+        const nlohmann::json &v = *it;
+        bool fits = true;
+        if (d->is_number_unsigned()) {
+            fits = v.is_number_unsigned();
+        } else if (d->is_number_integer()) {
+            fits = v.is_number_integer() && v.get<double>() >= std::numeric_limits<int>::min() &&
+                   v.get<double>() <= std::numeric_limits<int>::max();
+        } else if (d->is_number_float()) {
+            fits = fits_float(v);
+        }
+        if (!fits) {
+            throw Error(origin + ": the saved training option '" + it.key() + "' is " + v.dump() +
+                        ", which does not fit its type");
+        }
+    }
+}
+
+std::vector<float> float_array(const nlohmann::json &j, const char *field) {
+    const nlohmann::json &values = j.at(field);
+    if (!values.is_array()) throw Error(std::string("'") + field + "' is not an array");
+    for (const nlohmann::json &v : values) {
+        if (!fits_float(v)) throw Error(std::string("'") + field + "' holds a value that is not a finite float");
+    }
+    return values.get<std::vector<float>>();
+}
+
+}  // namespace
+
 TrainOptions options_from_json(const nlohmann::json &j, const std::string &origin) {
+    check_option_numbers(j, origin);
     try {
         return j.get<TrainOptions>();
     } catch (const nlohmann::json::exception &e) {
@@ -42,8 +88,8 @@ Normalizer normalizer_from_json(const nlohmann::json &j, const std::string &orig
     try {
         Normalizer n;
         n.mode = parse_normalization(j.at("mode").get<std::string>());
-        n.scale = j.at("scale").get<std::vector<float>>();
-        n.shift = j.at("shift").get<std::vector<float>>();
+        n.scale = float_array(j, "scale");
+        n.shift = float_array(j, "shift");
         if (n.scale.size() != n.shift.size() || n.scale.empty()) throw Error("scale and shift differ in length");
         return n;
     } catch (const std::exception &e) {

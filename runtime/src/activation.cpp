@@ -68,6 +68,15 @@ ActivationKind parse_activation_kind(const std::string &name) {
     throw Error("unknown activation '" + name + "': expected one of " + known_names());
 }
 
+void apply_activation_params(Activation &activation, const std::vector<std::string> &assignments) {
+    for (const std::string &a : assignments) apply_activation_param(activation, a);
+    // Pairs (rrelu's lower <= upper) only once every assignment is in: "lower=0.5 upper=0.8" is
+    // valid in either order, though 0.5 is above the default upper.
+    if (std::string problem = activation_parameter_problem(activation); !problem.empty()) {
+        throw Error("--param: " + problem);
+    }
+}
+
 bool apply_activation_param(Activation &activation, const std::string &assignment) {
     size_t dot = assignment.find('.');
     size_t eq = assignment.find('=');
@@ -108,13 +117,29 @@ bool apply_activation_param(Activation &activation, const std::string &assignmen
         }
         if (kind != activation.kind) return false;
         activation.*(f.member) = value;
-        if (activation.rrelu_lower > activation.rrelu_upper) {
-            throw Error("--param " + assignment + ": rrelu needs lower <= upper");
-        }
         return true;
     }
     throw Error("--param '" + assignment + "': " + activation_name(kind) + " has no parameter '" + param + "'" +
                 (accepted.empty() ? " (it takes none)" : " (it takes " + accepted + ")"));
+}
+
+std::string activation_parameter_problem(const Activation &a) {
+    const struct {
+        const char *name;
+        float value;
+    } values[] = {{"negative_slope", a.negative_slope}, {"alpha", a.alpha},           {"beta", a.beta},
+                  {"threshold", a.threshold},           {"rrelu_lower", a.rrelu_lower}, {"rrelu_upper", a.rrelu_upper},
+                  {"prelu_init", a.prelu_init}};
+    for (const auto &v : values) {
+        if (!std::isfinite(v.value)) return std::string(v.name) + " is not a finite number";
+    }
+    if (a.kind == ActivationKind::celu && a.alpha == 0.0f) return "celu.alpha must be non-zero";
+    if (a.kind == ActivationKind::softplus && a.beta <= 0.0f) return "softplus.beta must be positive";
+    if (a.kind == ActivationKind::rrelu && a.rrelu_lower > a.rrelu_upper) {
+        return "rrelu needs lower <= upper (lower " + std::to_string(a.rrelu_lower) + ", upper " +
+               std::to_string(a.rrelu_upper) + ")";
+    }
+    return "";
 }
 
 }  // namespace hnn

@@ -29,13 +29,6 @@ std::vector<int> pooled_shape(const char *op, const Tensor &input, int kernel, i
 
 }  // namespace
 
-int pooled_size(int in, int kernel, int stride) {
-    if (in < kernel) {
-        throw Error("a " + window_text(kernel, stride) + " does not fit an extent of " + std::to_string(in));
-    }
-    return (in - kernel) / stride + 1;
-}
-
 void avg_pool_forward(Tensor &input, int kernel, int stride, Tensor &output) {
     const char *op = "avg_pool_forward";
     require_activation_tensor(op, "input", input);

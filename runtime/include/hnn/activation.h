@@ -32,7 +32,16 @@ ActivationKind parse_activation_kind(const std::string &name);
 
 // Applies "NAME.PARAM=VALUE" (e.g. "celu.alpha=2") to `activation` when NAME is its kind's name;
 // returns whether it applied. Throws hnn::Error naming the text on an unknown activation or
-// parameter or a malformed value.
+// parameter or a malformed value. Rules between parameters are left to apply_activation_params.
 bool apply_activation_param(Activation &activation, const std::string &assignment);
+
+// Every assignment in turn, then the rules between parameters (rrelu lower <= upper), so that the
+// order of the assignments does not matter.
+void apply_activation_params(Activation &activation, const std::vector<std::string> &assignments);
+
+// What is wrong with the activation's parameters by the rules --param enforces (every value finite,
+// celu.alpha non-zero, softplus.beta positive, rrelu lower <= upper), or "" when nothing is. For
+// activations that come from elsewhere (model files, checkpoints) with all their values at once.
+std::string activation_parameter_problem(const Activation &activation);
 
 }  // namespace hnn

@@ -2,12 +2,10 @@
 // Pooling on (c, x, y, n) tensors. Output sizes floor: out = (in - kernel) / stride + 1 (7 -> 3
 // for a 2x2 window with stride 2).
 
+#include "hnn/layer_geometry.h"
 #include "hnn/tensor.h"
 
 namespace hnn {
-
-// Output width or height of a kernel x kernel window with this stride; throws when it does not fit.
-int pooled_size(int in, int kernel, int stride);
 
 void avg_pool_forward(Tensor &input, int kernel, int stride, Tensor &output);
 void avg_pool_backward(Tensor &output_grad, int kernel, int stride, Tensor &input_grad);

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (fuzz/: one per parser, with ASan and UBSan, no Halide kernels) into
+# build-fuzz/ with clang 14 and runs each for HNN_FUZZ_SECONDS (default 30) on a copy of its seed
+# corpus, so that the committed corpus never grows here. Fails on the first crash, sanitizer report,
+# uncaught exception, broken invariant, timeout, or single allocation over HNN_FUZZ_MALLOC_MB (a
+# header that lies about its sizes must be refused, not believed). Crashing inputs are kept in
+# build-fuzz/artifacts/; rerun one with build-fuzz/fuzz/fuzz_TARGET FILE.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+seconds=${HNN_FUZZ_SECONDS:-30}
+malloc_mb=${HNN_FUZZ_MALLOC_MB:-64}
+targets=(${HNN_FUZZ_TARGETS:-idx cifar checkpoint model_file param})
+
+CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DHNN_BUILD_KERNELS=OFF -DHNN_BUILD_FUZZERS=ON >/dev/null
+cmake --build build-fuzz --parallel "$(nproc)"
+
+artifacts=build-fuzz/artifacts
+mkdir -p "$artifacts"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failed=()
+for t in "${targets[@]}"; do
+  mkdir -p "$work/$t"
+  cp fuzz/corpus/"$t"/* "$work/$t"/
+  dict=()
+  [[ -f fuzz/$t.dict ]] && dict=(-dict="fuzz/$t.dict")
+  echo "fuzz_$t: ${seconds}s"
+  # -timeout: one input taking over 10 s is a hang. Per-run output goes to a log; its tail is shown
+  # on failure.
+  if ! build-fuzz/fuzz/fuzz_"$t" "$work/$t" "${dict[@]}" -max_total_time="$seconds" -timeout=10 \
+       -rss_limit_mb=2048 -malloc_limit_mb="$malloc_mb" -print_final_stats=1 \
+       -artifact_prefix="$artifacts/$t-" >"$work/$t.log" 2>&1; then
+    tail -n 60 "$work/$t.log" >&2
+    failed+=("$t")
+  fi
+  grep -E '^stat::number_of_executed_units' "$work/$t.log" | sed "s/^/  /" || true
+done
+if ((${#failed[@]})); then
+  echo "fuzz: FAILED: ${failed[*]} (inputs in $artifacts/)" >&2
+  exit 1
+fi
+echo "fuzz: ${#targets[@]} targets ran ${seconds}s each without a failure"
