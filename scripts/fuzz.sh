@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 seconds=${HNN_FUZZ_SECONDS:-30}
 malloc_mb=${HNN_FUZZ_MALLOC_MB:-64}
-targets=(${HNN_FUZZ_TARGETS:-idx cifar checkpoint model_file param})
+targets=(${HNN_FUZZ_TARGETS:-idx cifar checkpoint model_file param tuned_file})
 
 CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DHNN_BUILD_KERNELS=OFF -DHNN_BUILD_FUZZERS=ON >/dev/null

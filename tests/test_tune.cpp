@@ -142,3 +142,14 @@ TEST_CASE("tune: bad shapes and kernels fail naming what is wrong", "[tune][cli]
 
 }  // namespace
 }  // namespace hnn
+
+TEST_CASE("tune: header numbers that are not numbers or overflow are refused naming the line", "[tune][fuzz]") {
+    // Found with fuzz/fuzz_tuned_file: std::stoi/stod threw past the parser's error handling.
+    const std::string body = "kernel conv2d_forward\nisa avx512\nschedule hand\n";
+    REQUIRE_THROWS_WITH(hnn::parse_tuned_file("# machine: x, 99999999999999 threads\n" + body, "t.txt"),
+                        Catch::Contains("t.txt:1:") && Catch::Contains("99999999999999"));
+    REQUIRE_THROWS_WITH(hnn::parse_tuned_file(body + "# shape s: . -> 1 ms, 1x, max abs error 0, max rel error 0\n", "t.txt"),
+                        Catch::Contains("t.txt:4:") && Catch::Contains("'.'"));
+    REQUIRE_THROWS_WITH(hnn::parse_tuned_file("# search: 3 candidates timed, budget . s\n" + body, "t.txt"),
+                        Catch::Contains("t.txt:1:"));
+}

@@ -69,13 +69,31 @@ TunedFile parse_tuned_file(const std::string &text, const std::string &where) {
     auto fail = [&](const std::string &why) {
         throw Error(where + ":" + std::to_string(line_number) + ": " + why);
     };
+    // The header's numbers match the regexes' character classes but may still not be numbers ("."),
+    // or be too large for their type: refused naming the line, like every other malformed line.
+    auto to_double = [&](const std::string &text) {
+        try {
+            return std::stod(text);
+        } catch (const std::exception &) {
+            fail("'" + text + "' is not a number in range");
+        }
+        return 0.0;
+    };
+    auto to_int = [&](const std::string &text) {
+        try {
+            return std::stoi(text);
+        } catch (const std::exception &) {
+            fail("'" + text + "' is not an integer in range");
+        }
+        return 0;
+    };
     while (std::getline(in, line)) {
         line_number++;
         std::smatch m;
         if (line.empty()) continue;
         if (line[0] == '#') {
             if (std::regex_match(line, m, shape_line)) {
-                f.shapes.push_back({m[1], std::stod(m[2]), std::stod(m[3]), std::stod(m[4]), std::stod(m[5])});
+                f.shapes.push_back({m[1], to_double(m[2]), to_double(m[3]), to_double(m[4]), to_double(m[5])});
             } else if (line.rfind("# command: ", 0) == 0) {
                 f.command = line.substr(11);
             } else if (line.rfind("# date: ", 0) == 0) {
@@ -84,10 +102,10 @@ TunedFile parse_tuned_file(const std::string &text, const std::string &where) {
                 f.target = line.substr(10);
             } else if (std::regex_match(line, m, machine_line)) {
                 f.machine = m[1];
-                f.threads = std::stoi(m[2]);
+                f.threads = to_int(m[2]);
             } else if (std::regex_match(line, m, search_line)) {
-                f.candidates_timed = std::stoi(m[1]);
-                f.budget_s = std::stod(m[2]);
+                f.candidates_timed = to_int(m[1]);
+                f.budget_s = to_double(m[2]);
             }
             continue;
         }
