@@ -16,6 +16,7 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <unistd.h>
 
 namespace hnn {
 namespace {
@@ -225,6 +226,21 @@ TEST_CASE("hnn train: unwritable outputs fail at once or cleanly, leaving no par
     }
     fails_with("--checkpoint " + t.path.string(), "is a folder");
     fails_with("--log " + (t / "train-images-idx3-ubyte/x.csv"), "Not a directory");
+    // Read-only places. Root (as in CI) is not bound by file permissions, but sysfs refuses new files
+    // to everyone; another user gets a folder and a file without write permission.
+    if (geteuid() == 0) {
+        fails_with("--checkpoint /sys/hnn.ckpt", "cannot create files in /sys");
+    } else {
+        fs::create_directory(t / "read-only");
+        fs::permissions(t / "read-only", fs::perms::owner_read | fs::perms::owner_exec);
+        fails_with("--checkpoint " + (t / "read-only/c.ckpt"), "cannot create files in");
+        fs::permissions(t / "read-only", fs::perms::owner_all);
+        fs::remove(t / "read-only");
+        std::ofstream(t / "locked.csv") << "";
+        fs::permissions(t / "locked.csv", fs::perms::owner_read);
+        fails_with("--log " + (t / "locked.csv"), "locked.csv");
+        fs::remove(t / "locked.csv");
+    }
     CHECK(file_names(t) == inputs);
 
     // A full disk, simulated by a file-size limit (ulimit -f, in KiB): the checkpoint (about 16 KiB at
