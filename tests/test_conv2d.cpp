@@ -9,6 +9,8 @@
 #include "reference_conv.h"
 #include "test_util.h"
 
+#include <algorithm>
+
 using namespace hnn;
 using hnn::test::random_tensor;
 using hnn::test::require_close;
@@ -181,7 +183,7 @@ TEST_CASE("conv2d backward-weights and bias gradient match float64, finite diffe
 
         Halide::Buffer<float> xb = halide_copy(input), fb = halide_copy(filter), db = halide_copy(dout);
         Halide::Buffer<float> bb(c.co);
-        bb.fill(0.5f);
+        std::fill(bb.data(), bb.data() + bb.number_of_elements(), 0.5f);  // not Buffer::fill: see hnn::Tensor
         Halide::Func padded = zero_padded(Halide::Func(xb), c.w, c.h, "padded");
         Halide::Func conv("conv");
         Halide::RDom r(0, c.k, 0, c.k, 0, c.ci);

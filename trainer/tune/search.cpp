@@ -38,7 +38,13 @@ ShapeResult compare(const std::vector<Halide::Buffer<float>> &reference, const s
 
 // Outputs are filled with NaN first: a candidate that skips part of an output fails the check.
 void poison_outputs(KernelArgs &args, const std::vector<std::string> &outputs) {
-    for (const std::string &name : outputs) args.buffers.at(name).fill(NAN);
+    // std::fill over the dense allocation: Buffer::fill's per-dimension walk steps its pointer past
+    // the end, which UndefinedBehaviorSanitizer reports (as in hnn::Tensor).
+    for (const std::string &name : outputs) {
+        Halide::Buffer<float> &b = args.buffers.at(name);
+        std::fill(b.data(), b.data() + b.number_of_elements(), NAN);
+        b.set_host_dirty();
+    }
 }
 
 std::vector<Halide::Buffer<float>> copy_outputs(KernelArgs &args, const std::vector<std::string> &outputs) {
