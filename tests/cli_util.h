@@ -14,11 +14,8 @@ struct CliRun {
     std::string out;
 };
 
-// Runs hnn with arguments; stdout is captured, stderr is folded into it with 2>&1 when asked.
-// `shell_prefix` runs first in the same shell (e.g. "ulimit -f 8;" for a file-size limit).
-inline CliRun run_hnn(const std::string &args, bool merge_stderr = false, const std::string &shell_prefix = "") {
-    std::string command = shell_prefix + " exec " + std::string(HNN_EXECUTABLE) + " " + args +
-                          (merge_stderr ? " 2>&1" : " 2>/dev/null");
+// Runs a shell command; stdout is captured (and stderr, where the command says 2>&1).
+inline CliRun run_command(const std::string &command) {
     std::FILE *pipe = popen(command.c_str(), "r");
     REQUIRE(pipe != nullptr);
     std::string out;
@@ -27,6 +24,13 @@ inline CliRun run_hnn(const std::string &args, bool merge_stderr = false, const 
     while ((got = std::fread(chunk, 1, sizeof chunk, pipe)) > 0) out.append(chunk, got);
     int status = pclose(pipe);
     return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+// Runs hnn with arguments; stdout is captured, stderr is folded into it with 2>&1 when asked.
+// `shell_prefix` runs first in the same shell (e.g. "ulimit -f 8;" for a file-size limit).
+inline CliRun run_hnn(const std::string &args, bool merge_stderr = false, const std::string &shell_prefix = "") {
+    return run_command(shell_prefix + " exec " + std::string(HNN_EXECUTABLE) + " " + args +
+                       (merge_stderr ? " 2>&1" : " 2>/dev/null"));
 }
 
 }  // namespace hnn::test

@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <set>
 #include <string>
 
 namespace hnn::test {
@@ -26,6 +27,13 @@ public:
 
     // The path of a file in the directory.
     std::string operator/(const std::string &name) const { return (path / name).string(); }
+
+    // The names of what the directory holds now.
+    std::set<std::string> entries() const {
+        std::set<std::string> names;
+        for (const auto &e : std::filesystem::directory_iterator(path)) names.insert(e.path().filename().string());
+        return names;
+    }
 
     std::filesystem::path path;
 };

@@ -3,6 +3,7 @@
 // field, and atomic replacement that leaves the previous checkpoint intact when a write fails.
 
 #include "checkpoint_file.h"
+#include "temp_dir.h"
 #include "hnn/error.h"
 
 #include <catch2/catch.hpp>
@@ -27,30 +28,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A fresh directory per test case, removed with everything in it at the end.
-class TempDir {
-public:
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "hnn-checkpoint-test-XXXXXX").string();
-        if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed for " + pattern);
-        path_ = pattern;
-    }
-    TempDir(const TempDir &) = delete;
-    TempDir &operator=(const TempDir &) = delete;
-    ~TempDir() {
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    std::string file(const std::string &name) const { return (path_ / name).string(); }
-    std::set<std::string> entries() const {
-        std::set<std::string> names;
-        for (const auto &e : fs::directory_iterator(path_)) names.insert(e.path().filename().string());
-        return names;
-    }
-
-private:
-    fs::path path_;
-};
+using hnn::test::TempDir;
 
 std::string read_bytes(const std::string &path) {
     std::ifstream in(path, std::ios::binary);
@@ -187,7 +165,7 @@ private:
 
 TEST_CASE("checkpoint: round trip preserves every field bit-exactly") {
     TempDir dir;
-    const std::string path = dir.file("run.ckpt");
+    const std::string path = (dir / "run.ckpt");
     const Checkpoint c = sample_checkpoint();
     write_checkpoint(path, c);
     require_same(read_checkpoint(path), c);
@@ -196,7 +174,7 @@ TEST_CASE("checkpoint: round trip preserves every field bit-exactly") {
 
 TEST_CASE("checkpoint: empty strings and no tensors round trip") {
     TempDir dir;
-    const std::string path = dir.file("empty.ckpt");
+    const std::string path = (dir / "empty.ckpt");
     write_checkpoint(path, Checkpoint{});
     Checkpoint got = read_checkpoint(path);
     require_same(got, Checkpoint{});
@@ -205,7 +183,7 @@ TEST_CASE("checkpoint: empty strings and no tensors round trip") {
 
 TEST_CASE("checkpoint: limits are inclusive: rank 8 and 1024-byte names are accepted") {
     TempDir dir;
-    const std::string path = dir.file("limits.ckpt");
+    const std::string path = (dir / "limits.ckpt");
     Checkpoint c;
     c.tensors.push_back({std::string(kCheckpointMaxNameBytes, 'n'), std::vector<int>(kCheckpointMaxRank, 1), {3.0f}});
     write_checkpoint(path, c);
@@ -215,7 +193,7 @@ TEST_CASE("checkpoint: limits are inclusive: rank 8 and 1024-byte names are acce
 TEST_CASE("checkpoint: a relative path writes into the current directory") {
     TempDir dir;
     const fs::path before = fs::current_path();
-    fs::current_path(dir.file(""));
+    fs::current_path((dir / ""));
     const Checkpoint c = sample_checkpoint();
     std::string error;
     try {
@@ -231,7 +209,7 @@ TEST_CASE("checkpoint: a relative path writes into the current directory") {
 
 TEST_CASE("checkpoint: the file layout is the documented version-1 format") {
     TempDir dir;
-    const std::string path = dir.file("layout.ckpt");
+    const std::string path = (dir / "layout.ckpt");
     Checkpoint c;
     c.epoch = 2;
     c.step = 0x0102030405;
@@ -259,7 +237,7 @@ TEST_CASE("checkpoint: find returns the named tensor or nullptr") {
 
 TEST_CASE("checkpoint: any flipped payload byte is a checksum error naming the file") {
     TempDir dir;
-    const std::string path = dir.file("flip.ckpt");
+    const std::string path = (dir / "flip.ckpt");
     write_checkpoint(path, sample_checkpoint());
     const std::string good = read_bytes(path);
     for (size_t i = kCheckpointHeaderBytes; i < good.size(); i++) {
@@ -276,7 +254,7 @@ TEST_CASE("checkpoint: any flipped payload byte is a checksum error naming the f
 
 TEST_CASE("checkpoint: any flipped header byte is rejected naming the file") {
     TempDir dir;
-    const std::string path = dir.file("header.ckpt");
+    const std::string path = (dir / "header.ckpt");
     write_checkpoint(path, sample_checkpoint());
     const std::string good = read_bytes(path);
     for (size_t i = 0; i < kCheckpointHeaderBytes; i++) {
@@ -293,7 +271,7 @@ TEST_CASE("checkpoint: any flipped header byte is rejected naming the file") {
 
 TEST_CASE("checkpoint: truncated files are rejected naming the file") {
     TempDir dir;
-    const std::string path = dir.file("cut.ckpt");
+    const std::string path = (dir / "cut.ckpt");
     write_checkpoint(path, sample_checkpoint());
     const std::string good = read_bytes(path);
     const size_t payload = good.size() - kCheckpointHeaderBytes;
@@ -312,7 +290,7 @@ TEST_CASE("checkpoint: truncated files are rejected naming the file") {
 
 TEST_CASE("checkpoint: a header claiming more payload than the file holds is refused before allocating it") {
     TempDir dir;
-    const std::string path = dir.file("liar.ckpt");
+    const std::string path = (dir / "liar.ckpt");
     write_checkpoint(path, sample_checkpoint());
     const std::string good = read_bytes(path);
     const size_t held = good.size() - kCheckpointHeaderBytes;
@@ -327,7 +305,7 @@ TEST_CASE("checkpoint: a header claiming more payload than the file holds is ref
 
 TEST_CASE("checkpoint: trailing bytes after the payload are rejected") {
     TempDir dir;
-    const std::string path = dir.file("long.ckpt");
+    const std::string path = (dir / "long.ckpt");
     write_checkpoint(path, sample_checkpoint());
     write_bytes(path, read_bytes(path) + "x");
     CHECK_THAT(read_error(path), Catch::Contains(path) && Catch::Contains("trailing data"));
@@ -335,7 +313,7 @@ TEST_CASE("checkpoint: trailing bytes after the payload are rejected") {
 
 TEST_CASE("checkpoint: a file that is not a checkpoint is rejected by its magic") {
     TempDir dir;
-    const std::string path = dir.file("other.ckpt");
+    const std::string path = (dir / "other.ckpt");
     for (const std::string &content : {std::string("{\"not\": \"a checkpoint\"}"), std::string("HNNCKPT1") +
                                                                                        std::string(40, '\0'),
                                        std::string("X")}) {
@@ -346,7 +324,7 @@ TEST_CASE("checkpoint: a file that is not a checkpoint is rejected by its magic"
 
 TEST_CASE("checkpoint: a newer format version names both versions") {
     TempDir dir;
-    const std::string path = dir.file("future.ckpt");
+    const std::string path = (dir / "future.ckpt");
     write_bytes(path, file_with(payload_prefix().u32(0).bytes, 2));
     CHECK_THAT(read_error(path), Catch::StartsWith("checkpoint " + path + ": format version 2 is newer") &&
                                      Catch::Contains("(version 1)"));
@@ -356,10 +334,10 @@ TEST_CASE("checkpoint: a newer format version names both versions") {
 
 TEST_CASE("checkpoint: missing files, directories and FIFOs are errors, not crashes or hangs") {
     TempDir dir;
-    const std::string missing = dir.file("missing.ckpt");
+    const std::string missing = (dir / "missing.ckpt");
     CHECK(read_error(missing) == "checkpoint " + missing + ": cannot open: No such file or directory");
-    CHECK(read_error(dir.file("")) == "checkpoint " + dir.file("") + ": not a regular file");
-    const std::string fifo = dir.file("fifo.ckpt");
+    CHECK(read_error((dir / "")) == "checkpoint " + (dir / "") + ": not a regular file");
+    const std::string fifo = (dir / "fifo.ckpt");
     REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
     CHECK(read_error(fifo) == "checkpoint " + fifo + ": not a regular file");
     CHECK(read_error("") == "checkpoint path is empty");
@@ -367,7 +345,7 @@ TEST_CASE("checkpoint: missing files, directories and FIFOs are errors, not cras
 
 TEST_CASE("checkpoint: writing over an existing checkpoint replaces it") {
     TempDir dir;
-    const std::string path = dir.file("run.ckpt");
+    const std::string path = (dir / "run.ckpt");
     write_checkpoint(path, sample_checkpoint());
     Checkpoint next;
     next.epoch = 8;
@@ -380,7 +358,7 @@ TEST_CASE("checkpoint: writing over an existing checkpoint replaces it") {
 
 TEST_CASE("checkpoint: writing into a missing directory fails and leaves nothing") {
     TempDir dir;
-    const std::string path = dir.file("no-such-dir/run.ckpt");
+    const std::string path = (dir / "no-such-dir/run.ckpt");
     std::string message = error_from([&] { write_checkpoint(path, sample_checkpoint()); });
     CHECK_THAT(message, Catch::StartsWith("checkpoint " + path + ": cannot create temporary file"));
     CHECK(dir.entries().empty());
@@ -388,18 +366,18 @@ TEST_CASE("checkpoint: writing into a missing directory fails and leaves nothing
 
 TEST_CASE("checkpoint: writing over a directory fails and removes the temporary") {
     TempDir dir;
-    const std::string path = dir.file("is-a-dir");
+    const std::string path = (dir / "is-a-dir");
     fs::create_directory(path);
-    write_bytes(dir.file("is-a-dir/keep"), "kept");
+    write_bytes((dir / "is-a-dir/keep"), "kept");
     std::string message = error_from([&] { write_checkpoint(path, sample_checkpoint()); });
     CHECK_THAT(message, Catch::StartsWith("checkpoint " + path + ": cannot rename"));
     CHECK(dir.entries() == std::set<std::string>{"is-a-dir"});
-    CHECK(read_bytes(dir.file("is-a-dir/keep")) == "kept");
+    CHECK(read_bytes((dir / "is-a-dir/keep")) == "kept");
 }
 
 TEST_CASE("checkpoint: a write that fails midway keeps the previous file byte-identical") {
     TempDir dir;
-    const std::string path = dir.file("run.ckpt");
+    const std::string path = (dir / "run.ckpt");
     write_checkpoint(path, sample_checkpoint());
     const std::string before = read_bytes(path);
 
@@ -419,7 +397,7 @@ TEST_CASE("checkpoint: a write that fails midway keeps the previous file byte-id
 
 TEST_CASE("checkpoint: checkpoints the reader would reject are refused before any write") {
     TempDir dir;
-    const std::string path = dir.file("run.ckpt");
+    const std::string path = (dir / "run.ckpt");
     write_checkpoint(path, sample_checkpoint());
     const std::string before = read_bytes(path);
 
@@ -457,7 +435,7 @@ TEST_CASE("checkpoint: checkpoints the reader would reject are refused before an
 
 TEST_CASE("checkpoint: malformed payloads with a valid checksum are rejected by field") {
     TempDir dir;
-    const std::string path = dir.file("crafted.ckpt");
+    const std::string path = (dir / "crafted.ckpt");
     const uint32_t huge = std::numeric_limits<uint32_t>::max();
     const uint32_t max_int = uint32_t(std::numeric_limits<int32_t>::max());
     struct Case {

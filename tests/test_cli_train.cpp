@@ -199,18 +199,10 @@ TEST_CASE("hnn train and eval: bad input fails with the file or field named", "[
     fails_with("plot " + (t / "missing.csv") + " --out " + (t / "x.png"), "missing.csv");
 }
 
-// The files in a folder, by name.
-std::vector<std::string> file_names(const TempDir &t) {
-    std::vector<std::string> names;
-    for (const auto &entry : fs::directory_iterator(t.path)) names.push_back(entry.path().filename().string());
-    std::sort(names.begin(), names.end());
-    return names;
-}
-
 TEST_CASE("hnn train: unwritable outputs fail at once or cleanly, leaving no partial files", "[cli][train][faults]") {
     SyntheticData data;
     const TempDir &t = data.dir;
-    const std::vector<std::string> inputs = file_names(t);
+    const std::set<std::string> inputs = t.entries();
     auto fails_with = [&](const std::string &args, const std::string &needle, const std::string &prefix = "") {
         test::CliRun r = run_hnn(train_args(data, 1) + " " + args, true, prefix);
         INFO(args << "\n" << r.out);
@@ -241,7 +233,7 @@ TEST_CASE("hnn train: unwritable outputs fail at once or cleanly, leaving no par
         fails_with("--log " + (t / "locked.csv"), "locked.csv");
         fs::remove(t / "locked.csv");
     }
-    CHECK(file_names(t) == inputs);
+    CHECK(t.entries() == inputs);
 
     // A full disk, simulated by a file-size limit (ulimit -f, in KiB): the checkpoint (about 16 KiB at
     // this width) cannot be written, while the log fits; the failed checkpoint leaves no temporary file.
@@ -252,10 +244,9 @@ TEST_CASE("hnn train: unwritable outputs fail at once or cleanly, leaving no par
     CHECK_FALSE(fs::exists(t / "p.png"));
     // The log's configuration line does not fit in 1 KiB: neither log file stays.
     fails_with("--log " + (t / "tiny.csv"), "File too large", "ulimit -f 1;");
-    std::vector<std::string> expected = inputs;
-    for (const char *name : {"log.csv", "log.jsonl", "p.csv", "p.jsonl"}) expected.push_back(name);
-    std::sort(expected.begin(), expected.end());
-    CHECK(file_names(t) == expected);  // complete logs of the runs that got that far, and nothing else
+    std::set<std::string> expected = inputs;
+    expected.insert({"log.csv", "log.jsonl", "p.csv", "p.jsonl"});
+    CHECK(t.entries() == expected);  // complete logs of the runs that got that far, and nothing else
 }
 
 TEST_CASE("hnn train: a diverging run stops naming the step and layer, and its last checkpoint stays good", "[cli][train][faults]") {

@@ -3,6 +3,7 @@
 
 #include "hnn/error.h"
 #include "progress_bar.h"
+#include "temp_dir.h"
 #include "training_log.h"
 
 #include <catch2/catch.hpp>
@@ -26,16 +27,7 @@ namespace {
 
 const std::string header = "epoch,train_loss,train_acc,test_loss,test_acc,images_per_s,seconds";
 
-struct TempDir {
-    std::string path;
-    TempDir() {
-        char name[] = "/tmp/hnn-test-log-XXXXXX";
-        REQUIRE(mkdtemp(name) != nullptr);
-        path = name;
-    }
-    ~TempDir() { std::filesystem::remove_all(path); }
-    std::string file(const std::string &name) const { return path + "/" + name; }
-};
+using hnn::test::TempDir;
 
 std::string read_text(const std::string &path) {
     std::ifstream in(path, std::ios::binary);
@@ -86,7 +78,7 @@ std::string error_of(F f) {
 // What `f` writes to stdout, caught through a file put in place of file descriptor 1.
 template <typename F>
 std::string stdout_of(const TempDir &dir, F f) {
-    const std::string path = dir.file("stdout.txt");
+    const std::string path = (dir / "stdout.txt");
     std::fflush(stdout);
     const int saved = dup(STDOUT_FILENO);
     const int file = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -102,7 +94,7 @@ std::string stdout_of(const TempDir &dir, F f) {
 }
 
 std::string error_reading(const TempDir &dir, const std::string &text) {
-    const std::string path = dir.file("bad.csv");
+    const std::string path = (dir / "bad.csv");
     write_text(path, text);
     return error_of([&] { read_training_log(path); });
 }
@@ -119,7 +111,7 @@ TEST_CASE("training log: JSONL path beside the CSV", "[log]") {
 
 TEST_CASE("training log: exact header and row text", "[log]") {
     TempDir dir;
-    const std::string csv = dir.file("run.csv");
+    const std::string csv = (dir / "run.csv");
     TrainingLog log = TrainingLog::create(csv, config);
     CHECK(read_text(csv) == header + "\n");
     EpochRecord r{1, 0.2345, 0.93125, 0.1234567, 0.965, 1234.56, 12.3456};
@@ -130,7 +122,7 @@ TEST_CASE("training log: exact header and row text", "[log]") {
 
 TEST_CASE("training log: read back equals written to the printed precision", "[log]") {
     TempDir dir;
-    const std::string csv = dir.file("run.csv");
+    const std::string csv = (dir / "run.csv");
     TrainingLog log = TrainingLog::create(csv, config);
     for (int e = 1; e <= 3; e++) log.append(record(e));
     const std::vector<EpochRecord> back = read_training_log(csv);
@@ -150,11 +142,11 @@ TEST_CASE("training log: read back equals written to the printed precision", "[l
 
 TEST_CASE("training log: JSONL holds the config, then one object per epoch with the CSV keys", "[log]") {
     TempDir dir;
-    const std::string csv = dir.file("run.csv");
+    const std::string csv = (dir / "run.csv");
     TrainingLog log = TrainingLog::create(csv, config);
     log.append(record(1));
     log.append(record(2));
-    const std::vector<std::string> lines = lines_of(read_text(dir.file("run.jsonl")));
+    const std::vector<std::string> lines = lines_of(read_text((dir / "run.jsonl")));
     REQUIRE(lines.size() == 3);
     const nlohmann::json first = nlohmann::json::parse(lines[0]);
     CHECK(first == nlohmann::json{{"config", config}});
@@ -181,22 +173,22 @@ TEST_CASE("training log: JSONL holds the config, then one object per epoch with 
 
 TEST_CASE("training log: create truncates an old log", "[log]") {
     TempDir dir;
-    const std::string csv = dir.file("run.csv");
+    const std::string csv = (dir / "run.csv");
     TrainingLog::create(csv, config).append(record(1));
     TrainingLog::create(csv, {{"fresh", true}});
     CHECK(read_text(csv) == header + "\n");
-    CHECK(read_text(dir.file("run.jsonl")) == "{\"config\":{\"fresh\":true}}\n");
+    CHECK(read_text((dir / "run.jsonl")) == "{\"config\":{\"fresh\":true}}\n");
 }
 
 TEST_CASE("training log: resume keeps epochs up to the checkpoint, drops later rows, then appends", "[log]") {
     TempDir dir;
     // The uninterrupted run.
-    const std::string whole = dir.file("whole.csv");
+    const std::string whole = (dir / "whole.csv");
     TrainingLog full = TrainingLog::create(whole, config);
     for (int e = 1; e <= 4; e++) full.append(record(e));
 
     // The interrupted run: checkpoint after epoch 2, log rows for 3 and a half-written 4.
-    const std::string cut = dir.file("cut.csv");
+    const std::string cut = (dir / "cut.csv");
     TrainingLog first = TrainingLog::create(cut, config);
     for (int e = 1; e <= 3; e++) first.append(record(e));
     {
@@ -208,38 +200,38 @@ TEST_CASE("training log: resume keeps epochs up to the checkpoint, drops later r
     resumed_config["resume"] = "ckpt.hnn";
     TrainingLog resumed = TrainingLog::resume(cut, resumed_config, 2);
     REQUIRE(read_training_log(cut).size() == 2);
-    CHECK(lines_of(read_text(dir.file("cut.jsonl"))).size() == 3);
+    CHECK(lines_of(read_text((dir / "cut.jsonl"))).size() == 3);
     resumed.append(record(3));
     resumed.append(record(4));
 
     CHECK(read_text(cut) == read_text(whole));
-    CHECK(read_text(dir.file("cut.jsonl")) == read_text(dir.file("whole.jsonl")));
+    CHECK(read_text((dir / "cut.jsonl")) == read_text((dir / "whole.jsonl")));
     CHECK_FALSE(std::filesystem::exists(cut + ".tmp"));
-    CHECK_FALSE(std::filesystem::exists(dir.file("cut.jsonl.tmp")));
+    CHECK_FALSE(std::filesystem::exists((dir / "cut.jsonl.tmp")));
 }
 
 TEST_CASE("training log: resume at epoch 0 and resume rebuilding a missing JSONL", "[log]") {
     TempDir dir;
-    const std::string csv = dir.file("run.csv");
+    const std::string csv = (dir / "run.csv");
     TrainingLog log = TrainingLog::create(csv, config);
     log.append(record(1));
     log.append(record(2));
     SECTION("epoch 0 keeps only the header") {
         TrainingLog::resume(csv, config, 0);
         CHECK(read_text(csv) == header + "\n");
-        CHECK(lines_of(read_text(dir.file("run.jsonl"))).size() == 1);
+        CHECK(lines_of(read_text((dir / "run.jsonl"))).size() == 1);
     }
     SECTION("a missing JSONL is rebuilt from the CSV and the given config") {
-        const std::string before = read_text(dir.file("run.jsonl"));
-        std::filesystem::remove(dir.file("run.jsonl"));
+        const std::string before = read_text((dir / "run.jsonl"));
+        std::filesystem::remove((dir / "run.jsonl"));
         TrainingLog::resume(csv, config, 2);
-        CHECK(read_text(dir.file("run.jsonl")) == before);
+        CHECK(read_text((dir / "run.jsonl")) == before);
     }
 }
 
 TEST_CASE("training log: resume errors name the file", "[log]") {
     TempDir dir;
-    const std::string csv = dir.file("run.csv");
+    const std::string csv = (dir / "run.csv");
     SECTION("missing log") {
         CHECK_THAT(error_of([&] { TrainingLog::resume(csv, config, 1); }), Contains(csv));
     }
@@ -261,15 +253,15 @@ TEST_CASE("training log: resume errors name the file", "[log]") {
     }
     SECTION("JSONL without its config line") {
         TrainingLog::create(csv, config).append(record(1));
-        write_text(dir.file("run.jsonl"), "not json\n");
-        CHECK_THAT(error_of([&] { TrainingLog::resume(csv, config, 1); }), Contains(dir.file("run.jsonl") + ":1"));
+        write_text((dir / "run.jsonl"), "not json\n");
+        CHECK_THAT(error_of([&] { TrainingLog::resume(csv, config, 1); }), Contains((dir / "run.jsonl") + ":1"));
     }
 }
 
 TEST_CASE("training log: bad files give an error naming file, line and field", "[log]") {
     TempDir dir;
-    const std::string path = dir.file("bad.csv");
-    CHECK_THAT(error_of([&] { read_training_log(dir.file("absent.csv")); }), Contains(dir.file("absent.csv")));
+    const std::string path = (dir / "bad.csv");
+    CHECK_THAT(error_of([&] { read_training_log((dir / "absent.csv")); }), Contains((dir / "absent.csv")));
     CHECK_THAT(error_reading(dir, ""), Contains(path + ":") && Contains("empty file"));
 
     struct Case {
@@ -297,7 +289,7 @@ TEST_CASE("training log: bad files give an error naming file, line and field", "
 
 TEST_CASE("training log: lenient where a log is still right", "[log]") {
     TempDir dir;
-    const std::string path = dir.file("ok.csv");
+    const std::string path = (dir / "ok.csv");
     SECTION("header only") {
         write_text(path, header + "\n");
         CHECK(read_training_log(path).empty());
@@ -314,7 +306,7 @@ TEST_CASE("training log: lenient where a log is still right", "[log]") {
 
 TEST_CASE("training log: plot writes a PNG, and fails naming the CSV for a bad log", "[log][plot]") {
     TempDir dir;
-    const std::string csv = dir.file("my_run.csv"), png = dir.file("my_run.png");
+    const std::string csv = (dir / "my_run.csv"), png = (dir / "my_run.png");
     SECTION("several epochs") {
         TrainingLog log = TrainingLog::create(csv, config);
         for (int e = 1; e <= 12; e++) log.append(record(e));
@@ -339,7 +331,7 @@ TEST_CASE("training log: plot writes a PNG, and fails naming the CSV for a bad l
     }
     SECTION("unwritable PNG") {
         TrainingLog::create(csv, config).append(record(1));
-        const std::string nowhere = dir.file("no/such/dir/out.png");
+        const std::string nowhere = (dir / "no/such/dir/out.png");
         CHECK_THAT(error_of([&] { plot_training_log(csv, nowhere); }), Contains(nowhere));
     }
 }

@@ -36,16 +36,8 @@ std::string read_text(const std::filesystem::path &path) {
 
 // What cmake/HnnTunedSchedules.cmake makes of a directory of tuned files, run as the build runs it.
 test::CliRun cmake_knobs(const std::filesystem::path &dir, const std::string &kernel) {
-    const std::string command = "cmake -DHNN_TUNED_DIR=" + dir.string() + " -DKERNEL=" + kernel + " -P " +
-                                HNN_SOURCE_DIR "/cmake/print_tuned_knobs.cmake 2>&1";
-    std::FILE *pipe = popen(command.c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    std::string out;
-    char chunk[4096];
-    size_t got;
-    while ((got = std::fread(chunk, 1, sizeof chunk, pipe)) > 0) out.append(chunk, got);
-    const int status = pclose(pipe);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+    return test::run_command("cmake -DHNN_TUNED_DIR=" + dir.string() + " -DKERNEL=" + kernel + " -P " +
+                             HNN_SOURCE_DIR "/cmake/print_tuned_knobs.cmake 2>&1");
 }
 
 TEST_CASE("tune: a short search writes a tuned file that parses back, checks out and the build reads", "[tune][cli]") {

@@ -170,6 +170,17 @@ void print_candidate(const KernelSearch &ks, const CandidateResult &c) {
               note);
 }
 
+// What every search and check shares, from the command line.
+SearchOptions search_options(const Options &o, const Halide::Target &target) {
+    SearchOptions so;
+    so.target = target;
+    so.threads = o.threads;
+    so.warmup = o.warmup;
+    so.repeats = o.repeats;
+    so.seed = o.seed;
+    return so;
+}
+
 // --check FILE: the file's knobs against the default on the file's shapes; non-zero on a mismatch.
 int check_files(const Options &o, const Halide::Target &target) {
     int status = 0;
@@ -184,12 +195,7 @@ int check_files(const Options &o, const Halide::Target &target) {
         std::vector<TuneProblem> problems;
         for (const TunedShape &s : f.shapes) problems.push_back(parse_problem(f.kernel, s.spec));
         Knobs knobs(f.knobs.begin(), f.knobs.end());
-        SearchOptions so;
-        so.target = target;
-        so.threads = o.threads;
-        so.warmup = o.warmup;
-        so.repeats = o.repeats;
-        so.seed = o.seed;
+        const SearchOptions so = search_options(o, target);
         const KernelSearch s = evaluate_knobs(f.kernel, problems, knobs, so, print_candidate);
         const bool ok = s.candidates.size() == 2 && s.candidates[1].correct;
         std::printf("%s: %s\n", path.c_str(),
@@ -235,12 +241,7 @@ int run(Options o) {
     std::vector<std::string> summary;
     for (size_t k = 0; k < work.size(); k++) {
         const auto &[kernel, problems] = work[k];
-        SearchOptions so;
-        so.target = target;
-        so.threads = o.threads;
-        so.warmup = o.warmup;
-        so.repeats = o.repeats;
-        so.seed = o.seed;
+        SearchOptions so = search_options(o, target);
         // The kernels left share what is left of the budget.
         const auto now = std::chrono::steady_clock::now();
         so.deadline = now + (end > now ? (end - now) / long(work.size() - k) : std::chrono::steady_clock::duration(0));
