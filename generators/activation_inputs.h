@@ -15,9 +15,12 @@ struct ActivationInputs {
     Halide::GeneratorInput<float> rrelu_lower{"rrelu_lower", 1.0f / 8};
     Halide::GeneratorInput<float> rrelu_upper{"rrelu_upper", 1.0f / 3};
     // rrelu draws a random slope per element while training, keyed by (seed, step, element index).
+    // batch_offset is the index of this tensor's first image in the whole batch: a data-parallel
+    // rank holding a shard draws the numbers that image draws in a single process.
     Halide::GeneratorInput<int> training{"training", 0, 0, 1};
     Halide::GeneratorInput<uint32_t> seed{"seed", 0};
     Halide::GeneratorInput<int> step{"step", 0};
+    Halide::GeneratorInput<int> batch_offset{"batch_offset", 0};
     // prelu's learnable slope a_c, one per channel.
     Halide::GeneratorInput<Halide::Buffer<float, 1>> channel_slope{"channel_slope"};
 
@@ -33,6 +36,7 @@ struct ActivationInputs {
         training.set_estimate(0);
         seed.set_estimate(0);
         step.set_estimate(0);
+        batch_offset.set_estimate(0);
         channel_slope.set_estimates({{0, channels}});
     }
 
@@ -44,7 +48,7 @@ struct ActivationInputs {
         p.beta = beta;
         p.threshold = threshold;
         p.channel_slope = channel_slope(c);
-        Expr u = counter_uniform(seed, step, c, x, y, n);
+        Expr u = counter_uniform(seed, step, c, x, y, n + batch_offset);
         p.rrelu_slope = Halide::select(training != 0, rrelu_lower + (rrelu_upper - rrelu_lower) * u,
                                        (rrelu_lower + rrelu_upper) * 0.5f);
         return p;

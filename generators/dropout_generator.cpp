@@ -18,12 +18,14 @@ public:
     Input<int> training{"training", 0, 0, 1};
     Input<uint32_t> seed{"seed", 0};
     Input<int> step{"step", 0};
+    // The first image's index in the whole batch (a data-parallel shard's offset).
+    Input<int> batch_offset{"batch_offset", 0};
     Output<Buffer<float, 4>> output{"output"};
 
     Var c{"c"}, x{"x"}, y{"y"}, n{"n"};
 
     void generate() {
-        output(c, x, y, n) = input(c, x, y, n) * dropout_scale(training, rate, seed, step, c, x, y, n);
+        output(c, x, y, n) = input(c, x, y, n) * dropout_scale(training, rate, seed, step, c, x, y, n + batch_offset);
     }
     void schedule() {
         if (auto_schedule) return;

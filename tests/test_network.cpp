@@ -98,6 +98,84 @@ TEST_CASE("network: every parameter's gradient matches finite differences of the
     check_gradients_by_finite_differences(net, images, random_labels(3, 7));
 }
 
+// Images [first, first + count) of a batch, as a data-parallel rank holds its shard.
+Tensor batch_slice(Tensor &images, int first, int count) {
+    Tensor shard({images.dim(0), images.dim(1), images.dim(2), count});
+    const size_t per_image = images.size() / images.dim(3);
+    std::copy(images.host() + first * per_image, images.host() + (first + count) * per_image, shard.host());
+    shard.host_changed();
+    return shard;
+}
+
+std::vector<std::vector<float>> gradients(Network &net) {
+    std::vector<std::vector<float>> g;
+    for (Parameter &p : net.parameters()) g.emplace_back(p.grad->host(), p.grad->host() + p.grad->size());
+    return g;
+}
+
+// Data-parallel training rests on this: a batch's gradient is the size-weighted mean of its shards'
+// gradients, random layers included, when each shard passes its first image's index as the key's
+// batch_offset (then rrelu and dropout draw what a single process draws for those images).
+TEST_CASE("network: a batch's gradients are the size-weighted mean of its shards' (rrelu, dropout)", "[network][mpi]") {
+    const json model = json::parse(R"({"name": "random-layers", "layers": [
+        {"type": "conv", "out_channels": 6, "kernel": 3, "activation": "rrelu"},
+        {"type": "dropout", "rate": 0.3},
+        {"type": "conv", "out_channels": 6, "kernel": 3, "stride": 2, "activation": "prelu"},
+        {"type": "activation", "name": "rrelu"},
+        {"type": "conv", "out_channels": 5, "kernel": 1},
+        {"type": "global_avg_pool"}
+    ]})");
+    const Shape3 input{2, 9, 9};
+    const ModelSpec spec = model_from_json(model, "test model", make_activation("relu", {}), {});
+    Network whole(spec, input, 5), shard(spec, input, 5);
+    whole.initialize(parse_init("glorot"), 3);
+    shard.initialize(parse_init("glorot"), 3);
+    Tensor images = random_images(input, 5);
+    const std::vector<int32_t> labels = random_labels(5, 5);
+    const RandomKey key{true, 9, 4};
+    const double whole_loss = whole.forward(images, labels, key).loss;
+    whole.backward(images, key);
+    const std::vector<std::vector<float>> expected = gradients(whole);
+
+    // Shards of 2 and 3 images: their gradients weighted 2/5 and 3/5.
+    std::vector<std::vector<float>> combined = expected;
+    for (auto &g : combined) std::fill(g.begin(), g.end(), 0.0f);
+    double combined_loss = 0;
+    for (auto [first, count] : {std::pair{0, 2}, std::pair{2, 3}}) {
+        Tensor part = batch_slice(images, first, count);
+        RandomKey k = key;
+        k.batch_offset = first;
+        const std::vector<int32_t> part_labels(labels.begin() + first, labels.begin() + first + count);
+        combined_loss += shard.forward(part, part_labels, k).loss * count / 5.0;
+        shard.backward(part, k);
+        const std::vector<std::vector<float>> g = gradients(shard);
+        for (size_t p = 0; p < g.size(); p++) {
+            for (size_t i = 0; i < g[p].size(); i++) combined[p][i] += g[p][i] * count / 5.0f;
+        }
+    }
+    CHECK(combined_loss == Approx(whole_loss).epsilon(1e-5));
+    const std::vector<Parameter> params = whole.parameters();
+    for (size_t p = 0; p < expected.size(); p++) {
+        size_t misses = 0;
+        for (size_t i = 0; i < expected[p].size(); i++) {
+            misses += !(std::fabs(combined[p][i] - expected[p][i]) <= 1e-4 * std::fabs(expected[p][i]) + 1e-6);
+        }
+        INFO(params[p].name << ": " << misses << " of " << expected[p].size() << " elements differ");
+        CHECK(misses == 0);
+    }
+
+    // Without the offset the second shard draws the first images' numbers, and the gradients differ.
+    Tensor part = batch_slice(images, 2, 3);
+    shard.forward(part, std::vector<int32_t>(labels.begin() + 2, labels.end()), key);
+    shard.backward(part, key);
+    const std::vector<std::vector<float>> unkeyed = gradients(shard);
+    RandomKey keyed = key;
+    keyed.batch_offset = 2;
+    shard.forward(part, std::vector<int32_t>(labels.begin() + 2, labels.end()), keyed);
+    shard.backward(part, keyed);
+    CHECK(gradients(shard)[0] != unkeyed[0]);
+}
+
 TEST_CASE("network: celu7 gradients match finite differences (fused activation derivatives)", "[network]") {
     const Shape3 input{1, 28, 28};
     PresetOptions o;

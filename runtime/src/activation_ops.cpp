@@ -15,7 +15,7 @@ void activation_forward(const Activation &a, Tensor &x, Tensor &y, const RandomK
     int r = kernel_table(x.device())
                 .activation_forward(x.raw(), static_cast<int>(a.kind), a.negative_slope, a.alpha, a.beta,
                                     a.threshold, a.rrelu_lower, a.rrelu_upper, key.training, key.seed, key.step,
-                                    slope_buffer(op, a, x.dim(0), x.device(), channel_slope), y.raw());
+                                    key.batch_offset, slope_buffer(op, a, x.dim(0), x.device(), channel_slope), y.raw());
     check_kernel(r, op, std::string(activation_name(a.kind)) + " x " + x.shape_string());
 }
 
@@ -28,7 +28,8 @@ void activation_backward(const Activation &a, Tensor &x, Tensor &dy, Tensor &dx,
     int r = kernel_table(x.device())
                 .activation_backward(x.raw(), dy.raw(), static_cast<int>(a.kind), a.negative_slope, a.alpha,
                                      a.beta, a.threshold, a.rrelu_lower, a.rrelu_upper, key.training, key.seed,
-                                     key.step, slope_buffer(op, a, x.dim(0), x.device(), channel_slope), dx.raw());
+                                     key.step, key.batch_offset, slope_buffer(op, a, x.dim(0), x.device(), channel_slope),
+                                     dx.raw());
     check_kernel(r, op, std::string(activation_name(a.kind)) + " x " + x.shape_string());
 }
 
@@ -53,7 +54,7 @@ void activation_parameter_gradient(const Activation &a, Tensor &x, Tensor &dy, T
     int r = kernel_table(x.device())
                 .activation_parameter_gradient(x.raw(), dy.raw(), static_cast<int>(a.kind), a.negative_slope,
                                                a.alpha, a.beta, a.threshold, a.rrelu_lower, a.rrelu_upper,
-                                               key.training, key.seed, key.step,
+                                               key.training, key.seed, key.step, key.batch_offset,
                                                slope_buffer(op, a, x.dim(0), x.device(), channel_slope), per_channel.raw());
     check_kernel(r, op, std::string(activation_name(a.kind)) + " x " + x.shape_string());
     if (a.kind == ActivationKind::swish) {

@@ -40,7 +40,7 @@ void conv2d_forward(Tensor &input, Tensor &filter, Tensor *bias, const Conv2dGeo
     int r = kernel_table(input.device())
                 .conv2d_forward(input.raw(), filter.raw(), bias ? bias->raw() : shared_zeros(co, input.device()),
                                 g.stride, g.pad_x, g.pad_y, static_cast<int>(a.kind), a.negative_slope, a.alpha, a.beta,
-                                a.threshold, a.rrelu_lower, a.rrelu_upper, key.training, key.seed, key.step,
+                                a.threshold, a.rrelu_lower, a.rrelu_upper, key.training, key.seed, key.step, key.batch_offset,
                                 slope_buffer(op, a, co, input.device(), channel_slope), output.raw(), pre_activation.raw());
     check_kernel(r, op, "input " + input.shape_string() + ", filter " + filter.shape_string() + ", " + geometry_text(g));
 }
@@ -69,7 +69,7 @@ void conv2d_backward_data(Tensor &output_grad, Tensor &filter, const Conv2dGeome
     int r = kernel_table(input_grad.device())
                 .conv2d_backward_data(output_grad.raw(), filter.raw(), pre, g.stride, g.pad_x, g.pad_y,
                                       static_cast<int>(a.kind), a.negative_slope, a.alpha, a.beta, a.threshold,
-                                      a.rrelu_lower, a.rrelu_upper, key.training, key.seed, key.step,
+                                      a.rrelu_lower, a.rrelu_upper, key.training, key.seed, key.step, key.batch_offset,
                                       slope_buffer(op, a, ci, input_grad.device(), channel_slope), input_grad.raw());
     check_kernel(r, op, "output_grad " + output_grad.shape_string() + ", filter " + filter.shape_string() + ", " + geometry_text(g));
 }

@@ -16,6 +16,9 @@ struct RandomKey {
     bool training = false;
     uint32_t seed = 0;
     int step = 0;
+    // The index of the tensors' first image in the whole batch: a data-parallel rank training on
+    // images [k, k + n) of a batch passes k and draws the numbers a single process draws for them.
+    int batch_offset = 0;
 };
 
 // y = f(x). channel_slope: prelu's a_c, shape [C]; ignored (may be null) for other kinds.
