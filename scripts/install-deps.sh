@@ -14,6 +14,7 @@ packages=(
   ocl-icd-libopencl1       # the OpenCL ICD loader (libOpenCL.so.1) that hnn loads at run time
   dataset-fashion-mnist    # real data for the trainer's tests (IDX, gzipped)
   clang-14 libclang-rt-14-dev  # scripts/fuzz.sh: clang with libFuzzer and the sanitizer runtimes
+  libopenmpi-dev openmpi-bin   # Open MPI: data-parallel training (mpirun -np N hnn train ...)
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,8 +1,10 @@
 #include "bench_command.h"
 
+#include "data_parallel_bench.h"
 #include "kernel_bench.h"
 #include "machine_limits.h"
 #include "onednn_ops.h"
+#include "process_group.h"
 #include "training_run.h"
 
 #include "hnn/device.h"
@@ -31,6 +33,7 @@ struct BenchOptions {
     std::string onednn_layout = "nhwc";
     uint64_t seed = 1;
     bool json = false;
+    bool mpi = false;
 };
 
 // Everything the measurements need, resolved and checked before any of them starts.
@@ -322,7 +325,31 @@ MachineLimits best_limits(const MachineLimits &a, const MachineLimits &b) {
     return best;
 }
 
+// `mpirun -np N hnn bench --mpi`: one rank against N ranks training data-parallel, instead of the
+// kernels against oneDNN.
+void run_data_parallel_bench(const BenchOptions &o) {
+    const BenchSetup s = resolve(o);
+    ProcessGroup &group = process_group();
+    const DataParallelTiming t =
+        time_data_parallel(group, s.model, s.input, s.classes, o.model.batch, s.timing, o.seed, o.threads);
+    if (group.rank() != 0) return;
+    if (o.json) {
+        nlohmann::json j = data_parallel_json(t);
+        j["model"] = s.model.name;
+        j["dataset"] = o.model.dataset;
+        j["library"] = group.library();
+        j["timing"] = {{"statistic", "median"}, {"repeats", s.timing.repeats}, {"warmup", s.timing.warmup}};
+        std::cout << j.dump(2) << std::endl;
+        return;
+    }
+    std::cout << s.model.name << " on " << o.model.dataset << " images, batch " << o.model.batch << ", over "
+              << group.library() << " (median of " << s.timing.repeats << " steps)\n";
+    print_data_parallel(std::cout, t);
+    if (group.size() == 1) std::cout << "(one rank: start it as mpirun -np 2 hnn bench --mpi to measure two)\n";
+}
+
 void run_bench(const BenchOptions &o) {
+    if (o.mpi) return run_data_parallel_bench(o);
     const BenchSetup s = resolve(o);
     set_cpu_threads(s.threads);
     set_onednn_threads(s.threads);
@@ -411,6 +438,9 @@ void add_bench_command(CLI::App &app) {
         ->capture_default_str();
     cmd->add_option("--seed", o->seed, "Seed of the random inputs and weights")->capture_default_str();
     cmd->add_flag("--json", o->json, "Print one JSON object instead of the table");
+    cmd->add_flag("--mpi", o->mpi,
+                  "Under mpirun -np N: the training step of one rank against N ranks data-parallel, and the "
+                  "allreduce's time per step (instead of the kernels)");
     cmd->callback([o] { run_bench(*o); });
 }
 

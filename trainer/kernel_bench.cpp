@@ -65,14 +65,13 @@ std::vector<int> tensor_shape(const Shape3 &s, int batch) {
     return {s.channels, s.width, s.height, batch};
 }
 
-// The median, not the mean: a run that another process interrupted must not move it.
+}  // namespace
+
 double median(std::vector<double> v) {
     std::sort(v.begin(), v.end());
     const size_t n = v.size();
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
-
-}  // namespace
 
 std::string BenchOp::name() const {
     switch (kind) {

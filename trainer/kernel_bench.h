@@ -50,6 +50,9 @@ struct Timing {
     int warmup = 3, repeats = 10;
 };
 
+// The median, not the mean: a run that another process interrupted must not move it.
+double median(std::vector<double> values);
+
 // Median milliseconds of `repeats` calls after `warmup` untimed ones.
 double median_ms(const std::function<void()> &call, const Timing &timing);
 

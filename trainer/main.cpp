@@ -6,12 +6,12 @@
 #include "plot_command.h"
 #include "train_command.h"
 #include "tune_command.h"
+#include "process_group.h"
 #include "hnn/error.h"
 
 #include <CLI/CLI.hpp>
 
 #include <csignal>
-#include <cstdio>
 
 int main(int argc, char **argv) {
     // Past a file-size limit (ulimit -f) the kernel would kill the process mid-write; ignored, the
@@ -31,11 +31,9 @@ int main(int argc, char **argv) {
     } catch (const CLI::ParseError &e) {
         return app.exit(e);
     } catch (const hnn::Error &e) {
-        std::fprintf(stderr, "hnn: error: %s\n", e.what());
-        return 1;
+        return hnn::report_error(e, true);
     } catch (const std::exception &e) {
-        std::fprintf(stderr, "hnn: unexpected error: %s\n", e.what());
-        return 1;
+        return hnn::report_error(e, false);
     }
     return 0;
 }

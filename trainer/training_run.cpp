@@ -1,5 +1,6 @@
 #include "training_run.h"
 
+#include "data_parallel.h"
 #include "divergence_guard.h"
 #include "optimizer.h"
 #include "output_paths.h"
@@ -9,12 +10,15 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cmath>
 #include <limits>
 #include <numeric>
 #include <ostream>
 #include <random>
 #include <sstream>
+#include <thread>
 #include <unistd.h>
 
 namespace hnn {
@@ -97,25 +101,27 @@ Normalizer normalizer_from_json(const nlohmann::json &j, const std::string &orig
     }
 }
 
-EvalResult evaluate(Network &network, const Dataset &data, const Normalizer &normalizer, int batch) {
+EvalResult evaluate(Network &network, const Dataset &data, const Normalizer &normalizer, int batch, ProcessGroup *group) {
     std::vector<int> order(data.count());
     std::iota(order.begin(), order.end(), 0);
-    double loss_sum = 0;
-    long correct = 0;
+    // In a data-parallel run each rank evaluates its part of the images and the sums are added up.
+    const Shard part = group ? shard_of(data.count(), group->rank(), group->size()) : Shard{0, data.count()};
+    double sums[2] = {0, 0};  // loss, correct
     Tensor images;
     std::vector<int32_t> labels;
-    for (int first = 0; first < data.count(); first += batch) {
-        const int n = std::min(batch, data.count() - first);
+    for (int first = part.first; first < part.first + part.count; first += batch) {
+        const int n = std::min(batch, part.first + part.count - first);
         if (!images.defined() || images.dim(3) != n) {
             images = Tensor({data.channels, data.width, data.height, n}, network.device());
         }
         load_batch(data, normalizer, order, first, n, images, labels);
         LossResult r = network.forward(images, labels, RandomKey{});
-        loss_sum += static_cast<double>(r.loss) * n;
-        correct += r.correct;
+        sums[0] += static_cast<double>(r.loss) * n;
+        sums[1] += r.correct;
     }
+    if (group) group->sum(sums, 2);
     const double count = std::max(1, data.count());
-    return {loss_sum / count, correct / count};
+    return {sums[0] / count, sums[1] / count};
 }
 
 void resolve_default_activation(TrainOptions &o) {
@@ -173,6 +179,11 @@ struct Run {
     DilatedBackprop dilated;
     std::mt19937_64 shuffle_rng;
     int epochs_done = 0;
+    // The processes training this network together (a group of one without mpirun), and the
+    // per-step sum of their gradients when there are several.
+    ProcessGroup *group = nullptr;
+    std::unique_ptr<GradientSum> gradient_sum;
+    bool root() const { return group->rank() == 0; }
 };
 
 ModelSpec build_model(const TrainOptions &o, const Shape3 &input) {
@@ -290,7 +301,9 @@ Run resume_run(const TrainOptions &command_line, const Checkpoint &c, bool epoch
 // The error that stops a run whose loss, gradients or weights stopped being finite. It is thrown
 // before the optimizer step (or the checkpoint) that would take the bad values in, so the last
 // checkpoint on disk is the last good state.
-Error diverged(const Run &run, int epoch, int step, int steps, const std::string &what) {
+// Every rank sees the same summed loss, gradients and weights, so every rank raises it at the same
+// step; rank 0 reports it.
+GroupError diverged(const Run &run, int epoch, int step, int steps, const std::string &what) {
     const TrainOptions &o = run.options;
     const long run_step = static_cast<long>(epoch) * steps + step + 1;
     std::string message = "training diverged at epoch " + std::to_string(epoch + 1) + ", step " + std::to_string(step + 1) +
@@ -302,7 +315,7 @@ Error diverged(const Run &run, int epoch, int step, int steps, const std::string
     } else {
         message += "No checkpoint was written yet.";
     }
-    return Error(message + " Try a smaller --lr.");
+    return GroupError(message + " Try a smaller --lr.", run.root());
 }
 
 struct EpochTotals {
@@ -317,27 +330,38 @@ EpochTotals train_epoch(Run &run, int epoch) {
     const int batch = run.options.batch;
     std::vector<int> order(train.count());
     std::iota(order.begin(), order.end(), 0);
-    std::shuffle(order.begin(), order.end(), run.shuffle_rng);
+    std::shuffle(order.begin(), order.end(), run.shuffle_rng);  // the same order on every rank
     const float lr = run.lr_schedule.lr_at(run.options.lr, epoch, run.options.epochs);
     const int steps = (train.count() + batch - 1) / batch;
-    ProgressBar bar(steps, run.options.progress && isatty(STDOUT_FILENO));
+    ProgressBar bar(steps, run.options.progress && run.root() && isatty(STDOUT_FILENO));
     EpochTotals totals;
     Tensor images;
     std::vector<int32_t> labels;
     for (int s = 0; s < steps; s++) {
         const int first = s * batch, n = std::min(batch, train.count() - first);
-        if (!images.defined() || images.dim(3) != n) {
-            images = Tensor({train.channels, train.width, train.height, n}, run.device);
+        // A data-parallel rank trains on its shard of the batch; a single process's shard is all of it.
+        const Shard shard = shard_of(n, run.group->rank(), run.group->size());
+        // rrelu's slopes and dropout's masks are keyed by the step and the image's place in the
+        // batch, so the backward pass regenerates the forward's, and a shard draws what one process would.
+        RandomKey key{true, static_cast<uint32_t>(run.options.seed), static_cast<int>(run.optimizer->steps())};
+        key.batch_offset = shard.first;
+        BatchTotals step;
+        if (shard.count > 0) {
+            if (!images.defined() || images.dim(3) != shard.count) {
+                images = Tensor({train.channels, train.width, train.height, shard.count}, run.device);
+            }
+            load_batch(train, run.normalizer, order, first + shard.first, shard.count, images, labels);
+            const LossResult r = run.network->forward(images, labels, key);
+            run.network->backward(images, key, run.dilated, epoch);
+            step = {static_cast<double>(r.loss) * shard.count, r.correct};
         }
-        load_batch(train, run.normalizer, order, first, n, images, labels);
-        // rrelu's slopes are keyed by the step, so the backward pass regenerates the forward's.
-        const RandomKey key{true, static_cast<uint32_t>(run.options.seed), static_cast<int>(run.optimizer->steps())};
-        LossResult r = run.network->forward(images, labels, key);
-        if (!std::isfinite(r.loss)) {
-            const std::string where = nonfinite_forward(*run.network);
-            throw diverged(run, epoch, s, steps, "the loss is " + std::to_string(r.loss) + (where.empty() ? "" : ", and " + where));
+        // Each rank's gradients become the whole batch's, the same on every rank.
+        if (run.gradient_sum) step = run.gradient_sum->reduce(shard.count, n, step.loss_sum, step.correct);
+        if (!std::isfinite(step.loss_sum)) {
+            const std::string where = shard.count > 0 ? nonfinite_forward(*run.network) : "";
+            throw diverged(run, epoch, s, steps,
+                           "the loss is " + std::to_string(step.loss_sum / n) + (where.empty() ? "" : ", and " + where));
         }
-        run.network->backward(images, key, run.dilated, epoch);
         // On the CPU every step's gradients are checked before they reach the weights. A device run
         // checks them only through the next loss and the weights at each checkpoint: reading them
         // back every step would cost the transfers device-resident training avoids.
@@ -346,8 +370,8 @@ EpochTotals train_epoch(Run &run, int epoch) {
             if (!bad.empty()) throw diverged(run, epoch, s, steps, bad);
         }
         run.optimizer->step(lr);
-        totals.loss_sum += static_cast<double>(r.loss) * n;
-        totals.correct += r.correct;
+        totals.loss_sum += step.loss_sum;
+        totals.correct += step.correct;
         totals.images += n;
         bar.update(s + 1, totals.loss_sum / totals.images, static_cast<double>(totals.correct) / totals.images);
     }
@@ -356,23 +380,93 @@ EpochTotals train_epoch(Run &run, int epoch) {
     return totals;
 }
 
+// Ranks sharing a machine share its cores: without --threads (or HL_NUM_THREADS) each takes its part.
+void share_cores(const TrainOptions &o, const ProcessGroup &group) {
+    if (o.threads > 0) {
+        set_cpu_threads(o.threads);
+    } else if (group.ranks_on_this_machine() > 1 && !std::getenv("HL_NUM_THREADS")) {
+        const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+        set_cpu_threads(std::max(1, cores / group.ranks_on_this_machine()));
+    }
+}
+
+RunFingerprint fingerprint(Run &run) {
+    auto data_text = [](const Dataset &d) {
+        return std::to_string(d.count()) + " images, crc32 " + checksum(d.pixels.data(), d.pixels.size()) + "/" +
+               checksum(d.labels.data(), d.labels.size() * sizeof(int32_t));
+    };
+    std::string state;
+    for (StateTensor &t : saved_tensors(run)) state += checksum(t.tensor->host(), t.tensor->size() * sizeof(float));
+    std::ostringstream rng;
+    rng << run.shuffle_rng;
+    return {{"the run's configuration (options, model, normalization), crc32", checksum(run_config(run).dump().data(),
+                                                                                           run_config(run).dump().size())},
+            {"the training set", data_text(run.data.train)},
+            {"the test set", data_text(run.data.test)},
+            {"the weights and optimizer state, crc32", checksum(state.data(), state.size())},
+            {"the position (epochs done, steps, shuffle state crc32)",
+             std::to_string(run.epochs_done) + ", " + std::to_string(run.optimizer->steps()) + ", " +
+                 checksum(rng.str().data(), rng.str().size())}};
+}
+
+// A rank that read other files than rank 0 would train another run in lockstep, silently.
+void require_same_run(Run &run) {
+    const RunFingerprint mine = fingerprint(run);
+    const RunFingerprint rank0 = fingerprint_from_text(run.group->broadcast(fingerprint_to_text(mine)));
+    const std::string difference = fingerprint_difference(mine, rank0);
+    if (!difference.empty()) {
+        throw Error("this rank's run differs from rank 0's: " + difference +
+                    ". Every rank must read the same data, model file and checkpoint.");
+    }
+}
+
+std::string describe_group(const Run &run) {
+    const ProcessGroup &g = *run.group;
+    if (g.size() == 1) return "";
+    // Shards differ by one image at most: the first and last ranks hold the smallest and the largest.
+    const int smallest = shard_of(run.options.batch, 0, g.size()).count;
+    const int largest = shard_of(run.options.batch, g.size() - 1, g.size()).count;
+    const std::string shards = std::to_string(smallest) + (largest != smallest ? "-" + std::to_string(largest) : "");
+    const int threads = cpu_threads();
+    return ", data-parallel over " + std::to_string(g.size()) + " ranks (" + g.library() + ", " + shards +
+           " images each, " + std::to_string(threads) + (threads == 1 ? " thread" : " threads") + " per rank)";
+}
+
 }  // namespace
 
 std::vector<EpochRecord> run_training(const TrainOptions &command_line, std::ostream &out, bool epochs_given) {
-    if (command_line.threads > 0) set_cpu_threads(command_line.threads);
-    // Before anything is read: a missing GPU or an output that cannot be written fails the run at once.
-    const Device device = select_device(command_line.device);
-    require_writable_output("--checkpoint", command_line.checkpoint);
-    require_writable_output("--plot", command_line.plot);
-    require_writable_output("--log", command_line.log);
+    // mpirun's ranks form a group; a plain run is a group of one, and every step below is the same.
+    ProcessGroup &group = process_group();
+    const bool root = group.rank() == 0;
+    std::ostringstream discarded;
+    std::ostream &shown = root ? out : discarded;  // rank 0 alone prints, logs, plots and checkpoints
     Run run;
-    if (!command_line.resume.empty()) {
-        run = resume_run(command_line, read_checkpoint(command_line.resume), epochs_given, device);
-    } else {
-        run.options = command_line;
-        run.device = device;
-        resolve_default_activation(run.options);
-        build(run, nullptr);
+    on_every_rank(group, [&] {
+        share_cores(command_line, group);
+        // Before anything is read: a missing GPU or an output that cannot be written fails the run at once.
+        const Device device = select_device(command_line.device);
+        if (root) {
+            require_writable_output("--checkpoint", command_line.checkpoint);
+            require_writable_output("--plot", command_line.plot);
+            require_writable_output("--log", command_line.log);
+        }
+        if (!command_line.resume.empty()) {
+            run = resume_run(command_line, read_checkpoint(command_line.resume), epochs_given, device);
+        } else {
+            run.options = command_line;
+            run.device = device;
+            resolve_default_activation(run.options);
+            build(run, nullptr);
+        }
+        if (run.epochs_done >= run.options.epochs) {
+            throw Error("checkpoint " + run.options.resume + " already holds " + std::to_string(run.epochs_done) +
+                        " epochs; pass a larger --epochs to continue");
+        }
+    });
+    run.group = &group;
+    if (group.size() > 1) {
+        on_every_rank(group, [&] { require_same_run(run); });
+        run.gradient_sum = std::make_unique<GradientSum>(group, run.network->parameters());
     }
     // The plot is drawn from the log: --plot alone logs beside the picture.
     if (!run.options.plot.empty() && run.options.log.empty()) {
@@ -381,27 +475,24 @@ std::vector<EpochRecord> run_training(const TrainOptions &command_line, std::ost
         run.options.log = (dot != std::string::npos && (slash == std::string::npos || dot > slash) ? png.substr(0, dot) : png) + ".csv";
     }
     const TrainOptions &o = run.options;
-    if (run.epochs_done >= o.epochs) {
-        throw Error("checkpoint " + o.resume + " already holds " + std::to_string(run.epochs_done) +
-                    " epochs; pass a larger --epochs to continue");
-    }
-    out << describe_model(run.model, run.input, run.data.train.classes);
-    out << o.dataset << ": " << run.data.train.count() << " training and " << run.data.test.count() << " test images, "
-        << optimizer_name(parse_optimizer(o.optimizer)) << " lr " << o.lr << ", batch " << o.batch << ", on "
-        << device_name(run.device) << "\n";
-    out.flush();
+    shown << describe_model(run.model, run.input, run.data.train.classes);
+    shown << o.dataset << ": " << run.data.train.count() << " training and " << run.data.test.count() << " test images, "
+          << optimizer_name(parse_optimizer(o.optimizer)) << " lr " << o.lr << ", batch " << o.batch << ", on "
+          << device_name(run.device) << describe_group(run) << "\n";
+    shown.flush();
 
     std::unique_ptr<TrainingLog> log;
-    if (!o.log.empty()) {
+    if (root && !o.log.empty()) {
         log = std::make_unique<TrainingLog>(o.resume.empty() ? TrainingLog::create(o.log, run_config(run))
                                                              : TrainingLog::resume(o.log, run_config(run), run.epochs_done));
     }
     std::vector<EpochRecord> records;
     for (int epoch = run.epochs_done; epoch < o.epochs; epoch++) {
         const auto start = std::chrono::steady_clock::now();
+        const double allreduce_before = run.gradient_sum ? run.gradient_sum->allreduce_seconds() : 0;
         const EpochTotals t = train_epoch(run, epoch);
         const double train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        const EvalResult test = evaluate(*run.network, run.data.test, run.normalizer, o.batch);
+        const EvalResult test = evaluate(*run.network, run.data.test, run.normalizer, o.batch, &group);
         EpochRecord r;
         r.epoch = epoch + 1;
         r.train_loss = t.loss_sum / t.images;
@@ -420,14 +511,22 @@ std::vector<EpochRecord> run_training(const TrainOptions &command_line, std::ost
         // The log row first: a crash between the two leaves a checkpoint one epoch behind the log, and
         // resuming from it rewrites that row.
         if (log) log->append(r);
-        if (!o.checkpoint.empty()) save_checkpoint(run, o.checkpoint);
-        out << format_epoch_line(r, o.epochs) << "\n";
-        out.flush();
+        if (root && !o.checkpoint.empty()) save_checkpoint(run, o.checkpoint);
+        shown << format_epoch_line(r, o.epochs);
+        if (run.gradient_sum) {
+            const double allreduce = run.gradient_sum->allreduce_seconds() - allreduce_before;
+            char text[96];
+            std::snprintf(text, sizeof text, "  allreduce %.2f ms/step (%.0f%%)", 1e3 * allreduce / t.steps,
+                          100 * allreduce / std::max(train_seconds, 1e-9));
+            shown << text;
+        }
+        shown << "\n";
+        shown.flush();
         records.push_back(r);
     }
-    if (!o.plot.empty()) {
+    if (root && !o.plot.empty()) {
         plot_training_log(o.log, o.plot);
-        out << "wrote " << o.plot << "\n";
+        shown << "wrote " << o.plot << "\n";
     }
     return records;
 }

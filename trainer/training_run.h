@@ -6,6 +6,7 @@
 #include "dataset.h"
 #include "network.h"
 #include "optimizer.h"
+#include "process_group.h"
 #include "training_log.h"
 
 #include <nlohmann/json.hpp>
@@ -65,8 +66,10 @@ TrainOptions options_from_json(const nlohmann::json &j, const std::string &origi
 struct EvalResult {
     double loss = 0, accuracy = 0;
 };
-// Mean loss and accuracy over every image of `data`, in batches, rrelu in eval mode.
-EvalResult evaluate(Network &network, const Dataset &data, const Normalizer &normalizer, int batch);
+// Mean loss and accuracy over every image of `data`, in batches, rrelu in eval mode. With a group,
+// each rank evaluates its part of the images and every rank returns the whole set's result.
+EvalResult evaluate(Network &network, const Dataset &data, const Normalizer &normalizer, int batch,
+                    ProcessGroup *group = nullptr);
 
 // The configuration a checkpoint was written with: {"options", "model", "normalizer", ...}; throws
 // hnn::Error naming the file when it is not valid JSON or lacks one of those.
