@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
+#include <sched.h>
 #include <cstdio>
 #include <ostream>
 #include <random>
@@ -30,6 +32,22 @@ std::vector<double> gather(ProcessGroup &group, double value) {
     return all;
 }
 
+// Runs `f` free to use every core of the machine, as `hnn train` without mpirun is, although mpirun
+// may have bound this rank to fewer; then restores the binding. The kernels' worker threads are
+// restarted on both sides, since threads keep the affinity they were made with.
+void on_every_core(const std::function<void()> &f) {
+    cpu_set_t bound, every;
+    sched_getaffinity(0, sizeof bound, &bound);
+    CPU_ZERO(&every);
+    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    for (unsigned c = 0; c < cores && c < CPU_SETSIZE; c++) CPU_SET(c, &every);
+    sched_setaffinity(0, sizeof every, &every);
+    restart_cpu_worker_threads();
+    f();
+    restart_cpu_worker_threads();
+    sched_setaffinity(0, sizeof bound, &bound);
+}
+
 }  // namespace
 
 DataParallelTiming time_data_parallel(ProcessGroup &group, const ModelSpec &model, const Shape3 &input, int classes,
@@ -42,13 +60,16 @@ DataParallelTiming time_data_parallel(ProcessGroup &group, const ModelSpec &mode
     // One rank alone, as `hnn train` without mpirun would run on rank 0's machine.
     t.single_threads = threads ? threads : cores;
     if (group.rank() == 0) {
-        set_cpu_threads(t.single_threads);
-        t.single = time_train_step(model, input, classes, batch, timing, seed);
+        on_every_core([&] {
+            set_cpu_threads(t.single_threads);
+            t.single = time_train_step(model, input, classes, batch, timing, seed);
+        });
     }
     group.sleeping_barrier();  // a polling wait would take a core from rank 0 on a shared machine
 
     // Every rank on its shard, as `mpirun -np N hnn train` runs.
-    t.threads_per_rank = threads ? threads : std::max(1, cores / group.ranks_on_this_machine());
+    t.available_cores = available_cores();
+    t.threads_per_rank = threads ? threads : std::min(t.available_cores, std::max(1, cores / group.ranks_on_this_machine()));
     set_cpu_threads(t.threads_per_rank);
     const Shard shard = shard_of(batch, group.rank(), group.size());
     Network network(model, input, classes);
@@ -106,6 +127,7 @@ nlohmann::json data_parallel_json(const DataParallelTiming &t) {
     return {{"ranks", t.ranks},
             {"batch", t.batch},
             {"gradient_bytes", t.gradient_bytes},
+            {"cores_per_rank", t.available_cores},
             {"one_rank",
              {{"threads", t.single_threads},
               {"step_ms", t.single.step_ms},

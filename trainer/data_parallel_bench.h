@@ -16,13 +16,15 @@ namespace hnn {
 struct DataParallelTiming {
     int ranks = 1, batch = 0;
     size_t gradient_bytes = 0;  // the fused buffer summed every step
-    // Rank 0 alone on the whole batch, with every core of its machine (the other ranks wait).
+    // Rank 0 alone on the whole batch, with every core of its machine whatever mpirun bound it to
+    // (the other ranks wait, asleep).
     int single_threads = 0;
     TrainStepTiming single;
     // Every rank on its shard. compute: forward and backward, the slowest rank's; allreduce: the sum
     // itself, timed after a barrier so that it is communication only; step: a whole step as rank 0
     // sees it. Medians over the repeats.
     int threads_per_rank = 0;
+    int available_cores = 0;  // rank 0's, as mpirun bound it
     double step_ms = 0, compute_ms = 0, allreduce_ms = 0, optimizer_ms = 0, images_per_s = 0;
 };
 

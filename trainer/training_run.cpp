@@ -380,13 +380,19 @@ EpochTotals train_epoch(Run &run, int epoch) {
     return totals;
 }
 
-// Ranks sharing a machine share its cores: without --threads (or HL_NUM_THREADS) each takes its part.
+// A rank's share of its machine's cores: all of them for a single process.
+int core_share(const ProcessGroup &group) {
+    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    return std::max(1, cores / group.ranks_on_this_machine());
+}
+
+// Ranks sharing a machine share its cores: without --threads (or HL_NUM_THREADS) each takes its
+// share, or fewer when mpirun bound it to fewer.
 void share_cores(const TrainOptions &o, const ProcessGroup &group) {
     if (o.threads > 0) {
         set_cpu_threads(o.threads);
     } else if (group.ranks_on_this_machine() > 1 && !std::getenv("HL_NUM_THREADS")) {
-        const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-        set_cpu_threads(std::max(1, cores / group.ranks_on_this_machine()));
+        set_cpu_threads(std::min(core_share(group), available_cores()));
     }
 }
 
@@ -428,8 +434,16 @@ std::string describe_group(const Run &run) {
     const int largest = shard_of(run.options.batch, g.size() - 1, g.size()).count;
     const std::string shards = std::to_string(smallest) + (largest != smallest ? "-" + std::to_string(largest) : "");
     const int threads = cpu_threads();
-    return ", data-parallel over " + std::to_string(g.size()) + " ranks (" + g.library() + ", " + shards +
-           " images each, " + std::to_string(threads) + (threads == 1 ? " thread" : " threads") + " per rank)";
+    std::string text = ", data-parallel over " + std::to_string(g.size()) + " ranks (" + g.library() + ", " + shards +
+                       " images each, " + std::to_string(threads) + (threads == 1 ? " thread" : " threads") + " per rank)";
+    // Open MPI binds each of one or two ranks to a single core by default: on a larger machine that
+    // leaves most cores idle.
+    if (run.options.threads == 0 && available_cores() < core_share(g)) {
+        text += "\nnote: mpirun bound this rank to " + std::to_string(available_cores()) + " of the " +
+                std::to_string(core_share(g)) + " cores that are its share of the machine; `mpirun --bind-to none` "
+                "(or --map-by slot:PE=" + std::to_string(core_share(g)) + ") lets it use them";
+    }
+    return text;
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <HalideRuntimeCuda.h>
 #include <HalideRuntimeOpenCL.h>
 #include <dlfcn.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -92,7 +93,7 @@ int default_cpu_threads() {
         const int n = std::atoi(env);
         if (n > 0) return n;
     }
-    return std::max(1u, std::thread::hardware_concurrency());
+    return available_cores();
 }
 
 int &threads_setting() {
@@ -101,6 +102,16 @@ int &threads_setting() {
 }
 
 }  // namespace
+
+int available_cores() {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
+    return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+void restart_cpu_worker_threads() {
+    halide_shutdown_thread_pool();
+}
 
 int cpu_threads() {
     return threads_setting();

@@ -19,7 +19,15 @@ bool cuda_available();
 // aborts; probed once and cached. HL_OCL_PLATFORM_NAME and HL_OCL_DEVICE_TYPE choose among several.
 bool opencl_available();
 
-// Worker threads of the CPU kernels: HL_NUM_THREADS if set, else every core, until set_cpu_threads.
+// Cores this process may run on: its CPU affinity (taskset, mpirun's binding, a container's
+// cpuset), which may be fewer than the machine has.
+int available_cores();
+
+// Ends the CPU kernels' worker threads; the next kernel makes new ones, which inherit the CPU
+// affinity of the thread that calls it then (threads made earlier keep the affinity they had).
+void restart_cpu_worker_threads();
+
+// Worker threads of the CPU kernels: HL_NUM_THREADS if set, else every available core, until set_cpu_threads.
 // Kernels whose result depends on how work is split (the conv weight gradient sums shares of the
 // batch) split it by this count, so the same count gives the same numbers.
 int cpu_threads();
