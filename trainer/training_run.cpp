@@ -405,8 +405,8 @@ RunFingerprint fingerprint(Run &run) {
     for (StateTensor &t : saved_tensors(run)) state += checksum(t.tensor->host(), t.tensor->size() * sizeof(float));
     std::ostringstream rng;
     rng << run.shuffle_rng;
-    return {{"the run's configuration (options, model, normalization), crc32", checksum(run_config(run).dump().data(),
-                                                                                           run_config(run).dump().size())},
+    const std::string config = run_config(run).dump();
+    return {{"the run's configuration (options, model, normalization), crc32", checksum(config.data(), config.size())},
             {"the training set", data_text(run.data.train)},
             {"the test set", data_text(run.data.test)},
             {"the weights and optimizer state, crc32", checksum(state.data(), state.size())},
