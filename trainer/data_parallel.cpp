@@ -1,12 +1,14 @@
 #include "data_parallel.h"
 
+#include "hnn/device.h"
+
 #include <nlohmann/json.hpp>
 #include <zlib.h>
 
 #include <chrono>
 #include <cstdio>
 #include <optional>
-#include <stdexcept>
+#include <thread>
 
 namespace hnn {
 
@@ -14,6 +16,15 @@ Shard shard_of(int batch, int rank, int ranks) {
     // 64-bit products: batch * rank overflows an int for batches near 2^31 / ranks.
     const auto bound = [&](int r) { return static_cast<int>(static_cast<long long>(batch) * r / ranks); };
     return {bound(rank), bound(rank + 1) - bound(rank)};
+}
+
+int core_share(const ProcessGroup &group) {
+    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    return std::max(1, cores / group.ranks_on_this_machine());
+}
+
+int default_rank_threads(const ProcessGroup &group) {
+    return std::min(core_share(group), available_cores());
 }
 
 GradientSum::GradientSum(ProcessGroup &group, std::vector<Parameter> parameters)

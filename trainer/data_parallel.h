@@ -19,6 +19,11 @@ struct Shard {
 };
 Shard shard_of(int batch, int rank, int ranks);
 
+// A rank's share of its machine's cores (all of them for a single process), and the worker threads
+// a rank takes without --threads: that share, or fewer when its launcher bound it to fewer cores.
+int core_share(const ProcessGroup &group);
+int default_rank_threads(const ProcessGroup &group);
+
 // One step's totals over the whole batch.
 struct BatchTotals {
     double loss_sum = 0;  // the sum over images of each one's loss

@@ -69,7 +69,7 @@ DataParallelTiming time_data_parallel(ProcessGroup &group, const ModelSpec &mode
 
     // Every rank on its shard, as `mpirun -np N hnn train` runs.
     t.available_cores = available_cores();
-    t.threads_per_rank = threads ? threads : std::min(t.available_cores, std::max(1, cores / group.ranks_on_this_machine()));
+    t.threads_per_rank = threads ? threads : default_rank_threads(group);
     set_cpu_threads(t.threads_per_rank);
     const Shard shard = shard_of(batch, group.rank(), group.size());
     Network network(model, input, classes);

@@ -18,7 +18,6 @@
 #include <ostream>
 #include <random>
 #include <sstream>
-#include <thread>
 #include <unistd.h>
 
 namespace hnn {
@@ -380,19 +379,13 @@ EpochTotals train_epoch(Run &run, int epoch) {
     return totals;
 }
 
-// A rank's share of its machine's cores: all of them for a single process.
-int core_share(const ProcessGroup &group) {
-    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    return std::max(1, cores / group.ranks_on_this_machine());
-}
-
 // Ranks sharing a machine share its cores: without --threads (or HL_NUM_THREADS) each takes its
 // share, or fewer when mpirun bound it to fewer.
 void share_cores(const TrainOptions &o, const ProcessGroup &group) {
     if (o.threads > 0) {
         set_cpu_threads(o.threads);
     } else if (group.ranks_on_this_machine() > 1 && !std::getenv("HL_NUM_THREADS")) {
-        set_cpu_threads(std::min(core_share(group), available_cores()));
+        set_cpu_threads(default_rank_threads(group));
     }
 }
 
