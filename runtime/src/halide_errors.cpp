@@ -1,4 +1,5 @@
 #include "hnn/error.h"
+#include "hnn/kernel_scratch_memory.h"
 
 #include <HalideRuntime.h>
 
@@ -33,6 +34,7 @@ void install_halide_handlers() {
     std::call_once(once, [] {
         halide_set_error_handler(on_halide_error);
         halide_set_custom_print(on_halide_print);
+        install_kernel_scratch_memory();
     });
 }
 

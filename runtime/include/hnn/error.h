@@ -13,7 +13,8 @@ public:
     explicit Error(const std::string &what) : std::runtime_error(what) {}
 };
 
-// Routes Halide's error and print callbacks into hnn (idempotent; every kernel call makes sure).
+// Routes Halide's error and print callbacks into hnn and its allocations through the kernel scratch
+// memory cache (idempotent; every kernel call makes sure).
 void install_halide_handlers();
 
 // Throws hnn::Error for a non-zero Halide return code, with the operation, the shapes involved and
