@@ -143,12 +143,12 @@ public:
     Output<Buffer<float, 1>> bias_grad{"bias_grad"};      // (co)
 
     Var co{"co"}, kx{"kx"}, ky{"ky"}, ci{"ci"};
-    Func dw{"dw"}, db{"db"}, input_padded;
+    Func dw{"dw"}, db{"db"}, input_padded, output_grad_bounded;
     RDom r, rb;
 
     void generate() {
         Conv2dShape s{stride, pad_x, pad_y};
-        Func output_grad_bounded = clamp_dimension(output_grad, 0, output_grad.dim(0).extent(), "output_grad_bounded");
+        output_grad_bounded = clamp_dimension(output_grad, 0, output_grad.dim(0).extent(), "output_grad_bounded");
         Func input_bounded = clamp_dimension(input, 0, input.dim(0).extent(), "input_bounded");
         input_padded = zero_padded(input_bounded, input.dim(1).extent(), input.dim(2).extent(), "input_padded");
         r = RDom(0, output_grad.dim(1).extent(), 0, output_grad.dim(2).extent(), 0, output_grad.dim(3).extent(), "r");
@@ -173,8 +173,10 @@ public:
             bias_grad.set_estimates({{0, e.co}});
             return;
         }
-        schedule_conv2d_backward_weights(get_target(), filter_grad, dw, r, input_padded, output_grad.dim(3).extent(),
-                                         partitions, ScheduleParams(schedule_knobs, get_target(), conv_backward_weights_knobs()));
+        const BackwardWeightsSizes sizes{output_grad.dim(3).extent(), partitions, filter_grad.dim(3).extent(),
+                                         filter_grad.dim(1).extent()};
+        schedule_conv2d_backward_weights(get_target(), filter_grad, dw, r, input_padded, output_grad_bounded, sizes,
+                                         ScheduleParams(schedule_knobs, get_target(), conv_backward_weights_knobs()));
         schedule_channel_reduction(bias_grad, co, rb, get_target());
     }
 };

@@ -168,15 +168,82 @@ inline BackwardWeightsTile conv_backward_weights_tile(const Halide::Target &t,
     return {p.get("tile_co", avx512 ? 1 : 2), p.get("tile_ci", avx512 ? 12 : 4)};
 }
 
+// The run-time sizes the backward-weights schedule depends on.
+struct BackwardWeightsSizes {
+    Expr batch;         // images
+    Expr partitions;    // threads summing shares of the batch
+    Expr channels_in;   // the filter gradient's ci extent
+    Expr kernel_width;  // and its kx extent
+};
+
+// One image row's register tile, computed at `at` of `partial` (the loop over co tiles): every
+// dimension but those in `extents` (co, kx, ci) is a single value, and the loop along the row runs
+// inside the tile, so per x it loads the tile's co vectors once and broadcasts one input per (kx, ci).
+inline void schedule_backward_weights_row(const Halide::Target &t, Halide::Func row, Halide::Func partial,
+                                          Halide::Var at, Halide::RVar x, int tile_co, int tile_kx, int tile_ci) {
+    using namespace Halide;
+    const int vec = t.natural_vector_size<float>();
+    std::vector<Var> a = row.args();  // (co, kx, ky, ci, partition, row_y, row_n)
+    Var aco("acc_co_outer"), aci("acc_co_inner");
+    row.compute_at(partial, at)
+        .bound_extent(a[0], tile_co)
+        .bound_extent(a[1], tile_kx)
+        .bound_extent(a[2], 1)
+        .bound_extent(a[3], tile_ci)
+        .bound_extent(a[4], 1)
+        .bound_extent(a[5], 1)
+        .bound_extent(a[6], 1)
+        .split(a[0], aco, aci, vec)
+        .vectorize(aci)
+        .unroll(aco)
+        .unroll(a[1])
+        .unroll(a[3]);
+    row.update()
+        .split(a[0], aco, aci, vec)
+        .reorder(aci, aco, a[1], a[3], x, a[6])
+        .vectorize(aci)
+        .unroll(aco)
+        .unroll(a[1])
+        .unroll(a[3]);
+}
+
+// A first layer's 1 or 3 input channels would fill a tile of 12 ci with padding (11/12 of the
+// work wasted at ci = 1). For the kernel sizes the models use, the tile spans every kx and ci
+// instead: co vectors x kx x ci, with as many co vectors as fit beside them in registers.
+inline void schedule_narrow_backward_weights(const Halide::Target &t, Halide::Func partial, Halide::RDom r,
+                                             Halide::RVar images_inner, const BackwardWeightsSizes &sizes,
+                                             int channels_in, int kernel_width) {
+    using namespace Halide;
+    const int vec = t.natural_vector_size<float>();
+    const int accumulators = t.has_feature(Target::AVX512_Skylake) ? 24 : 12;
+    const int co_vectors = std::max(1, std::min(2, accumulators / (channels_in * kernel_width)));
+    Stage narrow = partial.update().specialize(sizes.channels_in == channels_in && sizes.kernel_width == kernel_width);
+    Var row_y("row_y"), row_n("row_n");
+    Func row = narrow.rfactor({{r.y, row_y}, {images_inner, row_n}});
+
+    std::vector<Var> a = partial.args();  // (co, kx, ky, ci, partition)
+    Var coo("narrow_co_outer"), coi("narrow_co_inner");
+    narrow.split(a[0], coo, coi, vec * co_vectors, TailStrategy::GuardWithIf)
+        .reorder(coi, a[1], a[3], coo, a[2], r.y, images_inner, a[4])
+        .vectorize(coi, vec, TailStrategy::GuardWithIf)
+        .parallel(a[4]);
+    schedule_backward_weights_row(t, row, partial, coo, r.x, vec * co_vectors, kernel_width, channels_in);
+}
+
 // filter_grad (co, kx, ky, ci) = sum over r = (x, y, n), a GEMM whose reduction runs over every
 // position of the batch. Each of `partitions` threads sums a share of the images into its own
 // partial gradient (rfactor over the images), row by row: for one row of one image, every
 // (kx, ky) and tile of (co vectors x ci) accumulates along the row in registers (a second rfactor
 // leaves only x inside), then adds into the partial gradient, which stays in cache. The partials
 // are summed at the end in a fixed order: the result depends on `partitions`, not on scheduling.
+//
+// output_grad is the gradient with its channels clamped, so that a tile past the last channel reads
+// valid memory. Read in place, that clamp makes every vector of the row loop a gather (16 scalar
+// loads and shuffles per 12 FMAs on AVX-512); each row is copied once into a buffer the tiles read
+// with dense loads (every (kx, ky, ci tile) reads it: ~150 times at 200 channels and 3x3).
 inline void schedule_conv2d_backward_weights_cpu(const Halide::Target &t, Halide::Func filter_grad, Halide::Func dw,
-                                                 Halide::RDom r, Halide::Func input_padded, Expr batch,
-                                                 Expr partitions, const ScheduleParams &p) {
+                                                 Halide::RDom r, Halide::Func input_padded, Halide::Func output_grad,
+                                                 const BackwardWeightsSizes &sizes, const ScheduleParams &p) {
     using namespace Halide;
     const int vec = t.natural_vector_size<float>();
     const BackwardWeightsTile tile = conv_backward_weights_tile(t, p);
@@ -185,8 +252,13 @@ inline void schedule_conv2d_backward_weights_cpu(const Halide::Target &t, Halide
 
     Var v("partition"), row_y("row_y"), row_n("row_n");
     RVar images_outer("images_outer"), images_inner("images_inner");
-    dw.update().split(r.z, images_outer, images_inner, (batch + partitions - 1) / partitions, TailStrategy::GuardWithIf);
+    Expr share = (sizes.batch + sizes.partitions - 1) / sizes.partitions;
+    dw.update().split(r.z, images_outer, images_inner, share, TailStrategy::GuardWithIf);
     Func partial = dw.update().rfactor(images_outer, v);
+    // MNIST's first conv (1 channel, 5x5), CIFAR's (3 channels, 3x3 or 5x5).
+    for (auto [channels_in, kernel_width] : {std::pair{1, 5}, {1, 3}, {3, 3}, {3, 5}}) {
+        schedule_narrow_backward_weights(t, partial, r, images_inner, sizes, channels_in, kernel_width);
+    }
     Func row = partial.update().rfactor({{r.y, row_y}, {images_inner, row_n}});
 
     Var co = dw.args()[0];
@@ -205,36 +277,21 @@ inline void schedule_conv2d_backward_weights_cpu(const Halide::Target &t, Halide
         .vectorize(coi, vec, TailStrategy::GuardWithIf)
         .unroll(cii)
         .parallel(pv);
+    schedule_backward_weights_row(t, row, partial, coo, r.x, tile_co, 1, tile_ci);
 
-    // The row's register tile: every dimension but co and ci is a single value here.
-    std::vector<Var> a = row.args();  // (co, kx, ky, ci, partition, row_y, row_n)
-    Var aco("acc_co_outer"), aci("acc_co_inner");
-    row.compute_at(partial, coo)
-        .bound_extent(a[0], tile_co)
-        .bound_extent(a[3], tile_ci)
-        .bound_extent(a[1], 1)
-        .bound_extent(a[2], 1)
-        .bound_extent(a[4], 1)
-        .bound_extent(a[5], 1)
-        .bound_extent(a[6], 1)
-        .split(a[0], aco, aci, vec)
-        .vectorize(aci)
-        .unroll(aco)
-        .unroll(a[3]);
-    row.update()
-        .split(a[0], aco, aci, vec)
-        .reorder(aci, aco, a[3], r.x, a[6])
-        .vectorize(aci)
-        .unroll(aco)
-        .unroll(a[3]);
+    Var gc = output_grad.args()[0];
+    output_grad.compute_at(partial, r.y).vectorize(gc, vec, TailStrategy::GuardWithIf);
 
-    // The padded input once, in parallel over images: the row loop reads it without bounds checks.
-    Var pc = input_padded.args()[0], pn = input_padded.args()[3];
-    input_padded.compute_root().parallel(pn).vectorize(pc, vec, TailStrategy::GuardWithIf);
+    // Each image's padded input is copied by the thread that sums it, just before its rows: the row
+    // loop reads it without bounds checks, from cache (a whole batch padded at once was 72 MB at
+    // 200 channels of 28x28, written and read back from memory on every call).
+    Var pc = input_padded.args()[0];
+    input_padded.compute_at(partial, images_inner).vectorize(pc, vec, TailStrategy::GuardWithIf);
 }
 
 inline void schedule_conv2d_backward_weights(const Halide::Target &t, Halide::Func filter_grad, Halide::Func dw,
-                                             Halide::RDom r, Halide::Func input_padded, Expr batch, Expr partitions,
+                                             Halide::RDom r, Halide::Func input_padded, Halide::Func output_grad,
+                                             const BackwardWeightsSizes &sizes,
                                              const ScheduleParams &p = ScheduleParams()) {
     using namespace Halide;
     if (t.has_gpu_feature()) {
@@ -244,7 +301,7 @@ inline void schedule_conv2d_backward_weights(const Halide::Target &t, Halide::Fu
         dw.compute_at(filter_grad, coi);
         return;
     }
-    schedule_conv2d_backward_weights_cpu(t, filter_grad, dw, r, input_padded, batch, partitions, p);
+    schedule_conv2d_backward_weights_cpu(t, filter_grad, dw, r, input_padded, output_grad, sizes, p);
 }
 
 }  // namespace hnn

@@ -4,6 +4,7 @@
 #include "Halide.h"
 #include "conv2d_algorithm.h"
 #include "hnn/conv2d_ops.h"
+#include "hnn/device.h"
 #include "hnn/error.h"
 #include "reference_activations.h"
 #include "reference_conv.h"
@@ -34,7 +35,7 @@ const std::vector<Case> cases = {
     {3, 7, 5, 2, 5, 3, 1, "same"},    {1, 9, 9, 1, 7, 5, 1, "same"},   {4, 6, 6, 2, 6, 2, 1, "same"},
     {5, 7, 7, 2, 3, 3, 2, "same"},    {6, 8, 5, 1, 9, 1, 1, "same"},   {17, 5, 4, 2, 19, 3, 1, "valid"},
     {8, 9, 7, 1, 70, 3, 2, "1"},      {2, 11, 3, 3, 4, 2, 2, "same"},  {33, 6, 6, 2, 40, 3, 1, "same"},
-    {3, 4, 4, 1, 2, 5, 1, "2x1"},
+    {3, 4, 4, 1, 2, 5, 1, "2x1"},     {1, 10, 6, 3, 37, 3, 2, "same"},
 };
 
 reference::ConvShape shape_of(const Case &c, const Conv2dGeometry &g) {
@@ -255,4 +256,30 @@ TEST_CASE("conv2d refuses mismatched shapes with messages naming them", "[conv2d
     REQUIRE_THROWS_WITH(conv2d_backward_data(dout, filter_ok, g, din), Catch::Contains("conv2d_backward_data: output_grad (c=4, x=5, y=5, n=1)"));
     Tensor dw({4, 3, 3, 3});
     REQUIRE_THROWS_WITH(conv2d_backward_weights(dout, input, g, dw), Catch::Contains("do not agree on channels or batch"));
+}
+
+TEST_CASE("conv2d backward-weights sums a batch split among threads as float64 does", "[conv2d]") {
+    // The schedule gives each thread a share of the images (the last share shorter) and sums the
+    // partial gradients after: every thread count must give the same gradient, to float rounding.
+    const int threads = cpu_threads();
+    struct RestoreThreads {
+        int n;
+        ~RestoreThreads() { set_cpu_threads(n); }
+    } restore{threads};
+    const std::vector<Case> batch_cases = {{1, 28, 28, 51, 8, 3, 1, "same"}, {8, 28, 28, 51, 8, 3, 2, "same"},
+                                           {13, 9, 7, 29, 21, 3, 1, "same"}};
+    for (const Case &c : batch_cases) {
+        Conv2dGeometry g = conv2d_geometry(c.w, c.h, c.k, c.k, c.stride, parse_padding(c.padding));
+        auto s = shape_of(c, g);
+        Tensor input = random_tensor({c.ci, c.w, c.h, c.n});
+        Tensor dout = random_tensor({c.co, g.out_width, g.out_height, c.n});
+        auto want = reference::conv_backward_weights(s, dout.host(), input.host());
+        for (int t : {1, 2, 3}) {
+            INFO(describe(c) << ", " << t << " threads");
+            set_cpu_threads(t);
+            Tensor dw({c.co, c.k, c.k, c.ci});
+            conv2d_backward_weights(dout, input, g, dw);
+            require_close(dw, [&](size_t i) { return want[i]; }, 1e-5, 1e-4, "filter_grad vs float64");
+        }
+    }
 }
