@@ -27,7 +27,15 @@ void on_halide_print(void *, const char *message) {
     if (verbose) std::fprintf(stderr, "[halide] %s", message);
 }
 
+void *on_halide_malloc(void *, size_t bytes) { return kernel_scratch_allocate(bytes); }
+void on_halide_free(void *, void *block) { kernel_scratch_free(block); }
+
 }  // namespace
+
+void install_kernel_scratch_memory() {
+    halide_set_custom_malloc(on_halide_malloc);
+    halide_set_custom_free(on_halide_free);
+}
 
 void install_halide_handlers() {
     static std::once_flag once;

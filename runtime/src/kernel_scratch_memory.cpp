@@ -1,7 +1,5 @@
 #include "hnn/kernel_scratch_memory.h"
 
-#include <HalideRuntime.h>
-
 #include <cstdint>
 #include <cstdlib>
 #include <mutex>
@@ -59,7 +57,9 @@ void *allocate_block(size_t bytes) {
     return block;
 }
 
-void *scratch_malloc(void *, size_t requested) {
+}  // namespace
+
+void *kernel_scratch_allocate(size_t requested) {
     const size_t bytes = size_class(requested);
     if (bytes >= kMinCachedBytes) {
         Cache &c = cache();
@@ -77,7 +77,7 @@ void *scratch_malloc(void *, size_t requested) {
     return allocate_block(bytes);
 }
 
-void scratch_free(void *, void *block) {
+void kernel_scratch_free(void *block) {
     if (!block) return;
     const BlockHeader header = static_cast<BlockHeader *>(block)[-1];
     if (header.bytes >= kMinCachedBytes) {
@@ -90,13 +90,6 @@ void scratch_free(void *, void *block) {
         }
     }
     std::free(header.raw);
-}
-
-}  // namespace
-
-void install_kernel_scratch_memory() {
-    halide_set_custom_malloc(scratch_malloc);
-    halide_set_custom_free(scratch_free);
 }
 
 KernelScratchStats kernel_scratch_stats() {

@@ -1,6 +1,7 @@
 #include "jit_kernel.h"
 
 #include "hnn/error.h"
+#include "hnn/kernel_scratch_memory.h"
 
 #include <cstdio>
 #include <mutex>
@@ -63,6 +64,10 @@ void install_jit_handlers() {
         Halide::JITHandlers h;
         h.custom_print = print_to_stderr;
         h.custom_error = print_to_stderr;
+        // The AOT kernels' allocator: candidates are timed as the build's kernels run, not with a
+        // fresh mapping (page faults, zero-filling) for each intermediate buffer on every call.
+        h.custom_malloc = [](Halide::JITUserContext *, size_t bytes) { return kernel_scratch_allocate(bytes); };
+        h.custom_free = [](Halide::JITUserContext *, void *block) { kernel_scratch_free(block); };
         Halide::Internal::JITSharedRuntime::set_default_handlers(h);
     });
 }

@@ -6,8 +6,15 @@
 
 namespace hnn {
 
-// Makes halide_malloc/halide_free of the AOT kernels' runtime go through the cache.
+// Makes halide_malloc/halide_free of the AOT kernels' runtime go through the cache
+// (defined with the other Halide handlers, in halide_errors.cpp: this file needs no Halide runtime,
+// so hnn-tune's JIT-compiled kernels use the same cache).
 void install_kernel_scratch_memory();
+
+// A block of at least `bytes`, 64-byte aligned, from the cache or the system; nullptr when out of
+// memory. kernel_scratch_free takes it back (nullptr is allowed).
+void *kernel_scratch_allocate(size_t bytes);
+void kernel_scratch_free(void *block);
 
 struct KernelScratchStats {
     size_t cached_bytes = 0;   // freed blocks kept for reuse
