@@ -174,7 +174,7 @@ public:
             return;
         }
         const BackwardWeightsSizes sizes{output_grad.dim(3).extent(), partitions, filter_grad.dim(3).extent(),
-                                         filter_grad.dim(1).extent()};
+                                         filter_grad.dim(1).extent(), output_grad.dim(1).extent()};
         schedule_conv2d_backward_weights(get_target(), filter_grad, dw, r, input_padded, output_grad_bounded, sizes,
                                          ScheduleParams(schedule_knobs, get_target(), conv_backward_weights_knobs()));
         schedule_channel_reduction(bias_grad, co, rb, get_target());

@@ -12,6 +12,7 @@
 #include "channel_reduction_schedule.h"
 #include "schedule_params.h"
 
+
 namespace hnn {
 
 using Halide::Expr;
@@ -36,15 +37,26 @@ inline RegisterTile conv_register_tile(const Halide::Target &t, const SchedulePa
     return {p.get("tile_c", hand.channel_vectors), p.get("tile_x", hand.xs)};
 }
 
+// The reduction channels (ci of the forward, co of backward-data) a register tile sums before the
+// next tile of the image: the tile's weights for those channels (16 channels x 9 taps x 48 co = 27 KB
+// at 3x3 on AVX-512) stay in L1 while every tile of the image uses them. A tile that ran the whole
+// reduction at once streamed all its weights (345 KB at 200 channels) from L2 for every 4 positions,
+// which held the forward and backward-data near 55-60% of the FMA peak on a Xeon; chunks of 16
+// reached 70% (8 and 32 were slower); 1 sums the whole reduction per tile. `hnn tune` searches
+// the knob chunk_channels.
+inline int conv_chunk_channels(const ScheduleParams &p = ScheduleParams()) {
+    return p.get("chunk_channels", 16);
+}
+
 // The knobs of the forward and backward-data schedules.
 inline const std::set<std::string> &conv_like_knobs() {
-    static const std::set<std::string> knobs{"tile_c", "tile_x"};
+    static const std::set<std::string> knobs{"tile_c", "tile_x", "chunk_channels"};
     return knobs;
 }
 
 // The knobs of the backward-weights schedule: its register tile, co vectors by ci.
 inline const std::set<std::string> &conv_backward_weights_knobs() {
-    static const std::set<std::string> knobs{"tile_co", "tile_ci"};
+    static const std::set<std::string> knobs{"tile_co", "tile_ci", "run_positions"};
     return knobs;
 }
 
@@ -66,6 +78,7 @@ inline void schedule_conv_like_cpu(const Halide::Target &t, Halide::Func out, Ha
     const int vec = t.natural_vector_size<float>();
     const RegisterTile tile = conv_register_tile(t, knobs.params);
     const int tile_c = vec * tile.channel_vectors;
+    const int chunk = conv_chunk_channels(knobs.params);
     Var c = out.args()[0], x = out.args()[1], y = out.args()[2], n = out.args()[3];
     Var co("c_outer"), ci("c_inner"), xo("x_outer"), xi("x_inner"), yn("yn");
 
@@ -75,21 +88,62 @@ inline void schedule_conv_like_cpu(const Halide::Target &t, Halide::Func out, Ha
         .vectorize(ci, vec, TailStrategy::GuardWithIf)
         .parallel(n);
 
-    Var ac = acc.args()[0], ax = acc.args()[1];
-    Var aco("acc_c_outer"), aci("acc_c_inner");
-    acc.compute_at(out, xo)
-        .bound_extent(ac, tile_c)
-        .bound_extent(ax, tile.xs)
-        .split(ac, aco, aci, vec)
-        .vectorize(aci)
-        .unroll(aco)
-        .unroll(ax);
-    acc.update()
-        .split(ac, aco, aci, vec)
-        .reorder(aci, aco, ax, inner, middle, outer)
-        .vectorize(aci)
-        .unroll(aco)
-        .unroll(ax);
+    Var ac = acc.args()[0], ax = acc.args()[1], ay = acc.args()[2], an = acc.args()[3];
+    Var aco("acc_c_outer"), aci("acc_c_inner"), axo("acc_x_outer"), axi("acc_x_inner");
+    if (chunk > 1) {
+        // Per image and co tile: for each chunk of the reduction, every register tile of the image
+        // sums the chunk (an rfactor over the chunks) and adds it into the image's sums, which wait
+        // in a buffer between chunks (48 co x 28 x 28 floats = 150 KB, in L2).
+        out.reorder(ci, xi, xo, y, co, n);
+        RVar chunk_outer("chunk_outer"), chunk_inner("chunk_inner");
+        Var u("chunk");
+        acc.update().split(inner, chunk_outer, chunk_inner, min(chunk, inner.extent()), TailStrategy::GuardWithIf);
+        Func chunk_sum = acc.update().rfactor(chunk_outer, u);
+        acc.compute_at(out, co)
+            .bound_extent(ac, tile_c)
+            .split(ac, aco, aci, vec)
+            .vectorize(aci)
+            .unroll(aco);
+        acc.update()
+            .split(ac, aco, aci, vec)
+            .split(ax, axo, axi, tile.xs, TailStrategy::RoundUp)
+            .reorder(aci, aco, axi, axo, ay, an, chunk_outer)
+            .vectorize(aci)
+            .unroll(aco)
+            .unroll(axi);
+        std::vector<Var> s = chunk_sum.args();  // (c, x, y, n, chunk)
+        Var sco("sum_c_outer"), sci("sum_c_inner");
+        chunk_sum.compute_at(acc, axo)
+            .bound_extent(s[0], tile_c)
+            .bound_extent(s[1], tile.xs)
+            .bound_extent(s[2], 1)
+            .bound_extent(s[3], 1)
+            .bound_extent(s[4], 1)
+            .split(s[0], sco, sci, vec)
+            .vectorize(sci)
+            .unroll(sco)
+            .unroll(s[1]);
+        chunk_sum.update()
+            .split(s[0], sco, sci, vec)
+            .reorder(sci, sco, s[1], chunk_inner, middle, outer)
+            .vectorize(sci)
+            .unroll(sco)
+            .unroll(s[1]);
+    } else {
+        acc.compute_at(out, xo)
+            .bound_extent(ac, tile_c)
+            .bound_extent(ax, tile.xs)
+            .split(ac, aco, aci, vec)
+            .vectorize(aci)
+            .unroll(aco)
+            .unroll(ax);
+        acc.update()
+            .split(ac, aco, aci, vec)
+            .reorder(aci, aco, ax, inner, middle, outer)
+            .vectorize(aci)
+            .unroll(aco)
+            .unroll(ax);
+    }
 
     weights.compute_root().vectorize(weights.args()[0], vec, TailStrategy::GuardWithIf);
     padded.compute_at(out, n).vectorize(padded.args()[0], vec, TailStrategy::GuardWithIf);
@@ -156,16 +210,19 @@ inline void schedule_conv2d_backward_data(const Halide::Target &t, Halide::Func 
 }
 
 struct BackwardWeightsTile {
-    int co_vectors;  // vectors of output channels
-    int ci;          // input channels
+    int co_vectors;     // vectors of output channels
+    int ci;             // input channels
+    int run_positions;  // output positions summed into the tile between loads and stores of the partial sum
 };
 
 // A row of 1 vector of co x 12 ci measured fastest on AVX-512 (Zen 4) at the reference layers.
-// `hnn tune` searches the knobs tile_co and tile_ci.
+// The tile loads and stores its accumulators once per run of positions: a run of one 7- or 8-wide
+// row spends a third of its time on that, so runs join rows until they cover run_positions.
+// `hnn tune` searches the knobs tile_co, tile_ci and run_positions.
 inline BackwardWeightsTile conv_backward_weights_tile(const Halide::Target &t,
                                                       const ScheduleParams &p = ScheduleParams()) {
     const bool avx512 = t.has_feature(Halide::Target::AVX512_Skylake);
-    return {p.get("tile_co", avx512 ? 1 : 2), p.get("tile_ci", avx512 ? 12 : 4)};
+    return {p.get("tile_co", avx512 ? 1 : 2), p.get("tile_ci", avx512 ? 12 : 4), p.get("run_positions", 56)};
 }
 
 // The run-time sizes the backward-weights schedule depends on.
@@ -174,13 +231,21 @@ struct BackwardWeightsSizes {
     Expr partitions;    // threads summing shares of the batch
     Expr channels_in;   // the filter gradient's ci extent
     Expr kernel_width;  // and its kx extent
+    Expr output_width;  // the output gradient's x extent
 };
 
-// One image row's register tile, computed at `at` of `partial` (the loop over co tiles): every
-// dimension but those in `extents` (co, kx, ci) is a single value, and the loop along the row runs
-// inside the tile, so per x it loads the tile's co vectors once and broadcasts one input per (kx, ci).
+// The reduction variables of the partial gradient's update after the row split: positions along a
+// row, rows of a run, runs of an image, images of a thread's share.
+struct BackwardWeightsLoops {
+    Halide::RVar x, rows_inner, rows_outer, images_inner;
+};
+
+// One run of rows' register tile, computed at `at` of `partial` (the loop over co tiles): every
+// dimension but co, kx and ci is a single value, and the loops along the run's rows run inside the
+// tile, so per position it loads the tile's co vectors once and broadcasts one input per (kx, ci).
 inline void schedule_backward_weights_row(const Halide::Target &t, Halide::Func row, Halide::Func partial,
-                                          Halide::Var at, Halide::RVar x, int tile_co, int tile_kx, int tile_ci) {
+                                          Halide::Var at, const BackwardWeightsLoops &l, int tile_co, int tile_kx,
+                                          int tile_ci) {
     using namespace Halide;
     const int vec = t.natural_vector_size<float>();
     std::vector<Var> a = row.args();  // (co, kx, ky, ci, partition, row_y, row_n)
@@ -200,7 +265,7 @@ inline void schedule_backward_weights_row(const Halide::Target &t, Halide::Func 
         .unroll(a[3]);
     row.update()
         .split(a[0], aco, aci, vec)
-        .reorder(aci, aco, a[1], a[3], x, a[6])
+        .reorder(aci, aco, a[1], a[3], l.x, l.rows_inner, a[6])
         .vectorize(aci)
         .unroll(aco)
         .unroll(a[1])
@@ -210,8 +275,8 @@ inline void schedule_backward_weights_row(const Halide::Target &t, Halide::Func 
 // A first layer's 1 or 3 input channels would fill a tile of 12 ci with padding (11/12 of the
 // work wasted at ci = 1). For the kernel sizes the models use, the tile spans every kx and ci
 // instead: co vectors x kx x ci, with as many co vectors as fit beside them in registers.
-inline void schedule_narrow_backward_weights(const Halide::Target &t, Halide::Func partial, Halide::RDom r,
-                                             Halide::RVar images_inner, const BackwardWeightsSizes &sizes,
+inline void schedule_narrow_backward_weights(const Halide::Target &t, Halide::Func partial,
+                                             const BackwardWeightsLoops &l, const BackwardWeightsSizes &sizes,
                                              int channels_in, int kernel_width) {
     using namespace Halide;
     const int vec = t.natural_vector_size<float>();
@@ -219,15 +284,15 @@ inline void schedule_narrow_backward_weights(const Halide::Target &t, Halide::Fu
     const int co_vectors = std::max(1, std::min(2, accumulators / (channels_in * kernel_width)));
     Stage narrow = partial.update().specialize(sizes.channels_in == channels_in && sizes.kernel_width == kernel_width);
     Var row_y("row_y"), row_n("row_n");
-    Func row = narrow.rfactor({{r.y, row_y}, {images_inner, row_n}});
+    Func row = narrow.rfactor({{l.rows_outer, row_y}, {l.images_inner, row_n}});
 
     std::vector<Var> a = partial.args();  // (co, kx, ky, ci, partition)
     Var coo("narrow_co_outer"), coi("narrow_co_inner");
     narrow.split(a[0], coo, coi, vec * co_vectors, TailStrategy::GuardWithIf)
-        .reorder(coi, a[1], a[3], coo, a[2], r.y, images_inner, a[4])
+        .reorder(coi, a[1], a[3], coo, a[2], l.rows_outer, l.images_inner, a[4])
         .vectorize(coi, vec, TailStrategy::GuardWithIf)
         .parallel(a[4]);
-    schedule_backward_weights_row(t, row, partial, coo, r.x, vec * co_vectors, kernel_width, channels_in);
+    schedule_backward_weights_row(t, row, partial, coo, l, vec * co_vectors, kernel_width, channels_in);
 }
 
 // filter_grad (co, kx, ky, ci) = sum over r = (x, y, n), a GEMM whose reduction runs over every
@@ -240,7 +305,8 @@ inline void schedule_narrow_backward_weights(const Halide::Target &t, Halide::Fu
 // output_grad is the gradient with its channels clamped, so that a tile past the last channel reads
 // valid memory. Read in place, that clamp makes every vector of the row loop a gather (16 scalar
 // loads and shuffles per 12 FMAs on AVX-512); each row is copied once into a buffer the tiles read
-// with dense loads (every (kx, ky, ci tile) reads it: ~150 times at 200 channels and 3x3).
+// with dense loads (every (kx, ky, ci tile) reads it: ~150 times at 200 channels and 3x3); so is each
+// run of rows.
 inline void schedule_conv2d_backward_weights_cpu(const Halide::Target &t, Halide::Func filter_grad, Halide::Func dw,
                                                  Halide::RDom r, Halide::Func input_padded, Halide::Func output_grad,
                                                  const BackwardWeightsSizes &sizes, const ScheduleParams &p) {
@@ -255,11 +321,14 @@ inline void schedule_conv2d_backward_weights_cpu(const Halide::Target &t, Halide
     Expr share = (sizes.batch + sizes.partitions - 1) / sizes.partitions;
     dw.update().split(r.z, images_outer, images_inner, share, TailStrategy::GuardWithIf);
     Func partial = dw.update().rfactor(images_outer, v);
+    BackwardWeightsLoops loops{r.x, RVar("rows_inner"), RVar("rows_outer"), images_inner};
+    Expr rows_per_run = max(1, (tile.run_positions + sizes.output_width - 1) / sizes.output_width);
+    partial.update().split(r.y, loops.rows_outer, loops.rows_inner, rows_per_run, TailStrategy::GuardWithIf);
     // MNIST's first conv (1 channel, 5x5), CIFAR's (3 channels, 3x3 or 5x5).
     for (auto [channels_in, kernel_width] : {std::pair{1, 5}, {1, 3}, {3, 3}, {3, 5}}) {
-        schedule_narrow_backward_weights(t, partial, r, images_inner, sizes, channels_in, kernel_width);
+        schedule_narrow_backward_weights(t, partial, loops, sizes, channels_in, kernel_width);
     }
-    Func row = partial.update().rfactor({{r.y, row_y}, {images_inner, row_n}});
+    Func row = partial.update().rfactor({{loops.rows_outer, row_y}, {images_inner, row_n}});
 
     Var co = dw.args()[0];
     dw.compute_root().vectorize(co, vec, TailStrategy::GuardWithIf);
@@ -273,14 +342,14 @@ inline void schedule_conv2d_backward_weights_cpu(const Halide::Target &t, Halide
     partial.update()
         .split(pco, coo, coi, tile_co, TailStrategy::GuardWithIf)
         .split(pci, cio, cii, tile_ci, TailStrategy::GuardWithIf)
-        .reorder(coi, cii, coo, cio, pkx, pky, r.y, images_inner, pv)
+        .reorder(coi, cii, coo, cio, pkx, pky, loops.rows_outer, images_inner, pv)
         .vectorize(coi, vec, TailStrategy::GuardWithIf)
         .unroll(cii)
         .parallel(pv);
-    schedule_backward_weights_row(t, row, partial, coo, r.x, tile_co, 1, tile_ci);
+    schedule_backward_weights_row(t, row, partial, coo, loops, tile_co, 1, tile_ci);
 
     Var gc = output_grad.args()[0];
-    output_grad.compute_at(partial, r.y).vectorize(gc, vec, TailStrategy::GuardWithIf);
+    output_grad.compute_at(partial, loops.rows_outer).vectorize(gc, vec, TailStrategy::GuardWithIf);
 
     // Each image's padded input is copied by the thread that sums it, just before its rows: the row
     // loop reads it without bounds checks, from cache (a whole batch padded at once was 72 MB at

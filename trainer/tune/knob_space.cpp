@@ -21,10 +21,14 @@ int vector_registers(const Halide::Target &t) {
 std::vector<KnobRange> knob_ranges(const std::string &kernel, const Halide::Target &t) {
     if (conv_like(kernel)) {
         const RegisterTile hand = conv_register_tile(t);
-        return {{"tile_c", hand.channel_vectors, 1, 6}, {"tile_x", hand.xs, 1, 12}};
+        return {{"tile_c", hand.channel_vectors, 1, 6},
+                {"tile_x", hand.xs, 1, 12},
+                {"chunk_channels", conv_chunk_channels(), 1, 256, true}};
     }
     const BackwardWeightsTile hand = conv_backward_weights_tile(t);
-    return {{"tile_co", hand.co_vectors, 1, 4}, {"tile_ci", hand.ci, 1, 24}};
+    return {{"tile_co", hand.co_vectors, 1, 4},
+            {"tile_ci", hand.ci, 1, 24},
+            {"run_positions", hand.run_positions, 1, 512, true}};
 }
 
 bool fits_registers(const std::string &kernel, const Halide::Target &t, const Knobs &k) {
@@ -46,16 +50,19 @@ Knobs hand_knobs(const std::string &kernel, const Halide::Target &t) {
 std::vector<Knobs> neighbours(const std::string &kernel, const Halide::Target &t, const Knobs &from) {
     std::vector<Knobs> out;
     for (const KnobRange &r : knob_ranges(kernel, t)) {
-        for (int step : {-1, 1, -2, 2}) {
+        const int v = from.at(r.name);
+        const std::vector<int> values = r.doubling ? std::vector<int>{v / 2, v * 2}
+                                                   : std::vector<int>{v - 1, v + 1, v - 2, v + 2};
+        for (int value : values) {
             Knobs k = from;
-            k[r.name] = from.at(r.name) + step;
+            k[r.name] = value;
             if (k[r.name] < r.min || k[r.name] > r.max || !fits_registers(kernel, t, k)) continue;
             out.push_back(k);
         }
     }
-    // Trading one knob against the other keeps the register tile's size: try those too.
+    // Trading the register tile's two sides (the first two knobs) keeps its size: try those too.
     const std::vector<KnobRange> ranges = knob_ranges(kernel, t);
-    if (ranges.size() == 2) {
+    if (ranges.size() >= 2) {
         for (int s : {-1, 1}) {
             Knobs k = from;
             k[ranges[0].name] += s;

@@ -16,6 +16,7 @@ using Knobs = std::map<std::string, int>;
 struct KnobRange {
     std::string name;
     int hand = 0, min = 1, max = 1;
+    bool doubling = false;  // steps multiply or divide by 2 (a size in positions), not add 1 or 2
 };
 
 std::vector<KnobRange> knob_ranges(const std::string &kernel, const Halide::Target &t);
@@ -27,7 +28,7 @@ bool fits_registers(const std::string &kernel, const Halide::Target &t, const Kn
 // Every knob at its hand value: the search's starting point.
 Knobs hand_knobs(const std::string &kernel, const Halide::Target &t);
 
-// The candidates one step away from `from` (each knob ±1, ±2), that fit the registers.
+// The candidates one step away from `from` (each knob ±1, ±2, or ×2, ÷2), that fit the registers.
 std::vector<Knobs> neighbours(const std::string &kernel, const Halide::Target &t, const Knobs &from);
 
 // "tile_c=4 tile_x=5", or "default" for the empty candidate.

@@ -61,8 +61,9 @@ std::vector<Halide::Buffer<float>> copy_outputs(KernelArgs &args, const std::vec
     return out;
 }
 
-// Of the largest reference value. The knobs never change the order of a sum (their outputs match to
-// the bit); an autoscheduler's schedule may, which moves the last bits.
+// Of the largest reference value. The register tile's knobs never change the order of a sum (their
+// outputs match to the bit); chunk_channels, run_positions and an autoscheduler's schedule do,
+// which moves the last bits.
 constexpr double tolerance = 1e-5;
 
 }  // namespace
