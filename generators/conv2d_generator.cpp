@@ -33,20 +33,27 @@ public:
     Output<Func> output{"output", {Float(32), Float(32)}, 4};  // (activated, pre_activation), (co, x, y, n)
 
     Var co{"co"}, x{"x"}, y{"y"}, n{"n"};
-    Func conv{"conv"}, input_padded, filter_bounded, bias_bounded;
+    Func conv{"conv"}, activated{"activated"}, input_padded, filter_bounded, bias_bounded;
     RDom r;
 
     void generate() {
         const Expr out_channels = filter.dim(0).extent();
         Conv2dShape s{stride, pad_x, pad_y};
-        input_padded = zero_padded(input, input.dim(1).extent(), input.dim(2).extent(), "input_padded");
-        filter_bounded = clamp_dimension(filter, 0, out_channels, "filter_bounded");
+        // The GPU schedule computes whole register tiles past the last output channel and stages
+        // whole chunks of input channels: there those reads are clamped. The CPU schedule reads only
+        // valid input channels and is compiled without the clamps.
+        const bool gpu = get_target().has_gpu_feature();
+        Func input_source = gpu ? clamp_dimension(input, 0, input.dim(0).extent(), "input_bounded") : Func(input);
+        Func filter_source = gpu ? clamp_dimension(filter, 3, filter.dim(3).extent(), "filter_ci_bounded") : Func(filter);
+        input_padded = zero_padded(input_source, input.dim(1).extent(), input.dim(2).extent(), "input_padded");
+        filter_bounded = clamp_dimension(filter_source, 0, out_channels, "filter_bounded");
         bias_bounded(co) = bias(clamp(co, 0, out_channels - 1));
         r = RDom(0, filter.dim(1).extent(), 0, filter.dim(2).extent(), 0, filter.dim(3).extent(), "r");
         define_conv2d_forward(conv, input_padded, filter_bounded, bias_bounded, r, s);
 
-        ActivationParams p = act.at(co, x, y, n);
-        output(co, x, y, n) = Tuple(activation(act.kind, conv(co, x, y, n), p), conv(co, x, y, n));
+        ActivationParams p = act.at(gpu ? min(co, out_channels - 1) : Expr(co), x, y, n);
+        activated(co, x, y, n) = activation(act.kind, conv(co, x, y, n), p);
+        output(co, x, y, n) = Tuple(activated(co, x, y, n), conv(co, x, y, n));
     }
 
     void schedule() {
@@ -62,8 +69,8 @@ public:
             output.set_estimates({{0, e.co}, {0, e.ow}, {0, e.oh}, {0, e.n}});
             return;
         }
-        schedule_conv2d_forward(get_target(), output, conv, filter_bounded, input_padded, r, act.kind,
-                                make_schedule_knobs(schedule_knobs, activation_kinds, get_target(), conv_like_knobs()));
+        schedule_conv2d_forward(get_target(), output, conv, activated, filter_bounded, input_padded, r, act.kind,
+                                stride, make_schedule_knobs(schedule_knobs, activation_kinds, get_target(), conv_like_knobs()));
     }
 };
 
@@ -91,10 +98,16 @@ public:
     void generate() {
         const Expr in_channels = filter.dim(3).extent();
         Conv2dShape s{stride, pad_x, pad_y};
-        output_grad_padded = zero_padded(output_grad, output_grad.dim(1).extent(), output_grad.dim(2).extent(),
+        // The GPU schedule stages whole chunks of output channels: there those reads are clamped (the
+        // CPU schedule reads only valid ones and is compiled without the clamps).
+        const bool gpu = get_target().has_gpu_feature();
+        const Expr out_channels = filter.dim(0).extent();
+        Func output_grad_source =
+            gpu ? clamp_dimension(output_grad, 0, out_channels, "output_grad_bounded") : Func(output_grad);
+        output_grad_padded = zero_padded(output_grad_source, output_grad.dim(1).extent(), output_grad.dim(2).extent(),
                                          "output_grad_padded");
         Var kx("kx"), ky("ky"), co("co");
-        filter_t(ci, kx, ky, co) = filter(co, kx, ky, clamp(ci, 0, in_channels - 1));
+        filter_t(ci, kx, ky, co) = filter(gpu ? clamp(co, 0, out_channels - 1) : Expr(co), kx, ky, clamp(ci, 0, in_channels - 1));
         r = RDom(0, filter.dim(0).extent(), 0, filter.dim(1).extent(), 0, filter.dim(2).extent(), "r");
         define_conv2d_backward_data(din, output_grad_padded, filter_t, r, s);
 
@@ -148,7 +161,12 @@ public:
 
     void generate() {
         Conv2dShape s{stride, pad_x, pad_y};
-        output_grad_bounded = clamp_dimension(output_grad, 0, output_grad.dim(0).extent(), "output_grad_bounded");
+        // The GPU schedule stages whole runs of 32 x positions of the output gradient, past the end of
+        // a row: there x is clamped too (the CPU schedule reads only valid x, without the clamp).
+        Func output_grad_source = get_target().has_gpu_feature()
+                                      ? clamp_dimension(output_grad, 1, output_grad.dim(1).extent(), "output_grad_x_bounded")
+                                      : Func(output_grad);
+        output_grad_bounded = clamp_dimension(output_grad_source, 0, output_grad.dim(0).extent(), "output_grad_bounded");
         Func input_bounded = clamp_dimension(input, 0, input.dim(0).extent(), "input_bounded");
         input_padded = zero_padded(input_bounded, input.dim(1).extent(), input.dim(2).extent(), "input_padded");
         r = RDom(0, output_grad.dim(1).extent(), 0, output_grad.dim(2).extent(), 0, output_grad.dim(3).extent(), "r");
@@ -173,8 +191,10 @@ public:
             bias_grad.set_estimates({{0, e.co}});
             return;
         }
-        const BackwardWeightsSizes sizes{output_grad.dim(3).extent(), partitions, filter_grad.dim(3).extent(),
-                                         filter_grad.dim(1).extent(), output_grad.dim(1).extent()};
+        const BackwardWeightsSizes sizes{output_grad.dim(3).extent(), partitions,
+                                         filter_grad.dim(3).extent(),  filter_grad.dim(1).extent(),
+                                         output_grad.dim(1).extent(),  filter_grad.dim(0).extent(),
+                                         filter_grad.dim(2).extent(),  stride};
         schedule_conv2d_backward_weights(get_target(), filter_grad, dw, r, input_padded, output_grad_bounded, sizes,
                                          ScheduleParams(schedule_knobs, get_target(), conv_backward_weights_knobs()));
         schedule_channel_reduction(bias_grad, co, rb, get_target());

@@ -10,8 +10,8 @@
 
 #include "activation_kind.h"
 #include "channel_reduction_schedule.h"
+#include "conv2d_gpu_schedule.h"
 #include "schedule_params.h"
-
 
 namespace hnn {
 
@@ -167,29 +167,17 @@ inline void schedule_conv_like_cpu(const Halide::Target &t, Halide::Func out, Ha
     out.specialize_fail("hnn: unknown activation kind");
 }
 
-inline void schedule_conv_like_gpu(Halide::Func out, Halide::Func acc, Halide::Func weights, Expr kind,
-                                   const ScheduleKnobs &knobs, Halide::Func epilogue = Halide::Func()) {
-    using namespace Halide;
-    Var c = out.args()[0], x = out.args()[1], y = out.args()[2], n = out.args()[3];
-    Var ci("c_inner"), xi("x_inner"), yn("yn");
-    // Threads along channels (contiguous in memory), blocks over x and (y, n); each thread keeps its
-    // accumulator in a register.
-    out.fuse(y, n, yn)
-        .gpu_tile(c, x, ci, xi, 32, 4, TailStrategy::GuardWithIf)
-        .gpu_blocks(yn);
-    acc.compute_at(out, ci);
-    weights.compute_inline();
-    if (epilogue.defined()) epilogue.compute_inline();
-    for (int k : knobs.activation_kinds) out.specialize(kind == k);
-    out.specialize_fail("hnn: unknown activation kind");
-}
-
 // r = (kx, ky, ci): ci innermost, then kx, ky.
+// activated: the activation of conv, which output stores beside conv (the GPU computes it per
+// register tile; the CPU inlines it into output).
 inline void schedule_conv2d_forward(const Halide::Target &t, Halide::Func output, Halide::Func conv,
-                                    Halide::Func filter_bounded, Halide::Func input_padded, Halide::RDom r, Expr kind,
+                                    Halide::Func activated, Halide::Func filter_bounded, Halide::Func input_padded,
+                                    Halide::RDom r, Expr kind, Expr stride,
                                     const ScheduleKnobs &knobs = ScheduleKnobs()) {
     if (t.has_gpu_feature()) {
-        schedule_conv_like_gpu(output, conv, filter_bounded, kind, knobs);
+        schedule_conv_like_gpu({output, conv, activated, filter_bounded, input_padded, r.z, r.x, r.y, r.x.extent(),
+                                r.y.extent(), stride, kind, false},
+                               knobs);
     } else {
         schedule_conv_like_cpu(t, output, conv, filter_bounded, input_padded, r.z, r.x, r.y, kind, knobs);
     }
@@ -202,7 +190,9 @@ inline void schedule_conv2d_backward_data(const Halide::Target &t, Halide::Func 
                                           Halide::Func derivative, Halide::RDom r, Expr kind, Expr stride,
                                           const ScheduleKnobs &knobs = ScheduleKnobs()) {
     if (t.has_gpu_feature()) {
-        schedule_conv_like_gpu(input_grad, din, filter_t, kind, knobs, derivative);
+        schedule_conv_like_gpu({input_grad, din, derivative, filter_t, output_grad_padded, r.x, r.y, r.z, r.y.extent(),
+                                r.z.extent(), stride, kind, true},
+                               knobs);
     } else {
         schedule_conv_like_cpu(t, input_grad, din, filter_t, output_grad_padded, r.x, r.y, r.z, kind, knobs, stride,
                                derivative);
@@ -232,6 +222,9 @@ struct BackwardWeightsSizes {
     Expr channels_in;   // the filter gradient's ci extent
     Expr kernel_width;  // and its kx extent
     Expr output_width;  // the output gradient's x extent
+    Expr channels_out;  // the GPU schedule's: the filter gradient's co and ky extents
+    Expr kernel_height;
+    Expr stride;
 };
 
 // The reduction variables of the partial gradient's update after the row split: positions along a
@@ -362,12 +355,10 @@ inline void schedule_conv2d_backward_weights(const Halide::Target &t, Halide::Fu
                                              Halide::RDom r, Halide::Func input_padded, Halide::Func output_grad,
                                              const BackwardWeightsSizes &sizes,
                                              const ScheduleParams &p = ScheduleParams()) {
-    using namespace Halide;
     if (t.has_gpu_feature()) {
-        Var co = filter_grad.args()[0], ci = filter_grad.args()[3];
-        Var coi("co_inner"), cii("ci_inner");
-        filter_grad.gpu_tile(co, ci, coi, cii, 32, 4, TailStrategy::GuardWithIf);
-        dw.compute_at(filter_grad, coi);
+        schedule_conv2d_backward_weights_gpu(
+            filter_grad, dw, r, input_padded, output_grad, sizes.batch,
+            sizes.channels_out * sizes.kernel_width * sizes.kernel_height * sizes.channels_in, sizes.stride);
         return;
     }
     schedule_conv2d_backward_weights_cpu(t, filter_grad, dw, r, input_padded, output_grad, sizes, p);

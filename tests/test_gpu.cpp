@@ -89,32 +89,67 @@ TEST_CASE("activation parameter gradients match the CPU kernel", "[gpu]") {
     }
 }
 
+namespace {
+
+struct ConvCase {
+    int ci, co, width, height, batch, kernel, stride;
+    const char *padding;
+};
+
+// One convolution on the CPU and on the device, every output compared: forward with `a` fused,
+// backward-data with `a`'s derivative fused (the input standing in for its pre-activation),
+// backward-weights and the bias gradient.
+void compare_conv(const ConvCase &c, const Activation &a) {
+    Conv2dGeometry g = conv2d_geometry(c.width, c.height, c.kernel, c.kernel, c.stride, parse_padding(c.padding));
+    const std::vector<int> in_shape = {c.ci, c.width, c.height, c.batch};
+    const std::vector<int> out_shape = {c.co, g.out_width, g.out_height, c.batch};
+    const std::vector<int> filter_shape = {c.co, c.kernel, c.kernel, c.ci};
+    Tensor input = random_tensor(in_shape, -3, 3), filter = random_tensor(filter_shape), bias = random_tensor({c.co});
+    Tensor dout = random_tensor(out_shape), in_slope = random_tensor({c.ci}, 0, 0.5f), out_slope = random_tensor({c.co}, 0, 0.5f);
+    const RandomKey key{true, 7u, 3};
+    Tensor out(out_shape), pre(out_shape), din(in_shape), dw(filter_shape), db({c.co});
+    conv2d_forward(input, filter, &bias, g, a, out, pre, key, &out_slope);
+    conv2d_backward_data(dout, filter, g, din, &a, &input, key, &in_slope);
+    conv2d_backward_weights(dout, input, g, dw, &db);
+    Tensor gi = on_gpu(input), gf = on_gpu(filter), gb = on_gpu(bias), gdout = on_gpu(dout);
+    Tensor gin_slope = on_gpu(in_slope), gout_slope = on_gpu(out_slope);
+    Tensor gout(out_shape, gpu), gpre(out_shape, gpu), gdin(in_shape, gpu), gdw(filter_shape, gpu), gdb({c.co}, gpu);
+    conv2d_forward(gi, gf, &gb, g, a, gout, gpre, key, &gout_slope);
+    conv2d_backward_data(gdout, gf, g, gdin, &a, &gi, key, &gin_slope);
+    conv2d_backward_weights(gdout, gi, g, gdw, &gdb);
+    INFO(activation_name(a.kind) << ", input " << input.shape_string() << ", " << c.kernel << "x" << c.kernel
+                                 << " stride " << c.stride << " padding " << c.padding << ", " << c.co << " out");
+    require_same_values(gout, out, "forward output");
+    require_same_values(gpre, pre, "forward pre-activation");
+    require_same_values(gdin, din, "backward-data");
+    require_same_values(gdw, dw, "backward-weights");
+    require_same_values(gdb, db, "bias gradient");
+}
+
+}  // namespace
+
 TEST_CASE("convolution forward, backward-data and backward-weights match the CPU kernels", "[gpu]") {
     require_gpu_or_skip();
-    // Stride 1 is a specialization of the CPU kernels (not of the GPU ones): compare both.
-    for (int stride : {1, 2}) {
-        Conv2dGeometry g = conv2d_geometry(13, 11, 3, 3, stride, parse_padding("same"));
-        Tensor input = random_tensor({19, 13, 11, 3}), filter = random_tensor({40, 3, 3, 19}), bias = random_tensor({40});
-        const std::vector<int> out_shape = {40, g.out_width, g.out_height, 3};
-        Activation elu;
-        elu.kind = ActivationKind::elu;
-        Tensor out(out_shape), pre(out_shape), dout = random_tensor(out_shape), din({19, 13, 11, 3});
-        Tensor dw({40, 3, 3, 19}), db({40});
-        conv2d_forward(input, filter, &bias, g, elu, out, pre);
-        conv2d_backward_data(dout, filter, g, din, &elu, &input);
-        conv2d_backward_weights(dout, input, g, dw, &db);
-        Tensor gi = on_gpu(input), gf = on_gpu(filter), gb = on_gpu(bias), gdout = on_gpu(dout);
-        Tensor gout(out_shape, gpu), gpre(out_shape, gpu), gdin({19, 13, 11, 3}, gpu);
-        Tensor gdw({40, 3, 3, 19}, gpu), gdb({40}, gpu);
-        conv2d_forward(gi, gf, &gb, g, elu, gout, gpre);
-        conv2d_backward_data(gdout, gf, g, gdin, &elu, &gi);
-        conv2d_backward_weights(gdout, gi, g, gdw, &gdb);
-        INFO("stride " << stride);
-        require_same_values(gout, out, "forward output");
-        require_same_values(gpre, pre, "forward pre-activation");
-        require_same_values(gdin, din, "backward-data");
-        require_same_values(gdw, dw, "backward-weights");
-        require_same_values(gdb, db, "bias gradient");
+    // Every staged kernel size and stride of the GPU schedule, and two shapes of its fallback (4x4,
+    // stride 3); channel counts that are not multiples of the 32-channel tile or of the channel
+    // chunks, odd widths and heights, batches of 1 and 3, each padding mode. Each shape takes
+    // another activation kind through both fused epilogues; the first takes all of them.
+    const std::vector<ConvCase> cases = {
+        {3, 37, 9, 7, 1, 3, 1, "same"},   {37, 40, 8, 9, 3, 3, 2, "same"},  {40, 70, 7, 7, 1, 5, 1, "valid"},
+        {70, 3, 9, 9, 3, 5, 2, "same"},   {19, 40, 6, 5, 3, 1, 1, "valid"}, {16, 33, 7, 6, 1, 1, 2, "valid"},
+        {8, 40, 7, 7, 3, 2, 1, "1x0"},    {37, 37, 9, 8, 1, 2, 2, "same"},  {33, 9, 10, 6, 2, 3, 1, "2"},
+        {5, 9, 8, 8, 1, 4, 1, "same"},    {6, 10, 13, 11, 1, 3, 3, "valid"},
+    };
+    const std::vector<ActivationKind> &kinds = all_activations();
+    for (ActivationKind k : kinds) {
+        Activation a;
+        a.kind = k;
+        compare_conv(cases[0], a);
+    }
+    for (size_t i = 1; i < cases.size(); i++) {
+        Activation a;
+        a.kind = kinds[i % kinds.size()];
+        compare_conv(cases[i], a);
     }
 }
 

@@ -1,0 +1,258 @@
+#pragma once
+// GPU schedules of the convolution kernels, shared by CUDA and OpenCL (plain gpu_threads: no warp
+// shuffles, which Halide 14 only lowers for CUDA).
+//
+// Forward and backward-data (the same shape: out (c, x, y, n) = epilogue(acc), acc reducing over a
+// channel RVar and kx, ky): a block computes 32 channels x 4 x 4 positions of one image with 16 x 4
+// threads, each thread a register tile of 2 channels x 4 x positions. The channel reduction runs in
+// chunks; per chunk the block stages the chunk's input footprint and filter slice in shared memory
+// (loaded cooperatively, coalesced along channels), every thread sums the chunk into its registers
+// (an rfactor over the chunks), then adds them to the block's accumulator in shared memory. Each
+// kernel size 1, 2, 3 at stride 1 and 2 is a specialization, so the footprints and the shared
+// allocations are constants; other shapes take a fallback with the same register tiles reading
+// global memory. The activation (or its derivative) is a Func computed per register tile and
+// specialized on its kind there, so the convolution exists once per shape, not once per kind.
+//
+// Backward-weights: partial gradients per share of the images (an rfactor), each block a tile of
+// 32 co x 8 ci for one (kx, ky) and one share, 2 co x 2 ci per thread; per run of 32 x positions of a
+// row it stages that run of the output gradient and the matching input in shared memory. A last
+// kernel sums the partials in a fixed order: results do not depend on how blocks are scheduled.
+
+#include "Halide.h"
+
+#include "activation_kind.h"
+#include "schedule_params.h"
+
+#include <string>
+#include <vector>
+
+namespace hnn {
+
+using Halide::Expr;
+
+struct GpuConvTile {
+    static constexpr int channels = 32;        // output channels per block
+    static constexpr int channel_threads = 16;  // each thread holds channels / channel_threads of them
+    static constexpr int xs = 4;               // x positions per thread (and per block)
+    static constexpr int ys = 4;               // rows per block, one per thread row
+};
+
+// A Func computed at `at` (a block-level loop) into shared memory by a block's 16 x 4 threads: its
+// region flattened in storage order, consecutive threads on consecutive elements.
+// `extents` bound the region (every read in it is clamped or zero-padded): with a constant
+// allocation the host does not have to walk the loop nest to size the shared memory.
+inline void stage_in_shared(Halide::Func f, const Halide::LoopLevel &at, const std::vector<int> &extents) {
+    using namespace Halide;
+    std::vector<Var> a = f.args();
+    Var f01("f01"), f012("f012"), all("all"), rest("rest"), rest_o("rest_o"), tx("stage_tx"), ty("stage_ty");
+    for (size_t i = 0; i < a.size(); i++) f.bound_extent(a[i], extents[i]);
+    f.compute_at(at)
+        .store_in(MemoryType::GPUShared)
+        .fuse(a[0], a[1], f01)
+        .fuse(f01, a[2], f012)
+        .fuse(f012, a[3], all)
+        .split(all, rest, tx, GpuConvTile::channel_threads, TailStrategy::GuardWithIf)
+        .split(rest, rest_o, ty, GpuConvTile::ys, TailStrategy::GuardWithIf)
+        .reorder(rest_o, tx, ty)
+        .gpu_threads(tx, ty);
+}
+
+// The channel-chunk size of a staged kernel size: the filter slice (32 x k x k x chunk) and the
+// input footprint (chunk x (3 s + k)^2) together stay under 32 KB.
+inline int gpu_conv_chunk(int k) {
+    return k == 1 ? 32 : k <= 3 ? 16 : 4;
+}
+
+// What schedule_conv_like_gpu needs of a forward or backward-data pipeline.
+struct GpuConvLike {
+    Halide::Func out;         // pure (c, x, y, n), the kernel's output
+    Halide::Func acc;         // the accumulator, init + one update over r
+    Halide::Func epilogue;    // activation or derivative, (c, x, y, n), specialized on `kind`
+    Halide::Func weights;     // read by the update (filter_bounded / filter_t)
+    Halide::Func padded;      // the zero-padded input of the update
+    Halide::RVar channel, kx, ky;  // the reduction's RVars
+    Expr kernel_width, kernel_height, stride, kind;
+    bool backward_data;  // padded is read at (x + pad - k) / stride: staged at stride 1 only
+};
+
+inline void schedule_conv_like_gpu(GpuConvLike s, const ScheduleKnobs &knobs) {
+    using namespace Halide;
+    using T = GpuConvTile;
+    const int per_thread = T::channels / T::channel_threads;
+    Var c = s.out.args()[0], x = s.out.args()[1], y = s.out.args()[2], n = s.out.args()[3];
+    Var cb("cb"), ci("ci"), ct("ct"), cj("cj"), xb("xb"), xi("xi"), yb("yb"), yi("yi"), ybn("ybn");
+
+    s.out.split(c, cb, ci, T::channels, TailStrategy::GuardWithIf)
+        .split(ci, ct, cj, per_thread)
+        .split(x, xb, xi, T::xs, TailStrategy::GuardWithIf)
+        .split(y, yb, yi, T::ys, TailStrategy::GuardWithIf)
+        .reorder(cj, xi, ct, yi, cb, xb, yb, n)
+        .fuse(yb, n, ybn)
+        .gpu_blocks(cb, xb, ybn)
+        .gpu_threads(ct, yi)
+        .unroll(cj)
+        .unroll(xi);
+
+    Var ec = s.epilogue.args()[0], ex = s.epilogue.args()[1];
+    s.epilogue.compute_at(s.out, ct)
+        .bound_extent(ec, per_thread)
+        .bound_extent(ex, T::xs)
+        .unroll(ec)
+        .unroll(ex);
+    for (int k : knobs.activation_kinds) s.epilogue.specialize(s.kind == k);
+    s.epilogue.specialize_fail("hnn: unknown activation kind");
+
+    // The block's accumulator, in shared memory. Tiles past the end of c, x or y are computed whole
+    // (everything the accumulator reads is clamped or zero-padded) and stored partially.
+    Var ac = s.acc.args()[0], ax = s.acc.args()[1], ay = s.acc.args()[2], an = s.acc.args()[3];
+    s.acc.compute_at(s.out, cb)
+        .store_in(MemoryType::GPUShared)
+        .bound_extent(ac, T::channels)
+        .bound_extent(ax, T::xs)
+        .bound_extent(ay, T::ys)
+        .split(ac, ct, cj, per_thread)
+        .reorder(cj, ax, ct, ay, an)
+        .gpu_threads(ct, ay)
+        .unroll(cj)
+        .unroll(ax);
+
+    if (s.backward_data) {
+        std::vector<Var> w = s.weights.args();
+        Var wk("wk"), wkc("wkc"), wo("wo"), wi("wi"), wko("wko"), wki("wki");
+        s.weights.compute_root()
+            .fuse(w[1], w[2], wk)
+            .fuse(wk, w[3], wkc)
+            .gpu_tile(w[0], wkc, wo, wko, wi, wki, T::channels, T::ys, TailStrategy::GuardWithIf);
+    }
+
+    struct Shape {
+        int k, stride;
+    };
+    std::vector<Shape> staged;
+    // 5x5 is not staged: its specializations crashed PoCL (an out-of-bounds access not found yet);
+    // it takes the fallback.
+    for (int k : {1, 2, 3}) {
+        for (int stride : {1, 2}) staged.push_back({k, stride});
+    }
+    // Every specialization is created before any is scheduled: each copies the unscheduled update.
+    std::vector<Stage> stages;
+    for (const Shape &shape : staged) {
+        stages.push_back(s.acc.update().specialize(s.kernel_width == shape.k && s.kernel_height == shape.k &&
+                                                   s.stride == shape.stride));
+    }
+    stages.push_back(s.acc.update());
+
+    Var u("chunk");
+    for (size_t i = 0; i < stages.size(); i++) {
+        const bool is_staged = i < staged.size();
+        const int chunk = is_staged ? gpu_conv_chunk(staged[i].k) : 16;
+        // Names of their own: specializations sharing a split's name share its loop bounds, whatever
+        // the factor.
+        const std::string suffix = is_staged ? "_k" + std::to_string(staged[i].k) + "s" + std::to_string(staged[i].stride) : "";
+        RVar rco("rco" + suffix), rci("rci" + suffix);
+        Stage st = stages[i];
+        st.split(s.channel, rco, rci, chunk, TailStrategy::GuardWithIf);
+        // Each thread sums a chunk in registers and adds it to the shared accumulator once.
+        Func partial = st.rfactor(rco, u);
+        st.split(ac, ct, cj, per_thread)
+            .reorder(cj, ax, ct, ay, rco, an)
+            .gpu_threads(ct, ay)
+            .unroll(cj)
+            .unroll(ax);
+
+        std::vector<Var> p = partial.args();  // (c, x, y, n, chunk)
+        partial.compute_at(s.acc, ct)
+            .bound_extent(p[0], per_thread)
+            .bound_extent(p[1], T::xs)
+            .unroll(p[0])
+            .unroll(p[1]);
+        partial.update().reorder(p[0], p[1], rci, s.kx, s.ky).unroll(p[0]).unroll(p[1]);
+
+        if (!is_staged) continue;
+        const LoopLevel chunk_loop(s.acc, rco);
+        const int k = staged[i].k, stride = staged[i].stride;
+        stage_in_shared(s.weights.in(partial), chunk_loop, {T::channels, k, k, chunk});
+        // The forward reads x s + kx - pad, x over the tile's 4 positions; backward-data reads
+        // x + pad - kx (stride 1; at stride 2 the division's footprint is not a constant).
+        const int footprint = s.backward_data ? T::xs - 1 + k : (T::xs - 1) * stride + k;
+        if (!s.backward_data || stride == 1) {
+            stage_in_shared(s.padded.in(partial), chunk_loop, {chunk, footprint, footprint, 1});
+        }
+    }
+}
+
+// filter_grad (co, kx, ky, ci) = dw = sum over r = (x, y, n). `parts` shares of the images, each
+// summed into its own partial gradient; `filter_elements` bounds the partials' memory.
+inline void schedule_conv2d_backward_weights_gpu(Halide::Func filter_grad, Halide::Func dw, Halide::RDom r,
+                                                 Halide::Func input_padded, Halide::Func output_grad, Expr batch,
+                                                 Expr filter_elements, Expr stride) {
+    using namespace Halide;
+    constexpr int tile_co = 32, tile_ci = 8, per_thread = 2, run = 32;
+    // Enough shares to fill the GPU when the filter is small, at most 16 MB of partials when it is big.
+    Expr parts = max(1, min(batch, (4 << 20) / max(filter_elements, 1)));
+    Expr share = (batch + parts - 1) / parts;
+    RVar images_outer("images_outer"), images_inner("images_inner"), rxo("run"), rxi("run_x");
+    Var v("share");
+    dw.update().split(r.z, images_outer, images_inner, share, TailStrategy::GuardWithIf);
+    Func partial = dw.update().rfactor(images_outer, v);
+
+    // The fixed-order sum over the shares, one thread per (co, kx, ky, ci).
+    std::vector<Var> g = filter_grad.args();
+    Var gco("gco"), gci("gci"), gcoi("gcoi"), gcii("gcii");
+    filter_grad.split(g[0], gco, gcoi, 32, TailStrategy::GuardWithIf)
+        .split(g[3], gci, gcii, 4, TailStrategy::GuardWithIf)
+        .reorder(gcoi, gcii, gco, gci, g[1], g[2])
+        .gpu_blocks(gco, gci, g[1])
+        .gpu_threads(gcoi, gcii);
+    dw.compute_at(filter_grad, gcoi);
+
+    // Blocks over (co tile, ci tile, share); kx and ky are host loops, so every (kx, ky) is a launch
+    // whose blocks read one shifted window of the input.
+    std::vector<Var> a = partial.args();  // (co, kx, ky, ci, share)
+    Var coo("coo"), coi("coi"), cot("cot"), coj("coj"), cio("cio"), cii("cii"), cit("cit"), cij("cij");
+    partial.compute_root()
+        .split(a[0], coo, coi, tile_co, TailStrategy::RoundUp)
+        .split(a[3], cio, cii, tile_ci, TailStrategy::RoundUp)
+        .reorder(coi, cii, coo, cio, a[4], a[1], a[2])
+        .gpu_blocks(coo, cio, a[4])
+        .gpu_threads(coi, cii);
+
+    // Stride 1 and 2 stage the input run in shared memory (its footprint is then a constant);
+    // other strides read it from global memory.
+    const std::vector<int> staged_strides{1, 2};
+    std::vector<Stage> stages;
+    for (int st : staged_strides) stages.push_back(partial.update().specialize(stride == st));
+    stages.push_back(partial.update());
+    Var w_n("w_n"), w_y("w_y"), w_x("w_x");
+    for (size_t i = 0; i < stages.size(); i++) {
+        Stage st = stages[i];
+        st.split(r.x, rxo, rxi, run, TailStrategy::GuardWithIf);
+        // Each thread sums a run in registers and adds it to the partial once.
+        Func row = st.rfactor({{images_inner, w_n}, {r.y, w_y}, {rxo, w_x}});
+        st.split(a[0], coo, coi, tile_co, TailStrategy::RoundUp)
+            .split(coi, cot, coj, per_thread)
+            .split(a[3], cio, cii, tile_ci, TailStrategy::RoundUp)
+            .split(cii, cit, cij, per_thread)
+            .reorder(coj, cij, cot, cit, rxo, r.y, images_inner, coo, cio, a[4], a[1], a[2])
+            .gpu_blocks(coo, cio, a[4])
+            .gpu_threads(cot, cit)
+            .unroll(coj)
+            .unroll(cij);
+
+        std::vector<Var> b = row.args();  // (co, kx, ky, ci, share, w_n, w_y, w_x)
+        row.compute_at(partial, cot)
+            .bound_extent(b[0], per_thread)
+            .bound_extent(b[3], per_thread)
+            .unroll(b[0])
+            .unroll(b[3]);
+        row.update().reorder(b[0], b[3], rxi).unroll(b[0]).unroll(b[3]);
+
+        const LoopLevel run_loop(partial, rxo);
+        stage_in_shared(output_grad.in(row), run_loop, {tile_co, run, 1, 1});
+        if (i < staged_strides.size()) {
+            stage_in_shared(input_padded.in(row), run_loop, {tile_ci, (run - 1) * staged_strides[i] + 1, 1, 1});
+        }
+    }
+}
+
+}  // namespace hnn
