@@ -20,6 +20,37 @@ Activation identity() {
     return a;
 }
 
+// A view of a 4-D (c, x, y, n) host buffer: `count` elements of x (and of y) from `first`, every
+// `step`-th, as a buffer with min 0 whose x and y strides are `step` times the original's.
+struct StridedView {
+    halide_buffer_t buffer;
+    halide_dimension_t dims[4];
+
+    StridedView(const halide_buffer_t &b, int first_x, int count_x, int step_x, int first_y, int count_y, int step_y)
+        : buffer(b) {
+        for (int d = 0; d < 4; d++) dims[d] = b.dim[d];
+        buffer.dim = dims;
+        buffer.host += (int64_t(first_x) * dims[1].stride + int64_t(first_y) * dims[2].stride) * int64_t(sizeof(float));
+        dims[1] = {0, count_x, dims[1].stride * step_x, 0};
+        dims[2] = {0, count_y, dims[2].stride * step_y, 0};
+    }
+    halide_buffer_t *raw() { return &buffer; }
+};
+
+// Zeroes the x and y positions of a (c, x, y, n) view.
+void zero_view(StridedView &v) {
+    const halide_buffer_t &b = v.buffer;
+    float *base = reinterpret_cast<float *>(b.host);
+    for (int n = 0; n < b.dim[3].extent; n++) {
+        for (int y = 0; y < b.dim[2].extent; y++) {
+            for (int x = 0; x < b.dim[1].extent; x++) {
+                float *row = base + int64_t(n) * b.dim[3].stride + int64_t(y) * b.dim[2].stride + int64_t(x) * b.dim[1].stride;
+                std::fill(row, row + b.dim[0].extent, 0.0f);
+            }
+        }
+    }
+}
+
 }  // namespace
 
 void conv2d_forward(Tensor &input, Tensor &filter, Tensor *bias, const Conv2dGeometry &g, const Activation &a,
@@ -66,12 +97,46 @@ void conv2d_backward_data(Tensor &output_grad, Tensor &filter, const Conv2dGeome
         require_same(op, "input_pre_activation", *input_pre_activation, "input_grad", input_grad);
         pre = input_pre_activation->raw();
     }
-    int r = kernel_table(input_grad.device())
-                .conv2d_backward_data(output_grad.raw(), filter.raw(), pre, g.stride, g.pad_x, g.pad_y,
-                                      static_cast<int>(a.kind), a.negative_slope, a.alpha, a.beta, a.threshold,
-                                      a.rrelu_lower, a.rrelu_upper, key.training, key.seed, key.step, key.batch_offset,
-                                      slope_buffer(op, a, ci, input_grad.device(), channel_slope), input_grad.raw());
-    check_kernel(r, op, "output_grad " + output_grad.shape_string() + ", filter " + filter.shape_string() + ", " + geometry_text(g));
+    halide_buffer_t *slope = slope_buffer(op, a, ci, input_grad.device(), channel_slope);
+    const std::string shapes =
+        "output_grad " + output_grad.shape_string() + ", filter " + filter.shape_string() + ", " + geometry_text(g);
+    auto run = [&](halide_buffer_t *filter_view, halide_buffer_t *pre_view, int stride, int pad_x, int pad_y,
+                   halide_buffer_t *input_grad_view) {
+        int r = kernel_table(input_grad.device())
+                    .conv2d_backward_data(output_grad.raw(), filter_view, pre_view, stride, pad_x, pad_y,
+                                          static_cast<int>(a.kind), a.negative_slope, a.alpha, a.beta, a.threshold,
+                                          a.rrelu_lower, a.rrelu_upper, key.training, key.seed, key.step,
+                                          key.batch_offset, slope, input_grad_view);
+        check_kernel(r, op, shapes);
+    };
+    // At stride s, an input position x receives only the taps kx with x + pad_x - kx divisible by
+    // s: one in s^2 of the taps a direct sum visits (and discards). Split by x mod s and y mod s,
+    // each phase is a stride-1 backward-data over every s-th tap, written to every s-th position:
+    // s^2 calls of the stride-1 kernel on strided views, none of them wasted work. On the CPU only
+    // (a device buffer is not viewed this way), and not when rrelu's derivative is fused: its random
+    // slopes are keyed by the element's coordinates, which a view renumbers.
+    if (g.stride == 1 || input_grad.device() != Device::cpu || a.kind == ActivationKind::rrelu) {
+        run(filter.raw(), pre, g.stride, g.pad_x, g.pad_y, input_grad.raw());
+        return;
+    }
+    const int s = g.stride, kw = filter.dim(1), kh = filter.dim(2), w = input_grad.dim(1), h = input_grad.dim(2);
+    for (int phase_y = 0; phase_y < std::min(s, h); phase_y++) {
+        for (int phase_x = 0; phase_x < std::min(s, w); phase_x++) {
+            // The first tap of this phase, the number of its taps, and the output row (column) its
+            // first position reads, which is the stride-1 call's padding.
+            const int kx0 = (phase_x + g.pad_x) % s, ky0 = (phase_y + g.pad_y) % s;
+            const int taps_x = kx0 < kw ? (kw - kx0 + s - 1) / s : 0, taps_y = ky0 < kh ? (kh - ky0 + s - 1) / s : 0;
+            const int count_x = (w - phase_x + s - 1) / s, count_y = (h - phase_y + s - 1) / s;
+            StridedView grad_view(*input_grad.raw(), phase_x, count_x, s, phase_y, count_y, s);
+            if (taps_x == 0 || taps_y == 0) {
+                zero_view(grad_view);  // no tap reaches these positions: a 1x1 kernel at stride 2
+                continue;
+            }
+            StridedView pre_view(*pre, phase_x, count_x, s, phase_y, count_y, s);
+            StridedView filter_view(*filter.raw(), kx0, taps_x, s, ky0, taps_y, s);
+            run(filter_view.raw(), pre_view.raw(), 1, (phase_x + g.pad_x) / s, (phase_y + g.pad_y) / s, grad_view.raw());
+        }
+    }
 }
 
 void conv2d_backward_weights(Tensor &output_grad, Tensor &input, const Conv2dGeometry &g, Tensor &filter_grad,
