@@ -97,7 +97,11 @@ inline void schedule_conv_like_cpu(const Halide::Target &t, Halide::Func out, Ha
         out.reorder(ci, xi, xo, y, co, n);
         RVar chunk_outer("chunk_outer"), chunk_inner("chunk_inner");
         Var u("chunk");
-        acc.update().split(inner, chunk_outer, chunk_inner, min(chunk, inner.extent()), TailStrategy::GuardWithIf);
+        // Fewer taps leave room in L1 for more channels: a chunk spans about chunk x 9 multiply-adds
+        // per output (1x1 convs sum 144 channels at a time).
+        Expr channels_per_chunk = max(chunk, chunk * 9 / (middle.extent() * outer.extent()));
+        acc.update().split(inner, chunk_outer, chunk_inner, min(channels_per_chunk, inner.extent()),
+                           TailStrategy::GuardWithIf);
         Func chunk_sum = acc.update().rfactor(chunk_outer, u);
         acc.compute_at(out, co)
             .bound_extent(ac, tile_c)
