@@ -42,8 +42,9 @@ inline RegisterTile conv_register_tile(const Halide::Target &t, const SchedulePa
 // at 3x3 on AVX-512) stay in L1 while every tile of the image uses them. A tile that ran the whole
 // reduction at once streamed all its weights (345 KB at 200 channels) from L2 for every 4 positions,
 // which held the forward and backward-data near 55-60% of the FMA peak on a Xeon; chunks of 16
-// reached 70% (8 and 32 were slower); 1 sums the whole reduction per tile. `hnn tune` searches
-// the knob chunk_channels.
+// reached 70% (8 and 32 were slower); 1 sums the whole reduction per tile. The value is for 3x3:
+// kernels with fewer taps scale it up to the same weights per chunk (1x1: 144 channels).
+// `hnn tune` searches the knob chunk_channels.
 inline int conv_chunk_channels(const ScheduleParams &p = ScheduleParams()) {
     return p.get("chunk_channels", 16);
 }
