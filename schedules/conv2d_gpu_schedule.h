@@ -22,6 +22,7 @@
 
 #include "activation_kind.h"
 #include "schedule_params.h"
+#include "tile_bounds.h"
 
 #include <string>
 #include <vector>
@@ -45,8 +46,8 @@ inline void stage_in_shared(Halide::Func f, const Halide::LoopLevel &at, const s
     using namespace Halide;
     std::vector<Var> a = f.args();
     Var f01("f01"), f012("f012"), all("all"), rest("rest"), rest_o("rest_o"), tx("stage_tx"), ty("stage_ty");
-    for (size_t i = 0; i < a.size(); i++) f.bound_extent(a[i], extents[i]);
-    f.compute_at(at)
+    bound_extents(f, extents)
+        .compute_at(at)
         .store_in(MemoryType::GPUShared)
         .fuse(a[0], a[1], f01)
         .fuse(f01, a[2], f012)

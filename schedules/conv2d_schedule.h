@@ -12,6 +12,7 @@
 #include "channel_reduction_schedule.h"
 #include "conv2d_gpu_schedule.h"
 #include "schedule_params.h"
+#include "tile_bounds.h"
 
 namespace hnn {
 
@@ -118,12 +119,8 @@ inline void schedule_conv_like_cpu(const Halide::Target &t, Halide::Func out, Ha
             .unroll(axi);
         std::vector<Var> s = chunk_sum.args();  // (c, x, y, n, chunk)
         Var sco("sum_c_outer"), sci("sum_c_inner");
-        chunk_sum.compute_at(acc, axo)
-            .bound_extent(s[0], tile_c)
-            .bound_extent(s[1], tile.xs)
-            .bound_extent(s[2], 1)
-            .bound_extent(s[3], 1)
-            .bound_extent(s[4], 1)
+        bound_extents(chunk_sum, {tile_c, tile.xs, 1, 1, 1})
+            .compute_at(acc, axo)
             .split(s[0], sco, sci, vec)
             .vectorize(sci)
             .unroll(sco)
@@ -260,14 +257,8 @@ inline void schedule_backward_weights_row(const Halide::Target &t, Halide::Func 
     const int vec = t.natural_vector_size<float>();
     std::vector<Var> a = row.args();  // (co, kx, ky, ci, partition, row_y, row_n)
     Var aco("acc_co_outer"), aci("acc_co_inner");
-    row.compute_at(partial, at)
-        .bound_extent(a[0], tile_co)
-        .bound_extent(a[1], tile_kx)
-        .bound_extent(a[2], 1)
-        .bound_extent(a[3], tile_ci)
-        .bound_extent(a[4], 1)
-        .bound_extent(a[5], 1)
-        .bound_extent(a[6], 1)
+    bound_extents(row, {tile_co, tile_kx, 1, tile_ci, 1, 1, 1})
+        .compute_at(partial, at)
         .split(a[0], aco, aci, vec)
         .vectorize(aci)
         .unroll(aco)
