@@ -4,6 +4,8 @@
 #include "kernel_table.h"
 #include "op_checks.h"
 
+#include <HalideBuffer.h>
+
 #include <algorithm>
 #include <cstdlib>
 
@@ -36,20 +38,6 @@ struct StridedView {
     }
     halide_buffer_t *raw() { return &buffer; }
 };
-
-// Zeroes the x and y positions of a (c, x, y, n) view.
-void zero_view(StridedView &v) {
-    const halide_buffer_t &b = v.buffer;
-    float *base = reinterpret_cast<float *>(b.host);
-    for (int n = 0; n < b.dim[3].extent; n++) {
-        for (int y = 0; y < b.dim[2].extent; y++) {
-            for (int x = 0; x < b.dim[1].extent; x++) {
-                float *row = base + int64_t(n) * b.dim[3].stride + int64_t(y) * b.dim[2].stride + int64_t(x) * b.dim[1].stride;
-                std::fill(row, row + b.dim[0].extent, 0.0f);
-            }
-        }
-    }
-}
 
 }  // namespace
 
@@ -129,7 +117,8 @@ void conv2d_backward_data(Tensor &output_grad, Tensor &filter, const Conv2dGeome
             const int count_x = (w - phase_x + s - 1) / s, count_y = (h - phase_y + s - 1) / s;
             StridedView grad_view(*input_grad.raw(), phase_x, count_x, s, phase_y, count_y, s);
             if (taps_x == 0 || taps_y == 0) {
-                zero_view(grad_view);  // no tap reaches these positions: a 1x1 kernel at stride 2
+                // No tap reaches these positions (a 1x1 kernel at stride 2).
+                Halide::Runtime::Buffer<float>(*grad_view.raw()).fill(0.0f);
                 continue;
             }
             StridedView pre_view(*pre, phase_x, count_x, s, phase_y, count_y, s);
