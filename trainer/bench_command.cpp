@@ -31,6 +31,7 @@ struct BenchOptions {
     int repeats = 10, warmup = 3, threads = 0;
     std::vector<std::string> only;
     std::string onednn_layout = "nhwc";
+    std::string device = "cpu";
     uint64_t seed = 1;
     bool json = false;
     bool mpi = false;
@@ -47,6 +48,7 @@ struct BenchSetup {
     Timing timing;
     int threads = 0;
     OnednnLayout layout = OnednnLayout::nhwc;
+    Device device = Device::cpu;
 };
 
 struct BenchResult {
@@ -61,6 +63,7 @@ void check_options(const BenchOptions &o) {
     if (o.warmup < 0) throw Error("--warmup must not be negative, got " + std::to_string(o.warmup));
     if (o.threads < 0) throw Error("--threads must not be negative, got " + std::to_string(o.threads));
     if (o.model.dropout && o.model.model != "allcnn-c") throw Error("--dropout is for --model allcnn-c");
+    if (o.mpi && o.device != "cpu") throw Error("--mpi times CPU ranks; it takes no --device " + o.device);
 }
 
 BenchSetup resolve(BenchOptions o) {
@@ -77,6 +80,7 @@ BenchSetup resolve(BenchOptions o) {
     s.timing = {o.warmup, o.repeats};
     s.threads = o.threads ? o.threads : cpu_threads();
     s.layout = o.onednn_layout == "any" ? OnednnLayout::any : OnednnLayout::nhwc;
+    s.device = select_device(o.device);
     return s;
 }
 
@@ -106,11 +110,11 @@ Throughput throughput(const BenchOp &op, double ms, const MachineLimits &m) {
     Throughput t;
     if (op.flops() > 0) {
         t.value = op.flops() / (ms * 1e6);
-        t.percent = 100 * t.value / m.fma_peak_gflops;
+        t.percent = m.fma_peak_gflops > 0 ? 100 * t.value / m.fma_peak_gflops : 0;
         t.unit = "GFLOP/s";
     } else {
         t.value = op.bytes() / (ms * 1e6);
-        t.percent = 100 * t.value / m.copy_bandwidth_gbs;
+        t.percent = m.copy_bandwidth_gbs > 0 ? 100 * t.value / m.copy_bandwidth_gbs : 0;
         t.unit = "GB/s";
     }
     return t;
@@ -166,8 +170,16 @@ private:
 
 void print_header(std::ostream &out, const BenchSetup &s, const BenchOptions &o, const MachineLimits &m) {
     out << "hnn bench: " << s.model.name << ", " << activation_text(s.activation) << ", input " << s.input.width << "x"
-        << s.input.height << "x" << s.input.channels << " (" << o.model.dataset << "), batch " << o.model.batch << ", "
-        << s.threads << " threads (hnn and oneDNN " << onednn_version() << ")\n";
+        << s.input.height << "x" << s.input.channels << " (" << o.model.dataset << "), batch " << o.model.batch << ", ";
+    if (s.device != Device::cpu) {
+        // No machine limits: the CPU's FMA peak says nothing about a GPU kernel.
+        out << "hnn's kernels on " << device_name(s.device) << ", checked against oneDNN " << onednn_version()
+            << " on the CPU (" << s.threads << " threads; its times are not measured)\n";
+        out << "times: median of " << s.timing.repeats << " runs after " << s.timing.warmup
+            << " warm-up runs, each until the device has finished\n\n";
+        return;
+    }
+    out << s.threads << " threads (hnn and oneDNN " << onednn_version() << ")\n";
     out << "machine: FMA peak " << format("%.1f", m.fma_peak_gflops) << " GFLOP/s (" << m.fma_isa << "), copy bandwidth "
         << format("%.1f", m.copy_bandwidth_gbs) << " GB/s (read + write), " << m.threads << " threads\n";
     out << "times: median of " << s.timing.repeats << " runs after " << s.timing.warmup
@@ -193,9 +205,10 @@ std::string row_text(const OpMeasurement &m, const MachineLimits &limits, Notes 
     const std::string ratio = m.onednn_ms ? format("%.2f", *m.onednn_ms / m.hnn_ms) : "n/a";
     std::string error = m.checked ? format("%.1e", m.max_rel_error) : "-";
     if (!m.agrees()) error += " MISMATCH";
-    return table_line("%-24s %-7s %-26s %10s %10s %7s %8.1f %-7s %7.1f%% %9s", label.c_str(),
-                      layers_text(m.op.layers).c_str(), m.op.shape_text().c_str(), ms_text(m.hnn_ms).c_str(),
-                      onednn.c_str(), ratio.c_str(), t.value, t.unit, t.percent, error.c_str());
+    const std::string percent = limits.fma_peak_gflops > 0 ? format("%7.1f%%", t.percent) : "       -";
+    return table_line("%-24s %-7s %-26s %10s %10s %7s %8.1f %-7s %s %9s", label.c_str(), layers_text(m.op.layers).c_str(),
+                      m.op.shape_text().c_str(), ms_text(m.hnn_ms).c_str(), onednn.c_str(), ratio.c_str(), t.value,
+                      t.unit, percent.c_str(), error.c_str());
 }
 
 void print_table(std::ostream &out, const BenchSetup &s, const BenchOptions &o, const BenchResult &r) {
@@ -213,7 +226,7 @@ void print_table(std::ostream &out, const BenchSetup &s, const BenchOptions &o, 
         out << "ops oneDNN has, once per layer: hnn " << ms_text(t.hnn_ms) << " ms, oneDNN " << ms_text(t.onednn_ms)
             << " ms, ratio " << format("%.2f", t.onednn_ms / t.hnn_ms) << "\n";
     }
-    out << "\ntraining step (forward, backward, Adam), batch " << o.model.batch << ": " << ms_text(r.step.step_ms)
+    out << "\ntraining step (forward, backward, Adam) on " << device_name(s.device) << ", batch " << o.model.batch << ": " << ms_text(r.step.step_ms)
         << " ms, " << format("%.1f", r.step.images_per_s) << " images/s (forward " << ms_text(r.step.forward_ms)
         << " ms, backward " << ms_text(r.step.backward_ms) << " ms, optimizer " << ms_text(r.step.optimizer_ms)
         << " ms)\n";
@@ -287,13 +300,15 @@ json result_json(const BenchSetup &s, const BenchOptions &o, const BenchResult &
         {"input", {s.input.channels, s.input.width, s.input.height}},
         {"batch", o.model.batch},
         {"threads", s.threads},
+        {"device", device_name(s.device)},
         {"timing", {{"statistic", "median"}, {"repeats", s.timing.repeats}, {"warmup", s.timing.warmup}}},
         {"onednn", {{"version", onednn_version()}, {"activation_layout", o.onednn_layout}}},
-        {"machine",
-         {{"fma_peak_gflops", r.machine.fma_peak_gflops},
-          {"copy_bandwidth_gbs", r.machine.copy_bandwidth_gbs},
-          {"fma_isa", r.machine.fma_isa},
-          {"threads", r.machine.threads}}},
+        // Null on a GPU run: the CPU's limits are not the device's.
+        {"machine", s.device != Device::cpu ? json(nullptr)
+                                            : json{{"fma_peak_gflops", r.machine.fma_peak_gflops},
+                                                   {"copy_bandwidth_gbs", r.machine.copy_bandwidth_gbs},
+                                                   {"fma_isa", r.machine.fma_isa},
+                                                   {"threads", r.machine.threads}}},
         {"ratio_definition", "onednn_ms / hnn_ms (> 1: hnn is faster)"},
         {"operations", ops},
         {"totals", {{"hnn_ms", t.hnn_ms}, {"onednn_ms", t.onednn_ms}, {"ratio", t.hnn_ms > 0 ? json(t.onednn_ms / t.hnn_ms) : json(nullptr)}}},
@@ -356,17 +371,23 @@ void run_bench(const BenchOptions &o) {
     BenchResult r;
     {
         Progress progress;
-        progress.show("measuring this machine's FMA peak and copy bandwidth");
-        const MachineLimits before = measure_machine_limits(s.threads);
+        const bool on_cpu = s.device == Device::cpu;
+        MachineLimits before;
+        if (on_cpu) {
+            progress.show("measuring this machine's FMA peak and copy bandwidth");
+            before = measure_machine_limits(s.threads);
+        }
         for (size_t i = 0; i < s.ops.size(); i++) {
             const BenchOp &op = s.ops[i];
             progress.show("[" + std::to_string(i + 1) + "/" + std::to_string(s.ops.size()) + "] " + op.label() + " " + op.shape_text());
-            r.ops.push_back(measure_op(op, s.timing, s.layout, o.seed + i));
+            r.ops.push_back(measure_op(op, s.timing, s.layout, o.seed + i, s.device));
         }
         progress.show("the training step");
-        r.step = time_train_step(s.model, s.input, s.classes, o.model.batch, s.timing, o.seed);
-        progress.show("measuring this machine's FMA peak and copy bandwidth again");
-        r.machine = best_limits(before, measure_machine_limits(s.threads));
+        r.step = time_train_step(s.model, s.input, s.classes, o.model.batch, s.timing, o.seed, s.device);
+        if (on_cpu) {
+            progress.show("measuring this machine's FMA peak and copy bandwidth again");
+            r.machine = best_limits(before, measure_machine_limits(s.threads));
+        }
     }
     if (o.json) {
         std::cout << result_json(s, o, r).dump(2) << std::endl;
@@ -435,6 +456,10 @@ void add_bench_command(CLI::App &app) {
     cmd->add_option("--onednn-layout", o->onednn_layout,
                     "Activations of oneDNN's convs: nhwc (hnn's layout) or any (oneDNN's choice; reorders untimed)")
         ->check(CLI::IsMember({"nhwc", "any"}))
+        ->capture_default_str();
+    cmd->add_option("--device", o->device,
+                    "Where hnn's kernels and the training step run: cpu, cuda, opencl or auto (CUDA when a GPU answers, "
+                    "else the CPU). On a GPU oneDNN (CPU only) checks the results but is not timed")
         ->capture_default_str();
     cmd->add_option("--seed", o->seed, "Seed of the random inputs and weights")->capture_default_str();
     cmd->add_flag("--json", o->json, "Print one JSON object instead of the table");

@@ -229,9 +229,11 @@ double median_ms(const std::function<void()> &call, const Timing &timing) {
 
 namespace {
 
-// hnn's side of one op: its tensors live in the lambdas (Tensor copies share memory).
+// hnn's side of one op. Its tensors are shared between the lambdas through pointers, not copied
+// into them: a copy of a GPU tensor has its own device handle and dirty bits.
 struct HnnCall {
     std::function<void()> run;
+    std::function<void()> wait;  // until a device has finished what run queued
     std::function<Outputs()> outputs;
 };
 
@@ -240,21 +242,29 @@ struct Case {
     std::unique_ptr<OnednnOp> onednn;
 };
 
+using SharedTensor = std::shared_ptr<Tensor>;
+
+// The tensors of one op on the device under test: random inputs (drawn on the host, so that every
+// device gets the same numbers) and zeroed outputs.
 class Inputs {
 public:
-    explicit Inputs(uint64_t seed) : rng_(seed) {}
+    Inputs(uint64_t seed, Device device) : rng_(seed), device_(device) {}
 
-    Tensor uniform(const std::vector<int> &shape, float lo, float hi) {
-        Tensor t(shape);
+    SharedTensor uniform(const std::vector<int> &shape, float lo, float hi) {
+        auto t = std::make_shared<Tensor>(shape, device_);
         std::uniform_real_distribution<float> u(lo, hi);
-        float *p = t.host();
-        for (size_t i = 0; i < t.size(); i++) p[i] = u(rng_);
-        t.host_changed();
+        float *p = t->host();
+        for (size_t i = 0; i < t->size(); i++) p[i] = u(rng_);
+        t->host_changed();
         return t;
     }
 
+    SharedTensor zeros(const std::vector<int> &shape) { return std::make_shared<Tensor>(shape, device_); }
+    Device device() const { return device_; }
+
 private:
     std::mt19937_64 rng_;
+    Device device_;
 };
 
 std::vector<float> values(Tensor &t) {
@@ -263,9 +273,9 @@ std::vector<float> values(Tensor &t) {
 }
 
 // prelu's per-channel slopes at their initial value; null for every other activation.
-std::shared_ptr<Tensor> slopes_for(const Activation &a, int channels) {
+SharedTensor slopes_for(const Activation &a, int channels, Device device) {
     if (a.kind != ActivationKind::prelu) return nullptr;
-    auto slopes = std::make_shared<Tensor>(std::vector<int>{channels});
+    auto slopes = std::make_shared<Tensor>(std::vector<int>{channels}, device);
     slopes->fill(a.prelu_init);
     return slopes;
 }
@@ -283,65 +293,68 @@ Case conv_forward_case(const BenchOp &op, Inputs &in, OnednnLayout layout, uint6
     const ConvProblem &p = op.conv;
     // Filters scaled to keep pre-activations near unit size, so both branches of an activation run.
     const float bound = std::sqrt(3.0f / float(p.in.channels * p.kernel * p.kernel));
-    Tensor input = in.uniform(tensor_shape(p.in, p.batch), -1, 1);
-    Tensor filter = in.uniform({p.out_channels, p.kernel, p.kernel, p.in.channels}, -bound, bound);
-    Tensor bias = p.bias ? in.uniform({p.out_channels}, -0.1f, 0.1f) : Tensor();
-    Tensor output(conv_output_shape(p)), pre(conv_output_shape(p));
-    auto slopes = slopes_for(op.activation, p.out_channels);
+    SharedTensor input = in.uniform(tensor_shape(p.in, p.batch), -1, 1);
+    SharedTensor filter = in.uniform({p.out_channels, p.kernel, p.kernel, p.in.channels}, -bound, bound);
+    SharedTensor bias = p.bias ? in.uniform({p.out_channels}, -0.1f, 0.1f) : nullptr;
+    SharedTensor output = in.zeros(conv_output_shape(p)), pre = in.zeros(conv_output_shape(p));
+    SharedTensor slopes = slopes_for(op.activation, p.out_channels, in.device());
     const Activation a = op.activation;
     const RandomKey key = training_key(seed);
     Case c;
-    c.hnn.run = [=]() mutable {
-        conv2d_forward(input, filter, bias.defined() ? &bias : nullptr, p.geometry, a, output, pre, key, slopes.get());
-    };
+    c.hnn.run = [=] { conv2d_forward(*input, *filter, bias.get(), p.geometry, a, *output, *pre, key, slopes.get()); };
+    c.hnn.wait = [=] { output->synchronize(); };
     // Where oneDNN cannot apply the activation, its bare conv is checked against the pre-activation.
     const bool fused = a.kind == ActivationKind::identity || !onednn_activation(a).empty();
-    c.hnn.outputs = [=]() mutable { return Outputs{fused ? values(output) : values(pre)}; };
-    c.onednn = onednn_conv_forward(p, a, input.host(), filter.host(), p.bias ? bias.host() : nullptr, layout);
+    c.hnn.outputs = [=] { return Outputs{fused ? values(*output) : values(*pre)}; };
+    c.onednn = onednn_conv_forward(p, a, input->host(), filter->host(), bias ? bias->host() : nullptr, layout);
     return c;
 }
 
 Case conv_backward_data_case(const BenchOp &op, Inputs &in, OnednnLayout layout) {
     const ConvProblem &p = op.conv;
-    Tensor output_grad = in.uniform(conv_output_shape(p), -1, 1);
-    Tensor filter = in.uniform({p.out_channels, p.kernel, p.kernel, p.in.channels}, -1, 1);
-    Tensor input_grad(tensor_shape(p.in, p.batch));
+    SharedTensor output_grad = in.uniform(conv_output_shape(p), -1, 1);
+    SharedTensor filter = in.uniform({p.out_channels, p.kernel, p.kernel, p.in.channels}, -1, 1);
+    SharedTensor input_grad = in.zeros(tensor_shape(p.in, p.batch));
     Case c;
-    c.hnn.run = [=]() mutable { conv2d_backward_data(output_grad, filter, p.geometry, input_grad); };
-    c.hnn.outputs = [=]() mutable { return Outputs{values(input_grad)}; };
-    c.onednn = onednn_conv_backward_data(p, output_grad.host(), filter.host(), layout);
+    c.hnn.run = [=] { conv2d_backward_data(*output_grad, *filter, p.geometry, *input_grad); };
+    c.hnn.wait = [=] { input_grad->synchronize(); };
+    c.hnn.outputs = [=] { return Outputs{values(*input_grad)}; };
+    c.onednn = onednn_conv_backward_data(p, output_grad->host(), filter->host(), layout);
     return c;
 }
 
 Case conv_backward_weights_case(const BenchOp &op, Inputs &in, OnednnLayout layout) {
     const ConvProblem &p = op.conv;
-    Tensor output_grad = in.uniform(conv_output_shape(p), -1, 1);
-    Tensor input = in.uniform(tensor_shape(p.in, p.batch), -1, 1);
-    Tensor filter_grad({p.out_channels, p.kernel, p.kernel, p.in.channels}), bias_grad({p.out_channels});
+    SharedTensor output_grad = in.uniform(conv_output_shape(p), -1, 1);
+    SharedTensor input = in.uniform(tensor_shape(p.in, p.batch), -1, 1);
+    SharedTensor filter_grad = in.zeros({p.out_channels, p.kernel, p.kernel, p.in.channels});
+    SharedTensor bias_grad = in.zeros({p.out_channels});
     Case c;
-    c.hnn.run = [=]() mutable { conv2d_backward_weights(output_grad, input, p.geometry, filter_grad, &bias_grad); };
-    c.hnn.outputs = [=]() mutable { return Outputs{values(filter_grad), values(bias_grad)}; };
-    c.onednn = onednn_conv_backward_weights(p, output_grad.host(), input.host(), layout);
+    c.hnn.run = [=] { conv2d_backward_weights(*output_grad, *input, p.geometry, *filter_grad, bias_grad.get()); };
+    c.hnn.wait = [=] { bias_grad->synchronize(); };
+    c.hnn.outputs = [=] { return Outputs{values(*filter_grad), values(*bias_grad)}; };
+    c.onednn = onednn_conv_backward_weights(p, output_grad->host(), input->host(), layout);
     return c;
 }
 
 Case activation_case(const BenchOp &op, Inputs &in, uint64_t seed) {
     // Wide enough for every activation's regions (softplus's linear part starts at 20 / beta).
-    Tensor x = in.uniform(op.shape, -4, 4);
-    Tensor dy = in.uniform(op.shape, -1, 1);
-    Tensor result(op.shape);
-    auto slopes = slopes_for(op.activation, op.shape[0]);
+    SharedTensor x = in.uniform(op.shape, -4, 4);
+    SharedTensor dy = in.uniform(op.shape, -1, 1);
+    SharedTensor result = in.zeros(op.shape);
+    SharedTensor slopes = slopes_for(op.activation, op.shape[0], in.device());
     const Activation a = op.activation;
     const RandomKey key = training_key(seed);
     Case c;
     if (op.kind == BenchOpKind::activation_forward) {
-        c.hnn.run = [=]() mutable { activation_forward(a, x, result, key, slopes.get()); };
-        c.onednn = onednn_eltwise_forward(a, op.shape, x.host());
+        c.hnn.run = [=] { activation_forward(a, *x, *result, key, slopes.get()); };
+        c.onednn = onednn_eltwise_forward(a, op.shape, x->host());
     } else {
-        c.hnn.run = [=]() mutable { activation_backward(a, x, dy, result, key, slopes.get()); };
-        c.onednn = onednn_eltwise_backward(a, op.shape, x.host(), dy.host());
+        c.hnn.run = [=] { activation_backward(a, *x, *dy, *result, key, slopes.get()); };
+        c.onednn = onednn_eltwise_backward(a, op.shape, x->host(), dy->host());
     }
-    c.hnn.outputs = [=]() mutable { return Outputs{values(result)}; };
+    c.hnn.wait = [=] { result->synchronize(); };
+    c.hnn.outputs = [=] { return Outputs{values(*result)}; };
     return c;
 }
 
@@ -353,52 +366,55 @@ std::vector<int> pooled_shape(const PoolProblem &p) {
 
 Case pool_forward_case(const BenchOp &op, Inputs &in) {
     const PoolProblem p = op.pool;
-    Tensor input = in.uniform(tensor_shape(p.in, p.batch), -1, 1);
-    Tensor output(pooled_shape(p));
+    SharedTensor input = in.uniform(tensor_shape(p.in, p.batch), -1, 1);
+    SharedTensor output = in.zeros(pooled_shape(p));
     Case c;
-    c.hnn.run = [=]() mutable {
+    c.hnn.run = [=] {
         switch (p.kind) {
-        case LayerKind::max_pool: max_pool_forward(input, p.kernel, p.stride, output); break;
-        case LayerKind::global_avg_pool: global_avg_pool_forward(input, output); break;
-        default: avg_pool_forward(input, p.kernel, p.stride, output); break;
+        case LayerKind::max_pool: max_pool_forward(*input, p.kernel, p.stride, *output); break;
+        case LayerKind::global_avg_pool: global_avg_pool_forward(*input, *output); break;
+        default: avg_pool_forward(*input, p.kernel, p.stride, *output); break;
         }
     };
-    c.hnn.outputs = [=]() mutable { return Outputs{values(output)}; };
-    c.onednn = onednn_pool_forward(p, input.host());
+    c.hnn.wait = [=] { output->synchronize(); };
+    c.hnn.outputs = [=] { return Outputs{values(*output)}; };
+    c.onednn = onednn_pool_forward(p, input->host());
     return c;
 }
 
 Case pool_backward_case(const BenchOp &op, Inputs &in) {
     const PoolProblem p = op.pool;
-    Tensor input = in.uniform(tensor_shape(p.in, p.batch), -1, 1);
-    Tensor output_grad = in.uniform(pooled_shape(p), -1, 1);
-    Tensor input_grad(tensor_shape(p.in, p.batch));
+    SharedTensor input = in.uniform(tensor_shape(p.in, p.batch), -1, 1);
+    SharedTensor output_grad = in.uniform(pooled_shape(p), -1, 1);
+    SharedTensor input_grad = in.zeros(tensor_shape(p.in, p.batch));
     Case c;
-    c.hnn.run = [=]() mutable {
+    c.hnn.run = [=] {
         switch (p.kind) {
-        case LayerKind::max_pool: max_pool_backward(input, output_grad, p.kernel, p.stride, input_grad); break;
-        case LayerKind::global_avg_pool: global_avg_pool_backward(output_grad, input_grad); break;
-        default: avg_pool_backward(output_grad, p.kernel, p.stride, input_grad); break;
+        case LayerKind::max_pool: max_pool_backward(*input, *output_grad, p.kernel, p.stride, *input_grad); break;
+        case LayerKind::global_avg_pool: global_avg_pool_backward(*output_grad, *input_grad); break;
+        default: avg_pool_backward(*output_grad, p.kernel, p.stride, *input_grad); break;
         }
     };
-    c.hnn.outputs = [=]() mutable { return Outputs{values(input_grad)}; };
-    c.onednn = onednn_pool_backward(p, input.host(), output_grad.host());
+    c.hnn.wait = [=] { input_grad->synchronize(); };
+    c.hnn.outputs = [=] { return Outputs{values(*input_grad)}; };
+    c.onednn = onednn_pool_backward(p, input->host(), output_grad->host());
     return c;
 }
 
 Case dropout_case(const BenchOp &op, Inputs &in, uint64_t seed) {
-    Tensor input = in.uniform(op.shape, -1, 1);
-    Tensor output(op.shape);
+    SharedTensor input = in.uniform(op.shape, -1, 1);
+    SharedTensor output = in.zeros(op.shape);
     const float rate = op.rate;
     const RandomKey key = training_key(seed);
     Case c;
-    c.hnn.run = [=]() mutable { dropout(input, rate, key, output); };
-    c.hnn.outputs = [=]() mutable { return Outputs{values(output)}; };
+    c.hnn.run = [=] { dropout(*input, rate, key, *output); };
+    c.hnn.wait = [=] { output->synchronize(); };
+    c.hnn.outputs = [=] { return Outputs{values(*output)}; };
     return c;
 }
 
-Case make_case(const BenchOp &op, OnednnLayout layout, uint64_t seed) {
-    Inputs in(seed);
+Case make_case(const BenchOp &op, OnednnLayout layout, uint64_t seed, Device device) {
+    Inputs in(seed, device);
     switch (op.kind) {
     case BenchOpKind::conv_forward: return conv_forward_case(op, in, layout, seed);
     case BenchOpKind::conv_backward_data: return conv_backward_data_case(op, in, layout);
@@ -436,10 +452,10 @@ void compare(const Outputs &hnn, const Outputs &onednn, OpMeasurement &m, const 
 
 }  // namespace
 
-OpMeasurement measure_op(const BenchOp &op, const Timing &timing, OnednnLayout layout, uint64_t seed) {
+OpMeasurement measure_op(const BenchOp &op, const Timing &timing, OnednnLayout layout, uint64_t seed, Device device) {
     OpMeasurement m;
     m.op = op;
-    Case c = make_case(op, layout, seed);
+    Case c = make_case(op, layout, seed, device);
     if (c.onednn) {
         m.onednn_computes = c.onednn->computes;
         m.onednn_implementation = c.onednn->implementation;
@@ -447,19 +463,24 @@ OpMeasurement measure_op(const BenchOp &op, const Timing &timing, OnednnLayout l
         c.onednn->run();
         compare(c.hnn.outputs(), c.onednn->outputs(), m, op.label() + " " + op.shape_text());
     }
-    m.hnn_ms = median_ms(c.hnn.run, timing);
-    if (c.onednn) m.onednn_ms = median_ms([&] { c.onednn->run(); }, timing);
+    m.hnn_ms = median_ms([&] { c.hnn.run(); c.hnn.wait(); }, timing);
+    // oneDNN runs on the CPU: beside a GPU kernel its time is no comparison, only its result is.
+    if (c.onednn && device == Device::cpu) m.onednn_ms = median_ms([&] { c.onednn->run(); }, timing);
     return m;
 }
 
 TrainStepTiming time_train_step(const ModelSpec &model, const Shape3 &input, int classes, int batch,
-                                const Timing &timing, uint64_t seed) {
-    Network network(model, input, classes);
+                                const Timing &timing, uint64_t seed, Device device) {
+    Network network(model, input, classes, device);
     network.initialize(InitSpec{}, seed);
     Optimizer optimizer(OptimizerConfig{}, network.parameters());  // Adam with the trainer's betas and eps
     const float lr = TrainOptions{}.lr;
     // Normalized pixels ("unit") lie in [0, 1].
-    Tensor images = Inputs(seed).uniform({input.channels, input.width, input.height, batch}, 0, 1);
+    const SharedTensor images = Inputs(seed, device).uniform({input.channels, input.width, input.height, batch}, 0, 1);
+    // The forward returns the loss to the host, which waits for its kernels; the backward and the
+    // update only queue theirs, so their times end when the device has finished them.
+    Tensor &last_gradient = *network.parameters().front().grad;
+    Tensor &last_weights = *network.parameters().front().value;
     std::mt19937 rng(static_cast<uint32_t>(seed));
     std::vector<int32_t> labels(batch);
     for (int32_t &label : labels) label = static_cast<int32_t>(rng() % classes);
@@ -470,11 +491,13 @@ TrainStepTiming time_train_step(const ModelSpec &model, const Shape3 &input, int
     for (int i = 0; i < timing.warmup + timing.repeats; i++) {
         const RandomKey key{true, static_cast<uint32_t>(seed), i};
         const auto t0 = clock::now();
-        network.forward(images, labels, key);
+        network.forward(*images, labels, key);
         const auto t1 = clock::now();
-        network.backward(images, key);
+        network.backward(*images, key);
+        last_gradient.synchronize();
         const auto t2 = clock::now();
         optimizer.step(lr);
+        last_weights.synchronize();
         const auto t3 = clock::now();
         if (i < timing.warmup) continue;
         step.push_back(ms(t0, t3));

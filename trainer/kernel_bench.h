@@ -5,6 +5,8 @@
 #include "model.h"
 #include "onednn_ops.h"
 
+#include "hnn/device.h"
+
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -67,9 +69,10 @@ struct OpMeasurement {
     bool agrees() const { return !checked || max_rel_error <= op.tolerance(); }
 };
 
-// Runs hnn's kernel and oneDNN's primitive on the same random inputs, compares their outputs, then
-// times each on its own.
-OpMeasurement measure_op(const BenchOp &op, const Timing &timing, OnednnLayout layout, uint64_t seed);
+// Runs hnn's kernel on `device` and oneDNN's primitive on the same random inputs, compares their
+// outputs, then times each on its own (oneDNN only when `device` is the CPU: it has no GPU here).
+OpMeasurement measure_op(const BenchOp &op, const Timing &timing, OnednnLayout layout, uint64_t seed,
+                         Device device = Device::cpu);
 
 struct TrainStepTiming {
     double step_ms = 0;  // median of whole steps
@@ -77,9 +80,9 @@ struct TrainStepTiming {
     double images_per_s = 0;
 };
 
-// A Network of the model with an Adam optimizer at the trainer's defaults, on random images and
-// labels: forward, backward and optimizer step.
+// A Network of the model on `device` with an Adam optimizer at the trainer's defaults, on random
+// images and labels: forward, backward and optimizer step.
 TrainStepTiming time_train_step(const ModelSpec &model, const Shape3 &input, int classes, int batch,
-                                const Timing &timing, uint64_t seed);
+                                const Timing &timing, uint64_t seed, Device device = Device::cpu);
 
 }  // namespace hnn

@@ -50,6 +50,12 @@ const float *Tensor::host() const {
     return buffer_.data();
 }
 
+void Tensor::synchronize() {
+    if (buffer_.raw_buffer()->device_interface == nullptr) return;
+    install_halide_handlers();
+    check_kernel(buffer_.device_sync(), "synchronize the device", "tensor " + shape_string());
+}
+
 Tensor Tensor::reshaped(const std::vector<int> &shape) {
     size_t count = 1;
     for (int extent : shape) count *= static_cast<size_t>(extent > 0 ? extent : 0);

@@ -42,6 +42,10 @@ public:
     void host_changed() { buffer_.set_host_dirty(); }
     void fill(float value);
 
+    // Returns once the device has finished every kernel queued so far (a tensor on the CPU returns at
+    // once). GPU kernels run asynchronously: a timer must stop after this, not after the launch.
+    void synchronize();
+
     // The same memory seen with another shape of the same size (e.g. logits (10, 1, 1, n) as
     // (10, n)). The view does not own the memory: `this` must outlive it. On a GPU it shares the
     // device allocation (made current when the view is taken) but not the dirty bits: after the view
