@@ -32,6 +32,10 @@ bool cuda_available() {
 #else
     static const bool available = [] {
         install_halide_handlers();
+        // Halide 14's runtime dlopens only "libcuda.so", which a driver install (or a container's
+        // driver mount) may leave out; libcuda.so.1 is always there. Loaded globally here, Halide
+        // finds its symbols in the process instead.
+        dlopen("libcuda.so.1", RTLD_NOW | RTLD_GLOBAL);
         int major = 0, minor = 0;
         const halide_device_interface_t *cuda = halide_cuda_device_interface();
         if (cuda == nullptr || cuda->compute_capability == nullptr) return false;
