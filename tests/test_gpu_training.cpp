@@ -160,3 +160,36 @@ TEST_CASE("hnn train --device runs on the device and follows the CPU run's loss 
     const double evaluated = std::stod(eval.out.substr(at + 10));
     REQUIRE(std::fabs(evaluated - got.back().test_loss) <= 1e-3 * got.back().test_loss + 1e-4);
 }
+
+TEST_CASE("hnn bench --device times the device's kernels and training step, checked against oneDNN", "[gpu][bench][cli]") {
+    require_gpu_or_skip();
+    const CliRun run = run_hnn(std::string("bench --device ") + device_name(gpu) +
+                                   " --model allconv --width 4 --batch 2 --dataset cifar10 --repeats 2 --warmup 1 "
+                                   "--threads 2 --json",
+                               false);
+    INFO(run.out);
+    REQUIRE(run.exit_code == 0);
+    const nlohmann::json j = nlohmann::json::parse(run.out);
+    REQUIRE(j["device"] == device_name(gpu));
+    REQUIRE(j["machine"].is_null());  // the CPU's limits are not the device's
+    REQUIRE(j["operations"].size() > 10);
+    for (const nlohmann::json &op : j["operations"]) {
+        INFO(op.dump());
+        REQUIRE(op["hnn_ms"].get<double>() > 0);
+        REQUIRE(op["onednn_ms"].is_null());  // oneDNN runs on the CPU: not a timing beside a GPU
+        if (op["group"] == "conv" || op["name"] == "activation_forward") {
+            REQUIRE(op["checked"] == true);
+            REQUIRE(op["agrees"] == true);
+            REQUIRE(op["onednn_max_abs"].get<double>() > 0);
+        }
+    }
+    REQUIRE(j["train_step"]["images_per_s"].get<double>() > 0);
+
+    // A result that disagrees would fail the command; a device that is not there fails it at once.
+    if (gpu == Device::cuda) return;
+    const CliRun missing = run_hnn("bench --device cuda --model allconv --width 4 --batch 2 --repeats 1", true);
+    if (!cuda_available()) {
+        REQUIRE(missing.exit_code != 0);
+        REQUIRE_THAT(missing.out, Catch::Contains("--device cuda"));
+    }
+}
