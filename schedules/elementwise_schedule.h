@@ -40,8 +40,9 @@ inline void schedule_elementwise_gpu(Func out, Expr kind, Expr channels, Var c, 
     out.fuse(y, n, yn);
     for (int k = 0; k < activation_kind_count; k++) {
         Halide::Stage s = out.specialize(kind == k);
-        // Adjacent threads touch adjacent floats: along c when it is wide, along x otherwise.
-        s.specialize(channels >= 32).gpu_tile(c, x, ci, xi, 32, 4, TailStrategy::GuardWithIf);
+        // Adjacent threads touch adjacent floats: along c when it is wide, along x otherwise. Rows
+        // and images are blocks too: left a host loop, they would be one launch per row.
+        s.specialize(channels >= 32).gpu_tile(c, x, ci, xi, 32, 4, TailStrategy::GuardWithIf).gpu_blocks(yn);
         s.gpu_tile(x, yn, xi, Var("yni"), 64, 2, TailStrategy::GuardWithIf);
     }
     out.specialize_fail("hnn: unknown activation kind");
