@@ -14,8 +14,9 @@
 // specialized on its kind there, so the convolution exists once per shape, not once per kind.
 //
 // Backward-weights: partial gradients per share of the images (an rfactor), each block a tile of
-// 32 co x 8 ci for one (kx, ky) and one share, 2 co x 2 ci per thread; per run of 32 x positions of a
-// row it stages that run of the output gradient and the matching input in shared memory. A last
+// 64 co x 16 ci for one (kx, ky) and one share, 4 co x 4 ci per thread (128 co x 4 ci, 8 x 1, for
+// inputs of at most 4 channels); per run of 32 x positions of a row it stages that run of the
+// output gradient and the matching input in shared memory. A last
 // kernel sums the partials in a fixed order: results do not depend on how blocks are scheduled.
 
 #include "Halide.h"
@@ -182,16 +183,32 @@ inline void schedule_conv_like_gpu(GpuConvLike s, const ScheduleKnobs &knobs) {
     }
 }
 
+// A backward-weights block's tile: per thread `co` output channels x `ci` input channels of one
+// (kx, ky), over 16 x 4 threads (the staging's thread shape), so a block holds 16 co x 4 ci of them.
+struct GpuWeightsTile {
+    int co, ci;
+    int block_co() const { return co * GpuConvTile::channel_threads; }
+    int block_ci() const { return ci * GpuConvTile::ys; }
+};
+
 // filter_grad (co, kx, ky, ci) = dw = sum over r = (x, y, n). `parts` shares of the images, each
 // summed into its own partial gradient; `filter_elements` bounds the partials' memory.
 inline void schedule_conv2d_backward_weights_gpu(Halide::Func filter_grad, Halide::Func dw, Halide::RDom r,
                                                  Halide::Func input_padded, Halide::Func output_grad, Expr batch,
-                                                 Expr filter_elements, Expr stride) {
+                                                 Expr filter_elements, Expr stride, Expr channels_in) {
     using namespace Halide;
-    constexpr int tile_co = 32, tile_ci = 8, per_thread = 2, run = 32;
-    // Enough shares to fill the GPU when the filter is small, at most 16 MB of partials when it is big.
+    constexpr int run = 32;
+    // 4 x 4 per thread: 8 shared loads feed 16 FMAs. A first layer's 1 or 3 input channels would
+    // leave most of a 16-channel tile empty: there each thread takes 8 co of one ci instead.
+    const GpuWeightsTile wide{4, 4}, narrow{8, 1};
+    // Enough shares to fill the GPU when the filter is small, about 16 MB of partials when it is big.
+    // A share must divide the batch: a last share past the end would stage images that are not
+    // there (the staging is not under the tail's guard). So it is the largest power of two up to
+    // the wanted size that does, at worst 1 (one share per image).
     Expr parts = max(1, min(batch, (4 << 20) / max(filter_elements, 1)));
-    Expr share = (batch + parts - 1) / parts;
+    Expr wanted = (batch + parts - 1) / parts;
+    Expr share = 1;
+    for (int s : {2, 4, 8, 16, 32}) share = select(wanted >= s && batch % s == 0, s, share);
     RVar images_outer("images_outer"), images_inner("images_inner"), rxo("run"), rxi("run_x");
     Var v("share");
     dw.update().split(r.z, images_outer, images_inner, share, TailStrategy::GuardWithIf);
@@ -212,28 +229,46 @@ inline void schedule_conv2d_backward_weights_gpu(Halide::Func filter_grad, Halid
     std::vector<Var> a = partial.args();  // (co, kx, ky, ci, share)
     Var coo("coo"), coi("coi"), cot("cot"), coj("coj"), cio("cio"), cii("cii"), cit("cit"), cij("cij");
     partial.compute_root()
-        .split(a[0], coo, coi, tile_co, TailStrategy::RoundUp)
-        .split(a[3], cio, cii, tile_ci, TailStrategy::RoundUp)
+        .split(a[0], coo, coi, wide.block_co(), TailStrategy::RoundUp)
+        .split(a[3], cio, cii, wide.block_ci(), TailStrategy::RoundUp)
         .reorder(coi, cii, coo, cio, a[4], a[1], a[2])
         .gpu_blocks(coo, cio, a[4])
         .gpu_threads(coi, cii);
 
     // Stride 1 and 2 stage the input run in shared memory (its footprint is then a constant);
-    // other strides read it from global memory.
-    const std::vector<int> staged_strides{1, 2};
+    // other strides read it from global memory. Every specialization is made before any is
+    // scheduled: each copies the unscheduled update.
+    struct Variant {
+        GpuWeightsTile tile;
+        int stride;  // 0: any stride, the input read from global memory
+    };
+    std::vector<Variant> variants;
     std::vector<Stage> stages;
-    for (int st : staged_strides) stages.push_back(partial.update().specialize(stride == st));
-    stages.push_back(partial.update());
+    for (const GpuWeightsTile &tile : {narrow, wide}) {
+        for (int st : {1, 2, 0}) {
+            const bool is_narrow = tile.ci == narrow.ci;
+            variants.push_back({tile, st});
+            if (!is_narrow && !st) {
+                stages.push_back(partial.update());  // the general case
+                continue;
+            }
+            Expr fits = is_narrow && st ? channels_in <= narrow.block_ci() && stride == st
+                      : is_narrow       ? channels_in <= narrow.block_ci()
+                                        : stride == st;
+            stages.push_back(partial.update().specialize(fits));
+        }
+    }
     Var w_n("w_n"), w_y("w_y"), w_x("w_x");
     for (size_t i = 0; i < stages.size(); i++) {
+        const GpuWeightsTile tile = variants[i].tile;
         Stage st = stages[i];
         st.split(r.x, rxo, rxi, run, TailStrategy::GuardWithIf);
         // Each thread sums a run in registers and adds it to the partial once.
         Func row = st.rfactor({{images_inner, w_n}, {r.y, w_y}, {rxo, w_x}});
-        st.split(a[0], coo, coi, tile_co, TailStrategy::RoundUp)
-            .split(coi, cot, coj, per_thread)
-            .split(a[3], cio, cii, tile_ci, TailStrategy::RoundUp)
-            .split(cii, cit, cij, per_thread)
+        st.split(a[0], coo, coi, tile.block_co(), TailStrategy::RoundUp)
+            .split(coi, cot, coj, tile.co)
+            .split(a[3], cio, cii, tile.block_ci(), TailStrategy::RoundUp)
+            .split(cii, cit, cij, tile.ci)
             .reorder(coj, cij, cot, cit, rxo, r.y, images_inner, coo, cio, a[4], a[1], a[2])
             .gpu_blocks(coo, cio, a[4])
             .gpu_threads(cot, cit)
@@ -242,16 +277,16 @@ inline void schedule_conv2d_backward_weights_gpu(Halide::Func filter_grad, Halid
 
         std::vector<Var> b = row.args();  // (co, kx, ky, ci, share, w_n, w_y, w_x)
         row.compute_at(partial, cot)
-            .bound_extent(b[0], per_thread)
-            .bound_extent(b[3], per_thread)
+            .bound_extent(b[0], tile.co)
+            .bound_extent(b[3], tile.ci)
             .unroll(b[0])
             .unroll(b[3]);
         row.update().reorder(b[0], b[3], rxi).unroll(b[0]).unroll(b[3]);
 
         const LoopLevel run_loop(partial, rxo);
-        stage_in_shared(output_grad.in(row), run_loop, {tile_co, run, 1, 1});
-        if (i < staged_strides.size()) {
-            stage_in_shared(input_padded.in(row), run_loop, {tile_ci, (run - 1) * staged_strides[i] + 1, 1, 1});
+        stage_in_shared(output_grad.in(row), run_loop, {tile.block_co(), run, 1, 1});
+        if (variants[i].stride) {
+            stage_in_shared(input_padded.in(row), run_loop, {tile.block_ci(), (run - 1) * variants[i].stride + 1, 1, 1});
         }
     }
 }

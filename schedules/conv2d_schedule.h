@@ -366,7 +366,8 @@ inline void schedule_conv2d_backward_weights(const Halide::Target &t, Halide::Fu
     if (t.has_gpu_feature()) {
         schedule_conv2d_backward_weights_gpu(
             filter_grad, dw, r, input_padded, output_grad, sizes.batch,
-            sizes.channels_out * sizes.kernel_width * sizes.kernel_height * sizes.channels_in, sizes.stride);
+            sizes.channels_out * sizes.kernel_width * sizes.kernel_height * sizes.channels_in, sizes.stride,
+            sizes.channels_in);
         return;
     }
     schedule_conv2d_backward_weights_cpu(t, filter_grad, dw, r, input_padded, output_grad, sizes, p);

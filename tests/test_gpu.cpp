@@ -139,6 +139,10 @@ TEST_CASE("convolution forward, backward-data and backward-weights match the CPU
         {70, 3, 9, 9, 3, 5, 2, "same"},   {19, 40, 6, 5, 3, 1, 1, "valid"}, {16, 33, 7, 6, 1, 1, 2, "valid"},
         {8, 40, 7, 7, 3, 2, 1, "1x0"},    {37, 37, 9, 8, 1, 2, 2, "same"},  {33, 9, 10, 6, 2, 3, 1, "2"},
         {5, 9, 8, 8, 1, 4, 1, "same"},    {6, 10, 13, 11, 1, 3, 3, "valid"},
+        // Inputs of 1 channel (backward-weights' narrow tiles), at stride 2 and 5x5 as celu7's first layer.
+        {1, 20, 9, 9, 2, 3, 2, "same"},   {1, 33, 10, 9, 2, 5, 1, "same"},
+        // A filter big enough that backward-weights splits the 9 images into shares of several.
+        {256, 256, 4, 4, 9, 3, 1, "same"},
     };
     const std::vector<ActivationKind> &kinds = all_activations();
     for (ActivationKind k : kinds) {
