@@ -43,6 +43,10 @@ void install_halide_handlers() {
         halide_set_error_handler(on_halide_error);
         halide_set_custom_print(on_halide_print);
         install_kernel_scratch_memory();
+        // A GPU kernel's intermediate buffers (backward-weights' partial gradients, a transposed
+        // filter) would otherwise be a device malloc and a free, which waits for the device, on
+        // every call; kept on Halide's free list, the next call of the same shape takes them back.
+        halide_reuse_device_allocations(nullptr, true);
     });
 }
 
