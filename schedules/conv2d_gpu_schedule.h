@@ -203,11 +203,13 @@ inline void schedule_conv2d_backward_weights_gpu(Halide::Func filter_grad, Halid
     // 8 co x 1 ci, which wastes no lane, was slower on an H200 (6.8 against 3.8 ms at 3 -> 96
     // channels, batch 128): 9 loads per 8 FMAs.
     const GpuWeightsTile wide{4, 4}, narrow{2, 2};
-    // Enough shares to fill the GPU when the filter is small, about 16 MB of partials when it is big.
+    // Enough shares to fill the GPU: up to about 128 MB of partials. Each launch (one kx, ky) has
+    // co/64 x ci/16 x shares blocks, which with a 16 MB budget was 576 blocks at 192 channels,
+    // batch 128: four or five 64-thread blocks for each of an H200's 132 multiprocessors.
     // A share must divide the batch: a last share past the end would stage images that are not
     // there (the staging is not under the tail's guard). So it is the largest power of two up to
     // the wanted size that does, at worst 1 (one share per image).
-    Expr parts = max(1, min(batch, (4 << 20) / max(filter_elements, 1)));
+    Expr parts = max(1, min(batch, (32 << 20) / max(filter_elements, 1)));
     Expr wanted = (batch + parts - 1) / parts;
     Expr share = 1;
     for (int s : {2, 4, 8, 16, 32}) share = select(wanted >= s && batch % s == 0, s, share);
