@@ -23,14 +23,23 @@ struct ActivationParams {
     Expr rrelu_slope = 0.0f;      // rrelu: this element's r (random while training, mean in eval)
 };
 
-// e^x - 1 accurate near 0: for |x| < 0.35 its Taylor polynomial to x^7 (truncation below 6e-9
-// relative), elsewhere e^x - 1, which then loses at most a few ulps (|e^x - 1| >= 0.29 e^x);
-// saturates at -1 for very negative x. Kahan's (u - 1) x / log(u) was as accurate but paid a log and
-// a division per element: it held elu's forward kernel to a third of the copy bandwidth.
+// e^x - 1 accurate near 0, as libm's expm1: x = k ln2 + r with |r| <= ln2 / 2 (ln2 in two parts,
+// so r is exact), then e^x - 1 = 2^k (e^r - 1) + (2^k - 1) with e^r - 1 from its Taylor polynomial
+// to r^8 (truncation below 1e-9 relative). Where k = 0 (|x| < 0.35) that is the polynomial alone;
+// elsewhere |e^x - 1| >= 0.29 e^x, so the last addition loses at most a bit or two. x is clamped to
+// [-87, 88], where 2^k is a normal float: below, the result is -1 as it should be. One polynomial,
+// where a Taylor series selected against Halide's exp(x) - 1 paid for both, and Kahan's
+// (u - 1) x / log(u) a log and a division: elu's forward was held to a third of the copy bandwidth.
 inline Expr expm1_accurate(Expr x) {
-    Expr taylor = x * (1.0f + x * (1.0f / 2 + x * (1.0f / 6 + x * (1.0f / 24 + x * (1.0f / 120 + x * (1.0f / 720 +
-                                                                                                   x * (1.0f / 5040)))))));
-    return Halide::select(Halide::abs(x) < 0.35f, taylor, Halide::exp(x) - 1.0f);
+    using Halide::cast;
+    Expr xc = Halide::clamp(x, -87.0f, 88.0f);
+    Expr k = Halide::floor(xc * 1.44269504f + 0.5f);
+    // ln2 = 0.693359375 - 2.12194440e-4 (the first part has 9 significant bits, so k times it is exact).
+    Expr r = (xc - k * 0.693359375f) + k * 2.12194440e-4f;
+    Expr p = r * (1.0f + r * (1.0f / 2 + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720 +
+                                                                   r * (1.0f / 5040 + r * (1.0f / 40320))))))));
+    Expr two_k = Halide::reinterpret<float>((cast<int32_t>(k) + 127) << 23);
+    return two_k * p + (two_k - 1.0f);
 }
 
 // tanh(softplus(x)) = n / (n + 2) with n = e^x (e^x + 2); e^x is clamped where the result is 1.
@@ -48,7 +57,8 @@ inline Expr activation(ActivationKind kind, Expr x, const ActivationParams &p) {
     case ActivationKind::prelu: return select(x > 0.0f, x, p.channel_slope * x);
     case ActivationKind::rrelu: return select(x >= 0.0f, x, p.rrelu_slope * x);
     case ActivationKind::elu: return select(x > 0.0f, x, p.alpha * expm1_accurate(x));
-    case ActivationKind::celu: return select(x > 0.0f, x, p.alpha * expm1_accurate(x / p.alpha));
+    // x times 1 / alpha, computed once outside the loops, instead of a division per element.
+    case ActivationKind::celu: return select(x > 0.0f, x, p.alpha * expm1_accurate(x * (1.0f / p.alpha)));
     case ActivationKind::softsign: return x / (1.0f + abs(x));
     case ActivationKind::tanh: return Halide::tanh(x);
     case ActivationKind::sigmoid: return sigmoid_stable(x);
@@ -73,7 +83,7 @@ inline Expr activation_derivative(ActivationKind kind, Expr x, const ActivationP
     case ActivationKind::prelu: return select(x > 0.0f, 1.0f, p.channel_slope);
     case ActivationKind::rrelu: return select(x >= 0.0f, 1.0f, p.rrelu_slope);
     case ActivationKind::elu: return select(x > 0.0f, 1.0f, p.alpha * exp(min(x, 0.0f)));
-    case ActivationKind::celu: return select(x > 0.0f, 1.0f, exp(min(x, 0.0f) / p.alpha));
+    case ActivationKind::celu: return select(x > 0.0f, 1.0f, exp(min(x, 0.0f) * (1.0f / p.alpha)));
     case ActivationKind::softsign: {
         Expr d = 1.0f + abs(x);
         return 1.0f / (d * d);
