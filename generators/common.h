@@ -76,4 +76,11 @@ inline Halide::Func clamp_dimension(Halide::Func input, int dim, Expr extent, co
     return clamped;
 }
 
+// Elements of a 4-D buffer (c, x, y, n): schedules run small calls on one thread, where waking
+// the workers costs more than the work.
+template <typename Buffer4>
+Expr elements(const Buffer4 &b) {
+    return b.dim(0).extent() * b.dim(1).extent() * b.dim(2).extent() * b.dim(3).extent();
+}
+
 }  // namespace hnn

@@ -26,7 +26,8 @@ public:
     }
     void schedule() {
         if (auto_schedule) return;
-        schedule_pool(get_target(), output, pooled, output.dim(0).extent());
+        schedule_pool(get_target(), output, pooled, output.dim(0).extent(), elements(input),
+                      output.dim(0).extent() * output.dim(1).extent());
     }
 };
 
@@ -46,7 +47,8 @@ public:
     }
     void schedule() {
         if (auto_schedule) return;
-        schedule_pool(get_target(), input_grad, din, input_grad.dim(0).extent(), kernel == stride);
+        schedule_pool(get_target(), input_grad, din, input_grad.dim(0).extent(), elements(input_grad),
+                      input_grad.dim(0).extent() * input_grad.dim(1).extent(), kernel == stride);
     }
 };
 
@@ -67,7 +69,8 @@ public:
     }
     void schedule() {
         if (auto_schedule) return;
-        schedule_pool(get_target(), output, argmax_at, output.dim(0).extent());
+        schedule_pool(get_target(), output, argmax_at, output.dim(0).extent(), elements(input),
+                      output.dim(0).extent() * output.dim(1).extent());
     }
 };
 
@@ -96,7 +99,8 @@ public:
     }
     void schedule() {
         if (auto_schedule) return;
-        schedule_max_pool_backward(get_target(), input_grad, din, argmax_at, input_grad.dim(0).extent());
+        schedule_max_pool_backward(get_target(), input_grad, din, argmax_at, input_grad.dim(0).extent(), elements(input_grad),
+                                   input_grad.dim(0).extent() * input_grad.dim(1).extent());
     }
 };
 

@@ -21,21 +21,33 @@ inline int natural_float_lanes(const Target &t) {
 
 // One loop nest per activation kind (the select chain of activation_math.h collapses in each),
 // and within it channels-innermost vectorization when there are enough channels, x otherwise.
-inline void schedule_elementwise_cpu(Func out, Expr kind, Expr channels, Var c, Var x, Var y, Var n,
-                                     const Target &t) {
+// Rows and images in parallel, in tasks of at least 32K elements: a task per row of a small image
+// left each thread fetching tasks more than working (relu over 100 images of 7x7x200, 700 tasks:
+// 0.33 ms, oneDNN 0.14). Small calls run on one thread, where waking the workers costs more than
+// the work (a parallel relu over 180K elements took 90 us, one thread 21); an exp per element moves
+// that point down.
+inline void schedule_elementwise_cpu(Func out, Expr kind, Expr channels, Expr width, Expr elements, Var c, Var x,
+                                     Var y, Var n, const Target &t) {
     const int lanes = natural_float_lanes(t);
-    Var yn("yn");
-    out.fuse(y, n, yn).parallel(yn);
+    Var yn("yn"), task("task"), row("row");
+    Expr rows_per_task = Halide::max(1, 32768 / Halide::max(channels * width, 1));
+    out.fuse(y, n, yn);
     for (int k = 0; k < activation_kind_count; k++) {
-        Halide::Stage s = out.specialize(kind == k);
-        s.specialize(channels >= lanes).vectorize(c, lanes, TailStrategy::GuardWithIf);
-        s.vectorize(x, lanes, TailStrategy::GuardWithIf);
+        const ActivationKind a = static_cast<ActivationKind>(k);
+        const bool cheap = a == ActivationKind::relu || a == ActivationKind::leaky_relu ||
+                           a == ActivationKind::prelu || a == ActivationKind::identity;
+        Halide::Stage of_kind = out.specialize(kind == k);
+        Halide::Stage one_thread = of_kind.specialize(elements < (cheap ? 262144 : 32768));
+        of_kind.split(yn, task, row, rows_per_task, TailStrategy::GuardWithIf).parallel(task);
+        for (Halide::Stage s : {one_thread, of_kind}) {
+            s.specialize(channels >= lanes).vectorize(c, lanes, TailStrategy::GuardWithIf);
+            s.vectorize(x, lanes, TailStrategy::GuardWithIf);
+        }
     }
     out.specialize_fail("hnn: unknown activation kind");
 }
 
-inline void schedule_elementwise_gpu(Func out, Expr kind, Expr channels, Var c, Var x, Var y, Var n,
-                                     const Target &) {
+inline void schedule_elementwise_gpu(Func out, Expr kind, Expr channels, Var c, Var x, Var y, Var n) {
     Var yn("yn"), ci("ci"), xi("xi");
     out.fuse(y, n, yn);
     for (int k = 0; k < activation_kind_count; k++) {
@@ -48,12 +60,13 @@ inline void schedule_elementwise_gpu(Func out, Expr kind, Expr channels, Var c, 
     out.specialize_fail("hnn: unknown activation kind");
 }
 
-inline void schedule_elementwise(Func out, Expr kind, Expr channels, Var c, Var x, Var y, Var n,
-                                 const Target &t) {
+// `channels`, `width` and `elements` are the output's c and x extents and its size.
+inline void schedule_elementwise(Func out, Expr kind, Expr channels, Expr width, Expr elements, Var c, Var x, Var y,
+                                 Var n, const Target &t) {
     if (t.has_gpu_feature()) {
-        schedule_elementwise_gpu(out, kind, channels, c, x, y, n, t);
+        schedule_elementwise_gpu(out, kind, channels, c, x, y, n);
     } else {
-        schedule_elementwise_cpu(out, kind, channels, c, x, y, n, t);
+        schedule_elementwise_cpu(out, kind, channels, width, elements, c, x, y, n, t);
     }
 }
 

@@ -7,10 +7,12 @@
 namespace hnn {
 
 // out is pure over (c, x, y, n) and reads `window`, whose update reduces over the window.
-// fast_path: a condition under which `out` does not read `window` (avg-pool backward with
-// kernel == stride); the loop nest gets a copy specialized on it.
+// `elements`: the larger of the input and the output, for the choice of one thread; `row_elements`:
+// c x (output width), for tasks of 32K elements (schedule_elementwise_cpu says why). fast_path: a
+// condition under which `out` does not read `window` (avg-pool backward with kernel == stride);
+// the loop nest gets a copy specialized on it.
 inline void schedule_pool(const Halide::Target &t, Halide::Func out, Halide::Func window, Halide::Expr channels,
-                          Halide::Expr fast_path = Halide::Expr()) {
+                          Halide::Expr elements, Halide::Expr row_elements, Halide::Expr fast_path = Halide::Expr()) {
     using namespace Halide;
     Var c = out.args()[0], x = out.args()[1], y = out.args()[2], n = out.args()[3];
     Var yn("yn"), ci("ci"), xi("xi");
@@ -20,16 +22,22 @@ inline void schedule_pool(const Halide::Target &t, Halide::Func out, Halide::Fun
         return;
     }
     const int vec = t.natural_vector_size<float>();
-    out.fuse(y, n, yn).parallel(yn);
+    out.fuse(y, n, yn);
     window.compute_at(out, x);
-    if (fast_path.defined()) {
-        Halide::Stage s = out.specialize(fast_path);
-        s.specialize(channels >= vec).vectorize(c, vec, TailStrategy::GuardWithIf);
-        s.vectorize(x, vec, TailStrategy::GuardWithIf);
-    }
     // Wide channels: vectors along c. Few channels: vectors along x (the window math is the same).
-    out.specialize(channels >= vec).vectorize(c, vec, TailStrategy::GuardWithIf);
-    out.vectorize(x, vec, TailStrategy::GuardWithIf);
+    auto vectorized = [&](Stage stage) {
+        if (fast_path.defined()) {
+            Stage s = stage.specialize(fast_path);
+            s.specialize(channels >= vec).vectorize(c, vec, TailStrategy::GuardWithIf);
+            s.vectorize(x, vec, TailStrategy::GuardWithIf);
+        }
+        stage.specialize(channels >= vec).vectorize(c, vec, TailStrategy::GuardWithIf);
+        stage.vectorize(x, vec, TailStrategy::GuardWithIf);
+    };
+    vectorized(out.specialize(elements < 262144));
+    Var task("task"), row("row");
+    out.split(yn, task, row, max(1, 32768 / max(row_elements, 1)), TailStrategy::GuardWithIf).parallel(task);
+    vectorized(out);
     Var wc = window.args()[0];
     window.vectorize(wc, vec, TailStrategy::GuardWithIf);
     for (int i = 0; i < window.num_update_definitions(); i++) {
@@ -38,19 +46,20 @@ inline void schedule_pool(const Halide::Target &t, Halide::Func out, Halide::Fun
 }
 
 inline void schedule_max_pool_backward(const Halide::Target &t, Halide::Func input_grad, Halide::Func din,
-                                       Halide::Func argmax_at, Halide::Expr channels) {
+                                       Halide::Func argmax_at, Halide::Expr channels, Halide::Expr elements,
+                                       Halide::Expr row_elements) {
     using namespace Halide;
     if (t.has_gpu_feature()) {
         Var ci("ci"), ni("ni");
         argmax_at.compute_root().gpu_tile(argmax_at.args()[0], argmax_at.args()[1], ci, ni, 32, 4, TailStrategy::GuardWithIf);
-        schedule_pool(t, input_grad, din, channels);
+        schedule_pool(t, input_grad, din, channels, elements, row_elements);
         return;
     }
     // The argmax of every window once, row by row of images in parallel, then the scatter-free gather.
     const int vec = t.natural_vector_size<float>();
     Var ay = argmax_at.args()[2], an = argmax_at.args()[3], ayn("ayn");
     argmax_at.compute_root().fuse(ay, an, ayn).parallel(ayn).vectorize(argmax_at.args()[0], vec, TailStrategy::GuardWithIf);
-    schedule_pool(t, input_grad, din, channels);
+    schedule_pool(t, input_grad, din, channels, elements, row_elements);
 }
 
 inline void schedule_global_pool_forward(const Halide::Target &t, Halide::Func output, Halide::Func sum, Halide::RDom r) {
