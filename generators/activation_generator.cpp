@@ -28,7 +28,7 @@ public:
 
     void schedule() {
         if (auto_schedule) return;
-        schedule_elementwise(output, act.kind, output.dim(0).extent(), output.dim(1).extent(), elements(output), c, x, y, n,
+        schedule_elementwise(output, act.kind, output.dim(0).extent(), row_elements(output), elements(output), c, x, y, n,
                              get_target());
     }
 };
@@ -50,8 +50,8 @@ public:
 
     void schedule() {
         if (auto_schedule) return;
-        schedule_elementwise(input_grad, act.kind, input_grad.dim(0).extent(), input_grad.dim(1).extent(), elements(input_grad),
-                             c, x, y, n, get_target());
+        schedule_elementwise(input_grad, act.kind, input_grad.dim(0).extent(), row_elements(input_grad),
+                             elements(input_grad), c, x, y, n, get_target());
     }
 };
 

@@ -83,4 +83,10 @@ Expr elements(const Buffer4 &b) {
     return b.dim(0).extent() * b.dim(1).extent() * b.dim(2).extent() * b.dim(3).extent();
 }
 
+// Elements of one row (c x width) of a 4-D buffer: what a parallel task of rows is sized by.
+template <typename Buffer4>
+Expr row_elements(const Buffer4 &b) {
+    return b.dim(0).extent() * b.dim(1).extent();
+}
+
 }  // namespace hnn

@@ -27,7 +27,7 @@ public:
     void schedule() {
         if (auto_schedule) return;
         schedule_pool(get_target(), output, pooled, output.dim(0).extent(), elements(input),
-                      output.dim(0).extent() * output.dim(1).extent());
+                      row_elements(output));
     }
 };
 
@@ -48,7 +48,7 @@ public:
     void schedule() {
         if (auto_schedule) return;
         schedule_pool(get_target(), input_grad, din, input_grad.dim(0).extent(), elements(input_grad),
-                      input_grad.dim(0).extent() * input_grad.dim(1).extent(), kernel == stride);
+                      row_elements(input_grad), kernel == stride);
     }
 };
 
@@ -70,7 +70,7 @@ public:
     void schedule() {
         if (auto_schedule) return;
         schedule_pool(get_target(), output, argmax_at, output.dim(0).extent(), elements(input),
-                      output.dim(0).extent() * output.dim(1).extent());
+                      row_elements(output));
     }
 };
 
@@ -100,7 +100,7 @@ public:
     void schedule() {
         if (auto_schedule) return;
         schedule_max_pool_backward(get_target(), input_grad, din, argmax_at, input_grad.dim(0).extent(), elements(input_grad),
-                                   input_grad.dim(0).extent() * input_grad.dim(1).extent());
+                                   row_elements(input_grad));
     }
 };
 

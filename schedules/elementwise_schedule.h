@@ -6,6 +6,7 @@
 #include "Halide.h"
 
 #include "activation_kind.h"
+#include "parallel_rows.h"
 
 namespace hnn {
 
@@ -21,16 +22,13 @@ inline int natural_float_lanes(const Target &t) {
 
 // One loop nest per activation kind (the select chain of activation_math.h collapses in each),
 // and within it channels-innermost vectorization when there are enough channels, x otherwise.
-// Rows and images in parallel, in tasks of at least 32K elements: a task per row of a small image
-// left each thread fetching tasks more than working (relu over 100 images of 7x7x200, 700 tasks:
-// 0.33 ms, oneDNN 0.14). Small calls run on one thread, where waking the workers costs more than
-// the work (a parallel relu over 180K elements took 90 us, one thread 21); an exp per element moves
-// that point down.
-inline void schedule_elementwise_cpu(Func out, Expr kind, Expr channels, Expr width, Expr elements, Var c, Var x,
-                                     Var y, Var n, const Target &t) {
+// Rows and images in parallel tasks (parallel_rows.h), except for small calls, which run on one
+// thread, where waking the workers costs more than the work (a parallel relu over 180K elements
+// took 90 us, one thread 21); an exp per element moves that point down.
+inline void schedule_elementwise_cpu(Func out, Expr kind, Expr channels, Expr row_elements, Expr elements, Var c,
+                                     Var x, Var y, Var n, const Target &t) {
     const int lanes = natural_float_lanes(t);
-    Var yn("yn"), task("task"), row("row");
-    Expr rows_per_task = Halide::max(1, 32768 / Halide::max(channels * width, 1));
+    Var yn("yn");
     out.fuse(y, n, yn);
     for (int k = 0; k < activation_kind_count; k++) {
         const ActivationKind a = static_cast<ActivationKind>(k);
@@ -38,7 +36,7 @@ inline void schedule_elementwise_cpu(Func out, Expr kind, Expr channels, Expr wi
                            a == ActivationKind::prelu || a == ActivationKind::identity;
         Halide::Stage of_kind = out.specialize(kind == k);
         Halide::Stage one_thread = of_kind.specialize(elements < (cheap ? 262144 : 32768));
-        of_kind.split(yn, task, row, rows_per_task, TailStrategy::GuardWithIf).parallel(task);
+        parallel_row_tasks(of_kind, yn, row_elements);
         for (Halide::Stage s : {one_thread, of_kind}) {
             s.specialize(channels >= lanes).vectorize(c, lanes, TailStrategy::GuardWithIf);
             s.vectorize(x, lanes, TailStrategy::GuardWithIf);
@@ -60,13 +58,13 @@ inline void schedule_elementwise_gpu(Func out, Expr kind, Expr channels, Var c, 
     out.specialize_fail("hnn: unknown activation kind");
 }
 
-// `channels`, `width` and `elements` are the output's c and x extents and its size.
-inline void schedule_elementwise(Func out, Expr kind, Expr channels, Expr width, Expr elements, Var c, Var x, Var y,
-                                 Var n, const Target &t) {
+// `channels`, `row_elements` and `elements` are the output's c extent, c x width and size.
+inline void schedule_elementwise(Func out, Expr kind, Expr channels, Expr row_elements, Expr elements, Var c, Var x,
+                                 Var y, Var n, const Target &t) {
     if (t.has_gpu_feature()) {
         schedule_elementwise_gpu(out, kind, channels, c, x, y, n);
     } else {
-        schedule_elementwise_cpu(out, kind, channels, width, elements, c, x, y, n, t);
+        schedule_elementwise_cpu(out, kind, channels, row_elements, elements, c, x, y, n, t);
     }
 }
 

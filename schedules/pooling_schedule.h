@@ -4,11 +4,13 @@
 
 #include "Halide.h"
 
+#include "parallel_rows.h"
+
 namespace hnn {
 
 // out is pure over (c, x, y, n) and reads `window`, whose update reduces over the window.
-// `elements`: the larger of the input and the output, for the choice of one thread; `row_elements`:
-// c x (output width), for tasks of 32K elements (schedule_elementwise_cpu says why). fast_path: a
+// `elements`: the larger of the input and the output, for the choice of one thread (see
+// schedule_elementwise_cpu); `row_elements`: c x (output width), for parallel_row_tasks. fast_path: a
 // condition under which `out` does not read `window` (avg-pool backward with kernel == stride);
 // the loop nest gets a copy specialized on it.
 inline void schedule_pool(const Halide::Target &t, Halide::Func out, Halide::Func window, Halide::Expr channels,
@@ -35,8 +37,7 @@ inline void schedule_pool(const Halide::Target &t, Halide::Func out, Halide::Fun
         stage.vectorize(x, vec, TailStrategy::GuardWithIf);
     };
     vectorized(out.specialize(elements < 262144));
-    Var task("task"), row("row");
-    out.split(yn, task, row, max(1, 32768 / max(row_elements, 1)), TailStrategy::GuardWithIf).parallel(task);
+    parallel_row_tasks(out, yn, row_elements);
     vectorized(out);
     Var wc = window.args()[0];
     window.vectorize(wc, vec, TailStrategy::GuardWithIf);
