@@ -245,22 +245,22 @@ inline void schedule_conv2d_backward_weights_gpu(Halide::Func filter_grad, Halid
     struct Variant {
         GpuWeightsTile tile;
         int stride;  // 0: any stride, the input read from global memory
+        Expr applies;  // undefined: the general case, the last
     };
     std::vector<Variant> variants;
-    std::vector<Stage> stages;
-    for (const GpuWeightsTile &tile : {narrow, wide}) {
+    for (bool is_narrow : {true, false}) {
         for (int st : {1, 2, 0}) {
-            const bool is_narrow = tile.ci == narrow.ci;
-            variants.push_back({tile, st});
-            if (!is_narrow && !st) {
-                stages.push_back(partial.update());  // the general case
-                continue;
+            Expr applies = st ? stride == st : Expr();
+            if (is_narrow) {
+                Expr narrow_input = channels_in <= narrow.block_ci();
+                applies = applies.defined() ? narrow_input && applies : narrow_input;
             }
-            Expr fits = is_narrow && st ? channels_in <= narrow.block_ci() && stride == st
-                      : is_narrow       ? channels_in <= narrow.block_ci()
-                                        : stride == st;
-            stages.push_back(partial.update().specialize(fits));
+            variants.push_back({is_narrow ? narrow : wide, st, applies});
         }
+    }
+    std::vector<Stage> stages;
+    for (const Variant &v : variants) {
+        stages.push_back(v.applies.defined() ? partial.update().specialize(v.applies) : partial.update());
     }
     Var w_n("w_n"), w_y("w_y"), w_x("w_x");
     for (size_t i = 0; i < stages.size(); i++) {
