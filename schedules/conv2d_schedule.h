@@ -8,6 +8,8 @@
 
 #include "Halide.h"
 
+#include <numeric>
+
 #include "activation_kind.h"
 #include "channel_reduction_schedule.h"
 #include "conv2d_gpu_schedule.h"
@@ -105,8 +107,11 @@ inline void schedule_conv_like_cpu(const Halide::Target &t, Halide::Func out, Ha
         acc.update().split(inner, chunk_outer, chunk_inner, min(channels_per_chunk, inner.extent()),
                            TailStrategy::GuardWithIf);
         Func chunk_sum = acc.update().rfactor(chunk_outer, u);
+        // The last x tile of a row runs whole (RoundUp, below) and reads the padded input past the
+        // row: acc's aligned extent makes the image's padded copy cover it (see weights, below).
         acc.compute_at(out, co)
             .bound_extent(ac, tile_c)
+            .align_extent(ax, tile.xs)
             .split(ac, aco, aci, vec)
             .vectorize(aci)
             .unroll(aco);
@@ -159,7 +164,14 @@ inline void schedule_conv_like_cpu(const Halide::Target &t, Halide::Func out, Ha
             .unroll(ax);
     }
 
-    weights.compute_root().vectorize(weights.args()[0], vec, TailStrategy::GuardWithIf);
+    // Register tiles past the last channel read whole tiles of weights. Halide computes a root Func
+    // over what the output needs, not over what its consumers' bound_extent adds, so without the
+    // alignment those lanes read uninitialized memory: results past the end are discarded, but
+    // reused memory holding denormals made a 1x1 conv 23x slower (denormal FMAs take microcode
+    // assists). Aligned, they are clamped copies of the last channel.
+    weights.compute_root()
+        .align_extent(weights.args()[0], tile_c)
+        .vectorize(weights.args()[0], vec, TailStrategy::GuardWithIf);
     padded.compute_at(out, n).vectorize(padded.args()[0], vec, TailStrategy::GuardWithIf);
 
     if (epilogue.defined()) {
@@ -349,14 +361,21 @@ inline void schedule_conv2d_backward_weights_cpu(const Halide::Target &t, Halide
         .parallel(pv);
     schedule_backward_weights_row(t, row, partial, coo, loops, tile_co, 1, tile_ci);
 
+    // Tiles past the last channel read whole tiles of both copies (see schedule_conv_like_cpu): they
+    // are computed that far, as clamped copies of the last channel. The narrow tiles read up to two
+    // vectors of co and exactly the ci there are.
     Var gc = output_grad.args()[0];
-    output_grad.compute_at(partial, loops.rows_outer).vectorize(gc, vec, TailStrategy::GuardWithIf);
+    output_grad.compute_at(partial, loops.rows_outer)
+        .align_extent(gc, std::lcm(tile_co, 2 * vec))
+        .vectorize(gc, vec, TailStrategy::GuardWithIf);
 
     // Each image's padded input is copied by the thread that sums it, just before its rows: the row
     // loop reads it without bounds checks, from cache (a whole batch padded at once was 72 MB at
     // 200 channels of 28x28, written and read back from memory on every call).
     Var pc = input_padded.args()[0];
-    input_padded.compute_at(partial, images_inner).vectorize(pc, vec, TailStrategy::GuardWithIf);
+    input_padded.compute_at(partial, images_inner)
+        .align_extent(pc, tile_ci)
+        .vectorize(pc, vec, TailStrategy::GuardWithIf);
 }
 
 inline void schedule_conv2d_backward_weights(const Halide::Target &t, Halide::Func filter_grad, Halide::Func dw,

@@ -10,8 +10,11 @@
 
 #include <HalideRuntime.h>
 
+#include <cfenv>
 #include <cstdint>
 #include <cstring>
+#include <optional>
+#include <string>
 
 using namespace hnn;
 using hnn::test::random_tensor;
@@ -108,4 +111,71 @@ TEST_CASE("a kernel called again on the same shapes allocates no new scratch and
     Tensor third({64, 3, 3, 64});
     conv2d_backward_weights(dout, input, g, third, &db);
     REQUIRE(same_bits(first, third));
+}
+
+// A schedule may compute whole register tiles past the end of a dimension (the extra lanes are
+// never stored), but what those lanes read must have been computed: Halide computes a root or
+// per-image Func over what the output needs, and reading past it reads whatever the recycled block
+// held. Results cannot show it; speed did (denormals there made a 1x1 conv 23x slower). With every
+// block filled with signaling NaNs, any arithmetic on memory no stage wrote raises FE_INVALID,
+// which finite inputs never raise otherwise.
+TEST_CASE("CPU kernels compute on no scratch memory they did not write", "[scratch]") {
+    FreshCache fresh;
+    // One thread: the floating-point flags checked are the calling thread's.
+    const int threads = cpu_threads();
+    set_cpu_threads(1);
+    set_kernel_scratch_fill(0x7fa00000u);  // a signaling NaN
+    struct Restore {
+        int threads;
+        ~Restore() {
+            set_kernel_scratch_fill(std::nullopt);
+            release_kernel_scratch_memory();
+            set_cpu_threads(threads);
+        }
+    } restore{threads};
+    release_kernel_scratch_memory();
+
+    auto require_no_invalid = [](const std::string &what) {
+        const bool raised = std::fetestexcept(FE_INVALID) != 0;
+        std::feclearexcept(FE_ALL_EXCEPT);
+        INFO(what);
+        CHECK_FALSE(raised);
+    };
+
+    struct ConvCase {
+        int width, height, kernel, ci, co, stride;
+        const char *padding;
+    };
+    // Channel counts that leave part of a register tile (48 or 32 channels) and widths that leave
+    // part of an x tile; narrow first layers; 1x1 convs that take the channel reduction in one chunk.
+    const ConvCase cases[] = {{14, 14, 1, 200, 200, 1, "valid"}, {7, 7, 3, 200, 200, 1, "same"},
+                              {13, 11, 5, 1, 20, 1, "same"},     {9, 9, 3, 3, 10, 2, "same"},
+                              {3, 3, 1, 200, 10, 1, "valid"},    {10, 10, 3, 17, 33, 1, "1"}};
+    Activation celu;
+    celu.kind = ActivationKind::celu;
+    celu.alpha = 2;
+    Activation identity;
+    identity.kind = ActivationKind::identity;
+    std::feclearexcept(FE_ALL_EXCEPT);
+    for (const ConvCase &c : cases) {
+        const Conv2dGeometry g = conv2d_geometry(c.width, c.height, c.kernel, c.kernel, c.stride, parse_padding(c.padding));
+        const std::string shape = std::to_string(c.width) + "x" + std::to_string(c.height) + " k" +
+                                  std::to_string(c.kernel) + " " + std::to_string(c.ci) + "->" + std::to_string(c.co);
+        Tensor input = random_tensor({c.ci, c.width, c.height, 2});
+        Tensor filter = random_tensor({c.co, c.kernel, c.kernel, c.ci});
+        Tensor output({c.co, g.out_width, g.out_height, 2}), pre({c.co, g.out_width, g.out_height, 2});
+        for (const Activation *a : {&identity, &celu}) {
+            conv2d_forward(input, filter, nullptr, g, *a, output, pre);
+            require_no_invalid("conv2d_forward " + shape + " " + activation_name(a->kind));
+        }
+        Tensor dout = random_tensor({c.co, g.out_width, g.out_height, 2});
+        Tensor din({c.ci, c.width, c.height, 2});
+        conv2d_backward_data(dout, filter, g, din);
+        require_no_invalid("conv2d_backward_data " + shape);
+        conv2d_backward_data(dout, filter, g, din, &celu, &input);
+        require_no_invalid("conv2d_backward_data " + shape + " celu");
+        Tensor dw({c.co, c.kernel, c.kernel, c.ci}), db({c.co});
+        conv2d_backward_weights(dout, input, g, dw, &db);
+        require_no_invalid("conv2d_backward_weights " + shape);
+    }
 }

@@ -1,6 +1,7 @@
 #include "hnn/kernel_scratch_memory.h"
 
 #include <cstdint>
+#include <algorithm>
 #include <cstdlib>
 #include <mutex>
 #include <unordered_map>
@@ -39,6 +40,7 @@ struct Cache {
     std::unordered_map<size_t, std::vector<void *>> free_blocks;  // by size class
     size_t limit_bytes = kDefaultCacheLimitBytes;
     KernelScratchStats stats;
+    std::optional<uint32_t> fill;
 };
 
 Cache &cache() {
@@ -57,10 +59,7 @@ void *allocate_block(size_t bytes) {
     return block;
 }
 
-}  // namespace
-
-void *kernel_scratch_allocate(size_t requested) {
-    const size_t bytes = size_class(requested);
+void *take_block(size_t bytes) {
     if (bytes >= kMinCachedBytes) {
         Cache &c = cache();
         std::lock_guard<std::mutex> lock(c.mutex);
@@ -75,6 +74,21 @@ void *kernel_scratch_allocate(size_t requested) {
         c.stats.new_blocks++;
     }
     return allocate_block(bytes);
+}
+
+}  // namespace
+
+void *kernel_scratch_allocate(size_t requested) {
+    const size_t bytes = size_class(requested);
+    void *block = take_block(bytes);
+    std::optional<uint32_t> fill;
+    {
+        Cache &c = cache();
+        std::lock_guard<std::mutex> lock(c.mutex);
+        fill = c.fill;
+    }
+    if (block && fill) std::fill_n(static_cast<uint32_t *>(block), bytes / sizeof(uint32_t), *fill);
+    return block;
 }
 
 void kernel_scratch_free(void *block) {
@@ -103,6 +117,12 @@ void set_kernel_scratch_cache_limit(size_t bytes) {
     Cache &c = cache();
     std::lock_guard<std::mutex> lock(c.mutex);
     c.limit_bytes = bytes;
+}
+
+void set_kernel_scratch_fill(std::optional<uint32_t> word) {
+    Cache &c = cache();
+    std::lock_guard<std::mutex> lock(c.mutex);
+    c.fill = word;
 }
 
 void release_kernel_scratch_memory() {
