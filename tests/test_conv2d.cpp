@@ -37,6 +37,9 @@ const std::vector<Case> cases = {
     {8, 9, 7, 1, 70, 3, 2, "1"},      {2, 11, 3, 3, 4, 2, 2, "same"},  {33, 6, 6, 2, 40, 3, 1, "same"},
     {3, 4, 4, 1, 2, 5, 1, "2x1"},     {1, 10, 6, 3, 37, 3, 2, "same"}, {4, 7, 5, 2, 6, 1, 2, "valid"},
     {3, 9, 8, 2, 5, 5, 2, "same"},    {2, 10, 7, 1, 4, 3, 3, "same"},  {5, 8, 9, 1, 3, 4, 3, "1"},
+    // First layers (1 or 3 channels, 3x3 or 5x5, stride 1), whose backward-data vectorizes over co:
+    // co past one vector and not a multiple of it, rows not a whole number of x tiles.
+    {1, 13, 9, 2, 40, 5, 1, "same"},  {3, 10, 7, 2, 33, 3, 1, "valid"},
 };
 
 reference::ConvShape shape_of(const Case &c, const Conv2dGeometry &g) {
@@ -201,26 +204,28 @@ TEST_CASE("conv2d backward-weights and bias gradient match float64, finite diffe
 TEST_CASE("conv2d backward-data with the fused activation derivative", "[conv2d]") {
     for (ActivationKind kind : {ActivationKind::relu, ActivationKind::celu, ActivationKind::tanh, ActivationKind::mish,
                                 ActivationKind::prelu}) {
-        Case c{6, 7, 6, 2, 20, 3, 2, "same"};
-        INFO(describe(c) << ", activation " << activation_name(kind));
-        Conv2dGeometry g = conv2d_geometry(c.w, c.h, c.k, c.k, c.stride, parse_padding(c.padding));
-        Tensor pre = random_tensor({c.ci, c.w, c.h, c.n}, -3, 3);
-        Tensor filter = random_tensor({c.co, c.k, c.k, c.ci});
-        Tensor dout = random_tensor({c.co, g.out_width, g.out_height, c.n});
-        Tensor slope = random_tensor({c.ci}, 0, 0.5f);
-        Tensor din({c.ci, c.w, c.h, c.n});
-        Activation a;
-        a.kind = kind;
-        conv2d_backward_data(dout, filter, g, din, &a, &pre, RandomKey{}, &slope);
-        auto plain = reference::conv_backward_data(shape_of(c, g), dout.host(), filter.host());
-        require_close(
-            din,
-            [&](size_t i) {
-                reference::ActivationParams p;
-                p.slope = slope.host()[i % c.ci];
-                return plain[i] * reference::derivative(kind, pre.host()[i], p);
-            },
-            1e-5, 1e-5, "fused input_grad");
+        // The second is a first layer's shape (the narrow path).
+        for (const Case &c : {Case{6, 7, 6, 2, 20, 3, 2, "same"}, Case{3, 9, 7, 2, 21, 3, 1, "same"}}) {
+            INFO(describe(c) << ", activation " << activation_name(kind));
+            Conv2dGeometry g = conv2d_geometry(c.w, c.h, c.k, c.k, c.stride, parse_padding(c.padding));
+            Tensor pre = random_tensor({c.ci, c.w, c.h, c.n}, -3, 3);
+            Tensor filter = random_tensor({c.co, c.k, c.k, c.ci});
+            Tensor dout = random_tensor({c.co, g.out_width, g.out_height, c.n});
+            Tensor slope = random_tensor({c.ci}, 0, 0.5f);
+            Tensor din({c.ci, c.w, c.h, c.n});
+            Activation a;
+            a.kind = kind;
+            conv2d_backward_data(dout, filter, g, din, &a, &pre, RandomKey{}, &slope);
+            auto plain = reference::conv_backward_data(shape_of(c, g), dout.host(), filter.host());
+            require_close(
+                din,
+                [&](size_t i) {
+                    reference::ActivationParams p;
+                    p.slope = slope.host()[i % c.ci];
+                    return plain[i] * reference::derivative(kind, pre.host()[i], p);
+                },
+                1e-5, 1e-5, "fused input_grad");
+        }
     }
 }
 
