@@ -72,7 +72,8 @@ Halide::Buffer<float> autodiff_input_grad(const Activation &a, const Tensor &x, 
 void check_activation(const Activation &a) {
     const ActivationKind k = a.kind;
     INFO("activation " << activation_name(k));
-    // Odd sizes (not a multiple of any vector width), batch 1, and both vectorization paths.
+    // Odd sizes (not a multiple of any vector width), batch 1, and every vectorization path: along
+    // channels (19), and under 16 channels along whole images, or along x for prelu and rrelu.
     for (std::vector<int> shape : {std::vector<int>{5, 7, 3, 2}, {19, 3, 1, 1}, {1, 33, 1, 1}, {3, 1, 1, 1}}) {
         INFO("shape " << Tensor(shape).shape_string());
         Tensor x = random_tensor(shape, -10, 10);
