@@ -121,7 +121,7 @@ public:
     }
     void schedule() {
         if (auto_schedule) return;
-        schedule_global_pool_forward(get_target(), output, sum, r);
+        schedule_global_pool_forward(get_target(), output, sum, r, elements(input));
     }
 };
 

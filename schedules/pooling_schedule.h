@@ -63,7 +63,9 @@ inline void schedule_max_pool_backward(const Halide::Target &t, Halide::Func inp
     schedule_pool(t, input_grad, din, channels, elements, row_elements);
 }
 
-inline void schedule_global_pool_forward(const Halide::Target &t, Halide::Func output, Halide::Func sum, Halide::RDom r) {
+// input_elements: the input's size; small calls run on one thread (see schedule_pool).
+inline void schedule_global_pool_forward(const Halide::Target &t, Halide::Func output, Halide::Func sum, Halide::RDom r,
+                                         Halide::Expr input_elements) {
     using namespace Halide;
     Var c = output.args()[0], n = output.args()[1];
     if (t.has_gpu_feature()) {
@@ -73,6 +75,8 @@ inline void schedule_global_pool_forward(const Halide::Target &t, Halide::Func o
         return;
     }
     const int vec = t.natural_vector_size<float>();
+    // 50 images of 8x8x10 took 36 us as a parallel task per image, 4x oneDNN's time.
+    output.specialize(input_elements < 262144).vectorize(c, vec, TailStrategy::GuardWithIf);
     output.parallel(n).vectorize(c, vec, TailStrategy::GuardWithIf);
     // One image's channel sums at a time, channels in vectors, walking the image in memory order.
     Var sc = sum.args()[0];
