@@ -48,12 +48,13 @@ function(hnn_add_halide_runtime GENERATOR_EXE)
   _Halide_add_halide_runtime(hnn_halide.runtime FROM ${GENERATOR_EXE} TARGETS ${runtime_targets})
 endfunction()
 
-# hnn_add_kernel(NAME GENERATOR gen FROM exe [PARAMS k=v ...] [TUNABLE])
-# Defines NAME (CPU), with HNN_BUILD_CUDA NAME_cuda and with HNN_BUILD_OPENCL NAME_opencl. Each kernel
-# name is appended to the global property HNN_KERNELS so the runtime can link them all. A TUNABLE
-# kernel's generator has the `schedule_knobs` parameter, set from its tuned files if there are any.
+# hnn_add_kernel(NAME GENERATOR gen FROM exe [PARAMS k=v ...] [TUNABLE] [CPU_ONLY])
+# Defines NAME (CPU), with HNN_BUILD_CUDA NAME_cuda and with HNN_BUILD_OPENCL NAME_opencl (not for a
+# CPU_ONLY kernel: a variant of another kernel's CPU schedule). Each kernel name is appended to the
+# global property HNN_KERNELS so the runtime can link them all. A TUNABLE kernel's generator has the
+# `schedule_knobs` parameter, set from its tuned files if there are any.
 function(hnn_add_kernel NAME)
-  cmake_parse_arguments(ARG "TUNABLE" "GENERATOR;FROM" "PARAMS" ${ARGN})
+  cmake_parse_arguments(ARG "TUNABLE;CPU_ONLY" "GENERATOR;FROM" "PARAMS" ${ARGN})
   if (ARG_TUNABLE)
     hnn_tuned_schedule_knobs(${NAME} knobs)
     if (knobs)
@@ -70,6 +71,9 @@ function(hnn_add_kernel NAME)
                      PARAMS ${ARG_PARAMS}
                      USE_RUNTIME hnn_halide.runtime)
   set_property(GLOBAL APPEND PROPERTY HNN_KERNELS ${NAME})
+  if (ARG_CPU_ONLY)
+    return()
+  endif ()
   if (HNN_BUILD_CUDA)
     add_halide_library(${NAME}_cuda FROM ${ARG_FROM}
                        GENERATOR ${ARG_GENERATOR}

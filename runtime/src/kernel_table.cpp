@@ -64,6 +64,8 @@ const KernelTable &kernel_table(Device device) {
         ::adam_update,
         ::upsample_nearest_add,
         ::dropout,
+        ::conv2d_forward_tile_2x7,
+        ::conv2d_backward_data_tile_2x7,
     };
     if (device == Device::cpu) return cpu;
     if (device == Device::opencl) {
@@ -90,6 +92,8 @@ const KernelTable &kernel_table(Device device) {
             ::adam_update_opencl,
             ::upsample_nearest_add_opencl,
             ::dropout_opencl,
+            nullptr,
+            nullptr,
         };
         return opencl;
 #else
@@ -115,6 +119,8 @@ const KernelTable &kernel_table(Device device) {
         ::adam_update_cuda,
         ::upsample_nearest_add_cuda,
         ::dropout_cuda,
+        nullptr,
+        nullptr,
     };
     return cuda;
 #else

@@ -8,8 +8,10 @@
 #include "activation_forward.h"
 #include "activation_parameter_gradient.h"
 #include "conv2d_backward_data.h"
+#include "conv2d_backward_data_tile_2x7.h"
 #include "conv2d_backward_weights.h"
 #include "conv2d_forward.h"
+#include "conv2d_forward_tile_2x7.h"
 #include "avg_pool_forward.h"
 #include "avg_pool_backward.h"
 #include "max_pool_forward.h"
@@ -44,6 +46,9 @@ struct KernelTable {
     decltype(&::adam_update) adam_update;
     decltype(&::upsample_nearest_add) upsample_nearest_add;
     decltype(&::dropout) dropout;
+    // The CPU's second register tile of the forward and backward-data (null on a GPU).
+    decltype(&::conv2d_forward_tile_2x7) conv2d_forward_tile_2x7;
+    decltype(&::conv2d_backward_data_tile_2x7) conv2d_backward_data_tile_2x7;
 };
 
 // Throws hnn::Error when the device's kernels are not built in.
