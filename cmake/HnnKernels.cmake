@@ -59,6 +59,7 @@ function(hnn_add_kernel NAME)
     hnn_tuned_schedule_knobs(${NAME} knobs)
     if (knobs)
       list(APPEND ARG_PARAMS "schedule_knobs=${knobs}")
+      set_property(GLOBAL APPEND PROPERTY HNN_TUNED_KERNELS ${NAME})
     endif ()
   elseif (EXISTS ${HNN_TUNED_DIR}/${NAME}.avx512.txt OR EXISTS ${HNN_TUNED_DIR}/${NAME}.avx2.txt
           OR EXISTS ${HNN_TUNED_DIR}/${NAME}.baseline.txt)

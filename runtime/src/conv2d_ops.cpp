@@ -43,7 +43,19 @@ struct StridedView {
 // positions, or 2 x 7 in the _tile_2x7 kernels. The one with fewer padded outputs runs: 2 x 7 for
 // 200 channels on rows of 28, 14 or 7 (224 x 28 against 240 x 28 computed per row: 7-9% faster
 // at 28x28, 10-16% at 14x14), 3 x 4 for 96 or 192 channels on rows of 32, 16 or 8 (no padding).
-// Equal counts keep 3 x 4. (Without AVX-512 both kernels have the same tile.)
+// Equal counts keep 3 x 4. (Without AVX-512 both kernels have the same tile.) A kernel built from a
+// `hnn tune` file (CMake defines HNN_TUNED_<KERNEL>) runs at every shape: its tile is the tuned one.
+#ifdef HNN_TUNED_CONV2D_FORWARD
+constexpr bool kForwardTuned = true;
+#else
+constexpr bool kForwardTuned = false;
+#endif
+#ifdef HNN_TUNED_CONV2D_BACKWARD_DATA
+constexpr bool kBackwardDataTuned = true;
+#else
+constexpr bool kBackwardDataTuned = false;
+#endif
+
 bool second_tile_pads_less(int channels, int width) {
     auto padded = [](int extent, int tile) { return (extent + tile - 1) / tile * tile; };
     return int64_t(padded(channels, 32)) * padded(width, 7) < int64_t(padded(channels, 48)) * padded(width, 4);
@@ -68,7 +80,9 @@ void conv2d_forward(Tensor &input, Tensor &filter, Tensor *bias, const Conv2dGeo
     require_shape(op, "filter", filter, filter.shape(), input);
     const KernelTable &kernels = kernel_table(input.device());
     auto kernel = kernels.conv2d_forward;
-    if (kernels.conv2d_forward_tile_2x7 && second_tile_pads_less(co, g.out_width)) kernel = kernels.conv2d_forward_tile_2x7;
+    if (!kForwardTuned && kernels.conv2d_forward_tile_2x7 && second_tile_pads_less(co, g.out_width)) {
+        kernel = kernels.conv2d_forward_tile_2x7;
+    }
     int r = kernel(input.raw(), filter.raw(), bias ? bias->raw() : shared_zeros(co, input.device()), g.stride, g.pad_x,
                    g.pad_y, static_cast<int>(a.kind), a.negative_slope, a.alpha, a.beta, a.threshold, a.rrelu_lower,
                    a.rrelu_upper, key.training, key.seed, key.step, key.batch_offset,
@@ -104,7 +118,7 @@ void conv2d_backward_data(Tensor &output_grad, Tensor &filter, const Conv2dGeome
                    halide_buffer_t *input_grad_view) {
         const KernelTable &kernels = kernel_table(input_grad.device());
         auto kernel = kernels.conv2d_backward_data;
-        if (kernels.conv2d_backward_data_tile_2x7 &&
+        if (!kBackwardDataTuned && kernels.conv2d_backward_data_tile_2x7 &&
             second_tile_pads_less(input_grad_view->dim[0].extent, input_grad_view->dim[1].extent)) {
             kernel = kernels.conv2d_backward_data_tile_2x7;
         }
