@@ -4,60 +4,28 @@
 #include "kernel_table.h"
 #include "op_checks.h"
 
-#include <initializer_list>
 #include <numeric>
 
 namespace hnn {
 namespace {
 
-// A dense CPU tensor with fewer channels than a vector has lanes is passed to the forward and
-// backward kernels as (c x y, 1, 1, n): their vectors then run along contiguous memory, instead of
-// along x with a stride of c (gathers and scalar tails: elu over 50 images of 8x8x10 took 0.1 ms,
-// oneDNN's 0.007). Only for activations that are the same function at every position: prelu
-// has a slope per channel, and rrelu draws its slopes by (c, x, y, n).
+// A CPU tensor with fewer channels than a vector has lanes is passed to the forward and backward
+// kernels as (c x y, 1, 1, n), the same memory (Tensor::reshaped): their vectors then run along
+// contiguous memory, instead of along x with a stride of c (gathers and scalar tails: elu over 50
+// images of 8x8x10 took 0.1 ms, oneDNN's 0.007). Only for activations that are the same function
+// at every position: prelu has a slope per channel, and rrelu draws its slopes by (c, x, y, n).
 constexpr int kFlattenBelowChannels = 16;
 
-class ActivationView {
-public:
-    ActivationView(Tensor &t, bool flat) : tensor_(t), flat_(flat) {
-        if (!flat_) return;
-        view_ = *t.raw();
-        const int c = t.dim(0), x = t.dim(1), y = t.dim(2), n = t.dim(3);
-        dims_[0] = {0, c * x * y, 1, 0};
-        dims_[1] = {0, 1, c * x * y, 0};
-        dims_[2] = {0, 1, c * x * y, 0};
-        dims_[3] = {0, n, c * x * y, 0};
-        view_.dim = dims_;
-    }
-    halide_buffer_t *raw() { return flat_ ? &view_ : tensor_.raw(); }
-    // The kernel marked the view's host copy as written; the tensor's own buffer must say so too.
-    void written() {
-        if (flat_) tensor_.host_changed();
-    }
-
-private:
-    Tensor &tensor_;
-    bool flat_;
-    halide_buffer_t view_{};
-    halide_dimension_t dims_[4];
-};
-
-bool is_dense(Tensor &t) {
-    const halide_buffer_t *b = t.raw();
-    int64_t stride = 1;
-    for (int d = 0; d < b->dimensions; d++) {
-        if (b->dim[d].stride != stride) return false;
-        stride *= b->dim[d].extent;
-    }
-    return true;
+bool runs_as_image_rows(const Activation &a, const Tensor &x) {
+    return x.device() == Device::cpu && x.dim(0) < kFlattenBelowChannels && a.kind != ActivationKind::prelu &&
+           a.kind != ActivationKind::rrelu;
 }
 
-bool flattens(const Activation &a, std::initializer_list<Tensor *> tensors) {
-    if (a.kind == ActivationKind::prelu || a.kind == ActivationKind::rrelu) return false;
-    for (Tensor *t : tensors) {
-        if (t->device() != Device::cpu || t->dim(0) >= kFlattenBelowChannels || !is_dense(*t)) return false;
-    }
-    return true;
+// The buffer a kernel gets for t: t's own, or (as_rows) that of `rows`, set to t as one row per image.
+halide_buffer_t *kernel_operand(Tensor &t, Tensor &rows, bool as_rows) {
+    if (!as_rows) return t.raw();
+    rows = t.reshaped({t.dim(0) * t.dim(1) * t.dim(2), 1, 1, t.dim(3)});
+    return rows.raw();
 }
 
 }  // namespace
@@ -66,15 +34,15 @@ void activation_forward(const Activation &a, Tensor &x, Tensor &y, const RandomK
     const char *op = "activation_forward";
     require_activation_tensor(op, "x", x);
     require_same(op, "x", x, "y", y);
-    const bool flat = flattens(a, {&x, &y});
-    ActivationView xv(x, flat), yv(y, flat);
-    const int channels = xv.raw()->dim[0].extent;
+    const bool as_rows = runs_as_image_rows(a, x);
+    Tensor x_rows, y_rows;
+    halide_buffer_t *xb = kernel_operand(x, x_rows, as_rows), *yb = kernel_operand(y, y_rows, as_rows);
     int r = kernel_table(x.device())
-                .activation_forward(xv.raw(), static_cast<int>(a.kind), a.negative_slope, a.alpha, a.beta,
-                                    a.threshold, a.rrelu_lower, a.rrelu_upper, key.training, key.seed, key.step,
-                                    key.batch_offset, slope_buffer(op, a, channels, x.device(), channel_slope), yv.raw());
+                .activation_forward(xb, static_cast<int>(a.kind), a.negative_slope, a.alpha, a.beta, a.threshold,
+                                    a.rrelu_lower, a.rrelu_upper, key.training, key.seed, key.step, key.batch_offset,
+                                    slope_buffer(op, a, xb->dim[0].extent, x.device(), channel_slope), yb);
     check_kernel(r, op, std::string(activation_name(a.kind)) + " x " + x.shape_string());
-    yv.written();
+    if (as_rows) y.host_changed();  // the kernel marked the view's buffer, not y's
 }
 
 void activation_backward(const Activation &a, Tensor &x, Tensor &dy, Tensor &dx, const RandomKey &key,
@@ -83,16 +51,17 @@ void activation_backward(const Activation &a, Tensor &x, Tensor &dy, Tensor &dx,
     require_activation_tensor(op, "x", x);
     require_same(op, "x", x, "dy", dy);
     require_same(op, "x", x, "dx", dx);
-    const bool flat = flattens(a, {&x, &dy, &dx});
-    ActivationView xv(x, flat), dyv(dy, flat), dxv(dx, flat);
-    const int channels = xv.raw()->dim[0].extent;
+    const bool as_rows = runs_as_image_rows(a, x);
+    Tensor x_rows, dy_rows, dx_rows;
+    halide_buffer_t *xb = kernel_operand(x, x_rows, as_rows), *dyb = kernel_operand(dy, dy_rows, as_rows),
+                    *dxb = kernel_operand(dx, dx_rows, as_rows);
     int r = kernel_table(x.device())
-                .activation_backward(xv.raw(), dyv.raw(), static_cast<int>(a.kind), a.negative_slope, a.alpha,
-                                     a.beta, a.threshold, a.rrelu_lower, a.rrelu_upper, key.training, key.seed,
-                                     key.step, key.batch_offset, slope_buffer(op, a, channels, x.device(), channel_slope),
-                                     dxv.raw());
+                .activation_backward(xb, dyb, static_cast<int>(a.kind), a.negative_slope, a.alpha, a.beta,
+                                     a.threshold, a.rrelu_lower, a.rrelu_upper, key.training, key.seed, key.step,
+                                     key.batch_offset, slope_buffer(op, a, xb->dim[0].extent, x.device(), channel_slope),
+                                     dxb);
     check_kernel(r, op, std::string(activation_name(a.kind)) + " x " + x.shape_string());
-    dxv.written();
+    if (as_rows) dx.host_changed();  // the kernel marked the view's buffer, not dx's
 }
 
 void activation_parameter_gradient(const Activation &a, Tensor &x, Tensor &dy, Tensor &grad, const RandomKey &key,
