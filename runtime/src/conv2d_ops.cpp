@@ -40,11 +40,28 @@ struct StridedView {
 };
 
 // The forward and backward-data compute whole register tiles: on AVX-512 3 vectors of channels x 4
-// positions, or 2 x 7 in the _tile_2x7 kernels. The one with fewer padded outputs runs: 2 x 7 for
-// 200 channels on rows of 28, 14 or 7 (224 x 28 against 240 x 28 computed per row: 7-9% faster
-// at 28x28, 10-16% at 14x14), 3 x 4 for 96 or 192 channels on rows of 32, 16 or 8 (no padding).
-// Equal counts keep 3 x 4. (Without AVX-512 both kernels have the same tile.) A kernel built from a
-// `hnn tune` file (CMake defines HNN_TUNED_<KERNEL>) runs at every shape: its tile is the tuned one.
+// positions (conv_register_tile in schedules/conv2d_schedule.h), or 2 x 7 in the _tile_2x7 kernels
+// (generators/CMakeLists.txt). The one with fewer padded outputs runs: 2 x 7 for 200 channels on
+// rows of 28, 14 or 7 (224 x 28 against 240 x 28 computed per row: 7-9% faster at 28x28, 10-16% at
+// 14x14), 3 x 4 for 96 or 192 channels on rows of 32, 16 or 8 (no padding). Equal counts keep
+// 3 x 4. (Without AVX-512 both kernels have the same tile.) A kernel built from a `hnn tune` file
+// (CMake defines HNN_TUNED_<KERNEL>) runs at every shape: its tile is the tuned one.
+struct TileShape {
+    int channels, positions;
+    int64_t computed(int channels_needed, int positions_needed) const {
+        auto round_up = [](int extent, int tile) { return int64_t(extent + tile - 1) / tile * tile; };
+        return round_up(channels_needed, channels) * round_up(positions_needed, positions);
+    }
+};
+constexpr TileShape kHandTile{48, 4}, kTile2x7{32, 7};
+
+// `tile_2x7` is null where there is no such variant (a GPU) and ignored where the kernel is tuned.
+template<typename Kernel>
+Kernel kernel_for_shape(Kernel hand, Kernel tile_2x7, bool tuned, int channels, int width) {
+    if (tile_2x7 && !tuned && kTile2x7.computed(channels, width) < kHandTile.computed(channels, width)) return tile_2x7;
+    return hand;
+}
+
 #ifdef HNN_TUNED_CONV2D_FORWARD
 constexpr bool kForwardTuned = true;
 #else
@@ -55,11 +72,6 @@ constexpr bool kBackwardDataTuned = true;
 #else
 constexpr bool kBackwardDataTuned = false;
 #endif
-
-bool second_tile_pads_less(int channels, int width) {
-    auto padded = [](int extent, int tile) { return (extent + tile - 1) / tile * tile; };
-    return int64_t(padded(channels, 32)) * padded(width, 7) < int64_t(padded(channels, 48)) * padded(width, 4);
-}
 
 }  // namespace
 
@@ -79,10 +91,8 @@ void conv2d_forward(Tensor &input, Tensor &filter, Tensor *bias, const Conv2dGeo
     if (bias) require_shape(op, "bias", *bias, {co}, input);
     require_shape(op, "filter", filter, filter.shape(), input);
     const KernelTable &kernels = kernel_table(input.device());
-    auto kernel = kernels.conv2d_forward;
-    if (!kForwardTuned && kernels.conv2d_forward_tile_2x7 && second_tile_pads_less(co, g.out_width)) {
-        kernel = kernels.conv2d_forward_tile_2x7;
-    }
+    auto kernel = kernel_for_shape(kernels.conv2d_forward, kernels.conv2d_forward_tile_2x7, kForwardTuned, co,
+                                   g.out_width);
     int r = kernel(input.raw(), filter.raw(), bias ? bias->raw() : shared_zeros(co, input.device()), g.stride, g.pad_x,
                    g.pad_y, static_cast<int>(a.kind), a.negative_slope, a.alpha, a.beta, a.threshold, a.rrelu_lower,
                    a.rrelu_upper, key.training, key.seed, key.step, key.batch_offset,
@@ -117,11 +127,8 @@ void conv2d_backward_data(Tensor &output_grad, Tensor &filter, const Conv2dGeome
     auto run = [&](halide_buffer_t *filter_view, halide_buffer_t *pre_view, int stride, int pad_x, int pad_y,
                    halide_buffer_t *input_grad_view) {
         const KernelTable &kernels = kernel_table(input_grad.device());
-        auto kernel = kernels.conv2d_backward_data;
-        if (!kBackwardDataTuned && kernels.conv2d_backward_data_tile_2x7 &&
-            second_tile_pads_less(input_grad_view->dim[0].extent, input_grad_view->dim[1].extent)) {
-            kernel = kernels.conv2d_backward_data_tile_2x7;
-        }
+        auto kernel = kernel_for_shape(kernels.conv2d_backward_data, kernels.conv2d_backward_data_tile_2x7,
+                                       kBackwardDataTuned, input_grad_view->dim[0].extent, input_grad_view->dim[1].extent);
         int r = kernel(output_grad.raw(), filter_view, pre_view, stride, pad_x, pad_y, static_cast<int>(a.kind),
                        a.negative_slope, a.alpha, a.beta, a.threshold, a.rrelu_lower, a.rrelu_upper, key.training,
                        key.seed, key.step, key.batch_offset, slope, input_grad_view);
