@@ -1,7 +1,8 @@
 #include "hnn/kernel_scratch_memory.h"
 
-#include <cstdint>
 #include <algorithm>
+#include <atomic>
+#include <cstdint>
 #include <cstdlib>
 #include <mutex>
 #include <unordered_map>
@@ -40,8 +41,12 @@ struct Cache {
     std::unordered_map<size_t, std::vector<void *>> free_blocks;  // by size class
     size_t limit_bytes = kDefaultCacheLimitBytes;
     KernelScratchStats stats;
-    std::optional<uint32_t> fill;
 };
+
+// set_kernel_scratch_fill's word in the low 32 bits, or kNoFill. Read on every allocation, outside
+// the cache's lock (small blocks take no lock at all).
+constexpr int64_t kNoFill = -1;
+std::atomic<int64_t> scratch_fill{kNoFill};
 
 Cache &cache() {
     // Never destroyed: kernels running on Halide's worker threads may free during static destruction.
@@ -81,13 +86,10 @@ void *take_block(size_t bytes) {
 void *kernel_scratch_allocate(size_t requested) {
     const size_t bytes = size_class(requested);
     void *block = take_block(bytes);
-    std::optional<uint32_t> fill;
-    {
-        Cache &c = cache();
-        std::lock_guard<std::mutex> lock(c.mutex);
-        fill = c.fill;
+    const int64_t fill = scratch_fill.load(std::memory_order_relaxed);
+    if (block && fill != kNoFill) {
+        std::fill_n(static_cast<uint32_t *>(block), bytes / sizeof(uint32_t), static_cast<uint32_t>(fill));
     }
-    if (block && fill) std::fill_n(static_cast<uint32_t *>(block), bytes / sizeof(uint32_t), *fill);
     return block;
 }
 
@@ -120,9 +122,7 @@ void set_kernel_scratch_cache_limit(size_t bytes) {
 }
 
 void set_kernel_scratch_fill(std::optional<uint32_t> word) {
-    Cache &c = cache();
-    std::lock_guard<std::mutex> lock(c.mutex);
-    c.fill = word;
+    scratch_fill.store(word ? int64_t(*word) : kNoFill, std::memory_order_relaxed);
 }
 
 void release_kernel_scratch_memory() {
