@@ -23,8 +23,7 @@ inline int natural_float_lanes(const Target &t) {
 // One loop nest per activation kind (the select chain of activation_math.h collapses in each),
 // and within it channels-innermost vectorization when there are enough channels, x otherwise.
 // Rows and images in parallel tasks (parallel_rows.h), except for small calls, which run on one
-// thread, where waking the workers costs more than the work (a parallel relu over 180K elements
-// took 90 us, one thread 21); an exp per element moves that point down.
+// thread.
 inline void schedule_elementwise_cpu(Func out, Expr kind, Expr channels, Expr row_elements, Expr elements, Var c,
                                      Var x, Var y, Var n, const Target &t) {
     const int lanes = natural_float_lanes(t);
@@ -35,7 +34,8 @@ inline void schedule_elementwise_cpu(Func out, Expr kind, Expr channels, Expr ro
         const bool cheap = a == ActivationKind::relu || a == ActivationKind::leaky_relu ||
                            a == ActivationKind::prelu || a == ActivationKind::identity;
         Halide::Stage of_kind = out.specialize(kind == k);
-        Halide::Stage one_thread = of_kind.specialize(elements < (cheap ? 262144 : 32768));
+        const int one_thread_below = cheap ? kOneThreadBelowElements : kOneThreadBelowElementsWithExp;
+        Halide::Stage one_thread = of_kind.specialize(elements < one_thread_below);
         parallel_row_tasks(of_kind, yn, row_elements);
         for (Halide::Stage s : {one_thread, of_kind}) {
             s.specialize(channels >= lanes).vectorize(c, lanes, TailStrategy::GuardWithIf);

@@ -9,8 +9,8 @@
 namespace hnn {
 
 // out is pure over (c, x, y, n) and reads `window`, whose update reduces over the window.
-// `elements`: the larger of the input and the output, for the choice of one thread (see
-// schedule_elementwise_cpu); `row_elements`: c x (output width), for parallel_row_tasks. fast_path: a
+// `elements`: the larger of the input and the output, for the choice of one thread
+// (parallel_rows.h); `row_elements`: c x (output width), for parallel_row_tasks. fast_path: a
 // condition under which `out` does not read `window` (avg-pool backward with kernel == stride);
 // the loop nest gets a copy specialized on it.
 inline void schedule_pool(const Halide::Target &t, Halide::Func out, Halide::Func window, Halide::Expr channels,
@@ -36,7 +36,7 @@ inline void schedule_pool(const Halide::Target &t, Halide::Func out, Halide::Fun
         stage.specialize(channels >= vec).vectorize(c, vec, TailStrategy::GuardWithIf);
         stage.vectorize(x, vec, TailStrategy::GuardWithIf);
     };
-    vectorized(out.specialize(elements < 262144));
+    vectorized(out.specialize(elements < kOneThreadBelowElements));
     parallel_row_tasks(out, yn, row_elements);
     vectorized(out);
     Var wc = window.args()[0];
@@ -63,7 +63,7 @@ inline void schedule_max_pool_backward(const Halide::Target &t, Halide::Func inp
     schedule_pool(t, input_grad, din, channels, elements, row_elements);
 }
 
-// input_elements: the input's size; small calls run on one thread (see schedule_pool).
+// input_elements: the input's size; small calls run on one thread (parallel_rows.h).
 inline void schedule_global_pool_forward(const Halide::Target &t, Halide::Func output, Halide::Func sum, Halide::RDom r,
                                          Halide::Expr input_elements) {
     using namespace Halide;
@@ -76,7 +76,7 @@ inline void schedule_global_pool_forward(const Halide::Target &t, Halide::Func o
     }
     const int vec = t.natural_vector_size<float>();
     // 50 images of 8x8x10 took 36 us as a parallel task per image, 4x oneDNN's time.
-    output.specialize(input_elements < 262144).vectorize(c, vec, TailStrategy::GuardWithIf);
+    output.specialize(input_elements < kOneThreadBelowElements).vectorize(c, vec, TailStrategy::GuardWithIf);
     output.parallel(n).vectorize(c, vec, TailStrategy::GuardWithIf);
     // One image's channel sums at a time, channels in vectors, walking the image in memory order.
     Var sc = sum.args()[0];
