@@ -209,45 +209,54 @@ inline void schedule_conv2d_forward(const Halide::Target &t, Halide::Func output
     }
 }
 
+// The kernel widths backward-data's narrow path unrolls, and the x positions of its tiles: 4 x 5
+// taps = 20 accumulators (of 32 zmm), each tap's filter vector shared by the 4 positions.
+constexpr int kNarrowBackwardDataKernelWidths[] = {3, 5};
+constexpr int kNarrowBackwardDataPositions = 4;
+
 // When backward-data takes its narrow path (the generator's din_narrow): a first layer's 1 or 3
 // input channels, stride 1, a kernel width the tile unrolls.
 inline Expr narrow_backward_data_condition(Expr in_channels, Expr kernel_width, Expr stride) {
-    return (in_channels == 1 || in_channels == 3) && stride == 1 && (kernel_width == 3 || kernel_width == 5);
+    Expr unrolled;
+    for (int k : kNarrowBackwardDataKernelWidths) {
+        unrolled = unrolled.defined() ? unrolled || kernel_width == k : kernel_width == k;
+    }
+    return (in_channels == 1 || in_channels == 3) && stride == 1 && unrolled;
 }
 
-// The narrow path: per row of the image and input channel, tiles of 4 x positions, each the sum over
-// (co, kx, ky) computed as vectors over co. Each (position, kx) has its own accumulator of 16 co
-// lanes (20 for 5-wide kernels: no chain of dependent multiply-adds); they share the tile's filter
-// vector of a tap and its 4 + k - 1 output-gradient vectors, and are added up at the end of the
-// tile. The row is computed to a whole number of tiles (align_extent), so that the padded output
-// gradient is computed as far as the last tile reads (see schedule_conv_like_cpu's weights). The
-// output's loops have the names schedule_conv_like_cpu gives them (c_outer, x_outer): the
-// activation derivative is computed per tile of them in both paths.
+// The narrow path: per row of the image and input channel, tiles of kNarrowBackwardDataPositions x
+// positions, each the sum over (co, kx, ky) computed as vectors over co. Each (position, kx) has
+// its own accumulator of 16 co lanes (no chain of dependent multiply-adds); they share the tile's
+// filter vector of a tap and its positions + k - 1 output-gradient vectors, and are added up at the
+// end of the tile. The row is computed to a whole number of tiles (align_extent), so that the
+// padded output gradient is computed as far as the last tile reads (see schedule_conv_like_cpu's
+// weights). The output's loops have the names schedule_conv_like_cpu gives them (c_outer,
+// x_outer): the activation derivative is computed per tile of them in both paths.
 inline void schedule_narrow_backward_data(const Halide::Target &t, Halide::Func out, Halide::Func din_narrow,
                                           Halide::RDom r, Expr narrow) {
     using namespace Halide;
     const int vec = t.natural_vector_size<float>();
-    const RegisterTile tile = conv_register_tile(t);
+    const int positions = kNarrowBackwardDataPositions;
     Var c = out.args()[0], x = out.args()[1], y = out.args()[2], n = out.args()[3];
     Var co("c_outer"), ci("c_inner"), xo("x_outer"), xi("x_inner");
     out.specialize(narrow)
-        .split(c, co, ci, vec * tile.channel_vectors, TailStrategy::GuardWithIf)
-        .split(x, xo, xi, tile.xs, TailStrategy::GuardWithIf)
+        .split(c, co, ci, vec, TailStrategy::GuardWithIf)
+        .split(x, xo, xi, positions, TailStrategy::GuardWithIf)
         .reorder(ci, xi, xo, co, y, n)
         .parallel(n);
 
     Var dc = din_narrow.args()[0], dx = din_narrow.args()[1];
     Var dxo("narrow_x_outer"), dxi("narrow_x_inner");
-    din_narrow.compute_at(out, y).align_extent(dx, tile.xs);
-    for (int kernel_width : {3, 5}) {
+    din_narrow.compute_at(out, y).align_extent(dx, positions);
+    for (int kernel_width : kNarrowBackwardDataKernelWidths) {
         RVar co_outer("co_outer"), co_inner("co_inner");
         Var lane("lane"), tap("tap");
         Stage u = din_narrow.update().specialize(r.y.extent() == kernel_width);
         u.split(r.x, co_outer, co_inner, vec, TailStrategy::GuardWithIf);
         Func lanes = u.rfactor({{co_inner, lane}, {r.y, tap}});
-        u.split(dx, dxo, dxi, tile.xs).reorder(dxi, dxo, dc);
+        u.split(dx, dxo, dxi, positions).reorder(dxi, dxo, dc);
         std::vector<Var> a = lanes.args();  // (ci, x, y, n, lane, tap)
-        bound_extents(lanes, {1, tile.xs, 1, 1, vec, kernel_width})
+        bound_extents(lanes, {1, positions, 1, 1, vec, kernel_width})
             .compute_at(din_narrow, dxo)
             .reorder_storage(a[4], a[1], a[5], a[0], a[2], a[3])
             .vectorize(a[4])
