@@ -188,6 +188,7 @@ TEST_CASE("bench: bad arguments fail with a message naming the problem", "[bench
         {"bench --only gemm", "--only"},
         {"bench --onednn-layout nchw", "--onednn-layout"},
         {"bench --activation gelu", "unknown activation 'gelu'"},
+        {"bench --conv-algorithm fft", "--conv-algorithm"},
     };
     for (const auto &[args, message] : cases) {
         test::CliRun r = run_hnn(args, true);

@@ -76,6 +76,28 @@ TEST_CASE("hnn train: the same seed gives the same trajectory, and a resumed run
     CHECK(done.out.find("already holds 3 epochs") != std::string::npos);
 }
 
+TEST_CASE("hnn train: direct and Winograd 3x3 convolutions train alike", "[cli][train][winograd]") {
+    // celu7's 3x3 layers (width 4: below where auto takes Winograd, so the choice is the flag's).
+    // The two round differently, so the trajectories agree closely, not bit for bit.
+    SyntheticData data;
+    const TempDir &t = data.dir;
+    for (const char *algorithm : {"direct", "winograd"}) {
+        test::CliRun r = run_hnn(train_args(data, 2) + " --conv-algorithm " + algorithm + " --log " +
+                                     (t / (std::string(algorithm) + ".csv")),
+                                 true);
+        INFO(r.out);
+        REQUIRE(r.exit_code == 0);
+    }
+    const auto direct = read_training_log(t / "direct.csv"), winograd = read_training_log(t / "winograd.csv");
+    REQUIRE(direct.size() == 2);
+    REQUIRE(winograd.size() == 2);
+    for (size_t e = 0; e < direct.size(); e++) {
+        INFO("epoch " << e + 1);
+        CHECK(winograd[e].train_loss == Approx(direct[e].train_loss).epsilon(1e-3));
+        CHECK(winograd[e].test_loss == Approx(direct[e].test_loss).epsilon(1e-3));
+    }
+}
+
 TEST_CASE("hnn train: every optimizer, dilated backprop, a model file and --plot run and learn", "[cli][train]") {
     SyntheticData data;
     const TempDir &t = data.dir;
@@ -174,6 +196,7 @@ TEST_CASE("hnn train and eval: bad input fails with the file or field named", "[
     fails_with(train_args(data, 1) + " --batch 0", "--batch");
     fails_with(train_args(data, 1) + " --model-file " + (t / "missing.json"), "missing.json");
     fails_with(on_data + "--device vulkan", "unknown device 'vulkan'");
+    fails_with(on_data + "--conv-algorithm fft", "--conv-algorithm");
     fails_with("eval --checkpoint " + (t / "missing.ckpt") + " --device vulkan", "unknown device 'vulkan'");
     // Without a GPU, --device cuda fails before the data is read (the data directory does not exist).
     if (!cuda_available()) {

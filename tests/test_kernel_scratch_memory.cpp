@@ -157,25 +157,33 @@ TEST_CASE("CPU kernels compute on no scratch memory they did not write", "[scrat
     Activation identity;
     identity.kind = ActivationKind::identity;
     std::feclearexcept(FE_ALL_EXCEPT);
-    for (const ConvCase &c : cases) {
-        const Conv2dGeometry g = conv2d_geometry(c.width, c.height, c.kernel, c.kernel, c.stride, parse_padding(c.padding));
-        const std::string shape = std::to_string(c.width) + "x" + std::to_string(c.height) + " k" +
-                                  std::to_string(c.kernel) + " " + std::to_string(c.ci) + "->" + std::to_string(c.co);
-        Tensor input = random_tensor({c.ci, c.width, c.height, 2});
-        Tensor filter = random_tensor({c.co, c.kernel, c.kernel, c.ci});
-        Tensor output({c.co, g.out_width, g.out_height, 2}), pre({c.co, g.out_width, g.out_height, 2});
-        for (const Activation *a : {&identity, &celu}) {
-            conv2d_forward(input, filter, nullptr, g, *a, output, pre);
-            require_no_invalid("conv2d_forward " + shape + " " + activation_name(a->kind));
+    // Both algorithms of the 3x3 stride-1 cases: Winograd's register tiles run past the last tile
+    // and channel too.
+    const ConvAlgorithm saved_algorithm = conv_algorithm();
+    for (ConvAlgorithm algorithm : {ConvAlgorithm::direct, ConvAlgorithm::winograd}) {
+        set_conv_algorithm(algorithm);
+        const std::string algorithm_text = algorithm == ConvAlgorithm::winograd ? " (winograd)" : "";
+        for (const ConvCase &c : cases) {
+            const Conv2dGeometry g = conv2d_geometry(c.width, c.height, c.kernel, c.kernel, c.stride, parse_padding(c.padding));
+            const std::string shape = std::to_string(c.width) + "x" + std::to_string(c.height) + " k" +
+                                      std::to_string(c.kernel) + " " + std::to_string(c.ci) + "->" + std::to_string(c.co);
+            Tensor input = random_tensor({c.ci, c.width, c.height, 2});
+            Tensor filter = random_tensor({c.co, c.kernel, c.kernel, c.ci});
+            Tensor output({c.co, g.out_width, g.out_height, 2}), pre({c.co, g.out_width, g.out_height, 2});
+            for (const Activation *a : {&identity, &celu}) {
+                conv2d_forward(input, filter, nullptr, g, *a, output, pre);
+                require_no_invalid("conv2d_forward " + shape + " " + activation_name(a->kind) + algorithm_text);
+            }
+            Tensor dout = random_tensor({c.co, g.out_width, g.out_height, 2});
+            Tensor din({c.ci, c.width, c.height, 2});
+            conv2d_backward_data(dout, filter, g, din);
+            require_no_invalid("conv2d_backward_data " + shape + algorithm_text);
+            conv2d_backward_data(dout, filter, g, din, &celu, &input);
+            require_no_invalid("conv2d_backward_data " + shape + " celu" + algorithm_text);
+            Tensor dw({c.co, c.kernel, c.kernel, c.ci}), db({c.co});
+            conv2d_backward_weights(dout, input, g, dw, &db);
+            require_no_invalid("conv2d_backward_weights " + shape);
         }
-        Tensor dout = random_tensor({c.co, g.out_width, g.out_height, 2});
-        Tensor din({c.ci, c.width, c.height, 2});
-        conv2d_backward_data(dout, filter, g, din);
-        require_no_invalid("conv2d_backward_data " + shape);
-        conv2d_backward_data(dout, filter, g, din, &celu, &input);
-        require_no_invalid("conv2d_backward_data " + shape + " celu");
-        Tensor dw({c.co, c.kernel, c.kernel, c.ci}), db({c.co});
-        conv2d_backward_weights(dout, input, g, dw, &db);
-        require_no_invalid("conv2d_backward_weights " + shape);
     }
+    set_conv_algorithm(saved_algorithm);
 }

@@ -1,5 +1,6 @@
 #include "bench_command.h"
 
+#include "conv_algorithm_option.h"
 #include "data_parallel_bench.h"
 #include "kernel_bench.h"
 #include "machine_limits.h"
@@ -31,6 +32,7 @@ struct BenchOptions {
     int repeats = 10, warmup = 3, threads = 0;
     std::vector<std::string> only;
     std::string onednn_layout = "nhwc";
+    std::string conv_algorithm = "auto";
     std::string device = "cpu";
     uint64_t seed = 1;
     bool json = false;
@@ -179,7 +181,7 @@ void print_header(std::ostream &out, const BenchSetup &s, const BenchOptions &o,
             << " warm-up runs, each until the device has finished\n\n";
         return;
     }
-    out << s.threads << " threads (hnn and oneDNN " << onednn_version() << ")\n";
+    out << s.threads << " threads (hnn and oneDNN " << onednn_version() << "), 3x3 convs " << o.conv_algorithm << "\n";
     out << "machine: FMA peak " << format("%.1f", m.fma_peak_gflops) << " GFLOP/s (" << m.fma_isa << "), copy bandwidth "
         << format("%.1f", m.copy_bandwidth_gbs) << " GB/s (read + write), " << m.threads << " threads\n";
     out << "times: median of " << s.timing.repeats << " runs after " << s.timing.warmup
@@ -303,6 +305,7 @@ json result_json(const BenchSetup &s, const BenchOptions &o, const BenchResult &
         {"device", device_name(s.device)},
         {"timing", {{"statistic", "median"}, {"repeats", s.timing.repeats}, {"warmup", s.timing.warmup}}},
         {"onednn", {{"version", onednn_version()}, {"activation_layout", o.onednn_layout}}},
+        {"conv_algorithm", o.conv_algorithm},
         // Null on a GPU run: the CPU's limits are not the device's.
         {"machine", s.device != Device::cpu ? json(nullptr)
                                             : json{{"fma_peak_gflops", r.machine.fma_peak_gflops},
@@ -368,6 +371,7 @@ void run_bench(const BenchOptions &o) {
     const BenchSetup s = resolve(o);
     set_cpu_threads(s.threads);
     set_onednn_threads(s.threads);
+    set_conv_algorithm(parse_conv_algorithm(o.conv_algorithm));
     BenchResult r;
     {
         Progress progress;
@@ -457,6 +461,7 @@ void add_bench_command(CLI::App &app) {
                     "Activations of oneDNN's convs: nhwc (hnn's layout) or any (oneDNN's choice; reorders untimed)")
         ->check(CLI::IsMember({"nhwc", "any"}))
         ->capture_default_str();
+    add_conv_algorithm_option(cmd, o->conv_algorithm);
     cmd->add_option("--device", o->device,
                     "Where hnn's kernels and the training step run: cpu, cuda, opencl or auto (CUDA when a GPU answers, "
                     "else the CPU). On a GPU oneDNN (CPU only) checks the results but is not timed")

@@ -1,5 +1,6 @@
 #include "train_command.h"
 
+#include "conv_algorithm_option.h"
 #include "training_run.h"
 
 #include <iostream>
@@ -41,6 +42,7 @@ void add_train_command(CLI::App &app) {
     CLI::Option *epochs = cmd->add_option("--epochs", o->epochs, "Epochs to train")->capture_default_str();
     cmd->add_option("--seed", o->seed, "Seed of the initial weights, shuffling and rrelu")->capture_default_str();
     cmd->add_option("--threads", o->threads, "Worker threads (default: every core)");
+    add_conv_algorithm_option(cmd, o->conv_algorithm);
     cmd->add_option("--device", o->device,
                     "cpu, cuda, opencl, or auto (CUDA when a GPU answers, else the CPU); the whole run stays on it")
         ->capture_default_str();

@@ -6,6 +6,7 @@
 #include "output_paths.h"
 #include "progress_bar.h"
 
+#include "hnn/conv2d_ops.h"
 #include "hnn/error.h"
 
 #include <algorithm>
@@ -450,6 +451,7 @@ std::vector<EpochRecord> run_training(const TrainOptions &command_line, std::ost
     Run run;
     on_every_rank(group, [&] {
         share_cores(command_line, group);
+        set_conv_algorithm(parse_conv_algorithm(command_line.conv_algorithm));
         // Before anything is read: a missing GPU or an output that cannot be written fails the run at once.
         const Device device = select_device(command_line.device);
         if (root) {

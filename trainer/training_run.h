@@ -52,6 +52,7 @@ struct TrainOptions {
     std::string log, plot, checkpoint, resume;
     int threads = 0;  // 0: Halide's default (every core)
     std::string device = "auto";  // cpu, cuda, opencl or auto (CUDA when a GPU answers, else the CPU)
+    std::string conv_algorithm = "auto";  // auto, direct or winograd (3x3 stride-1 convs on the CPU)
     bool progress = true;  // the progress bar, on a terminal
 };
 

@@ -66,6 +66,8 @@ const KernelTable &kernel_table(Device device) {
         ::dropout,
         ::conv2d_forward_tile_2x7,
         ::conv2d_backward_data_tile_2x7,
+        ::conv2d_winograd_forward,
+        ::conv2d_winograd_backward_data,
     };
     if (device == Device::cpu) return cpu;
     if (device == Device::opencl) {
@@ -94,6 +96,8 @@ const KernelTable &kernel_table(Device device) {
             ::dropout_opencl,
             nullptr,
             nullptr,
+            nullptr,
+            nullptr,
         };
         return opencl;
 #else
@@ -119,6 +123,8 @@ const KernelTable &kernel_table(Device device) {
         ::adam_update_cuda,
         ::upsample_nearest_add_cuda,
         ::dropout_cuda,
+        nullptr,
+        nullptr,
         nullptr,
         nullptr,
     };

@@ -11,6 +11,18 @@
 
 namespace hnn {
 
+// How the CPU computes 3x3 stride-1 convolutions' forward and backward-data: the direct sum, or
+// Winograd's F(2x2, 3x3) (2.25 times fewer multiply-adds; its transforms add a little rounding).
+// automatic (the default) takes Winograd where it measured faster (at least 32 channels in and
+// out, at least 12x12 positions); winograd takes it wherever it
+// applies (3x3, stride 1, on the CPU) and the direct sum elsewhere. Process-wide, as oneDNN's
+// algorithm choice is per primitive: set it before the layers run, not while they run.
+enum class ConvAlgorithm { automatic, direct, winograd };
+void set_conv_algorithm(ConvAlgorithm algorithm);
+ConvAlgorithm conv_algorithm();
+// "auto", "direct" or "winograd" (--conv-algorithm); anything else throws hnn::Error.
+ConvAlgorithm parse_conv_algorithm(const std::string &name);
+
 // output = f(conv(input) + bias), pre_activation = conv(input) + bias, in one pass. bias may be null
 // (no bias). f is `activation` (ActivationKind::identity for none); channel_slope is prelu's a_c.
 void conv2d_forward(Tensor &input, Tensor &filter, Tensor *bias, const Conv2dGeometry &g, const Activation &activation,

@@ -1,0 +1,106 @@
+#pragma once
+// 3x3 stride-1 convolution by Winograd's minimal filtering F(2x2, 3x3) (Lavin and Gray, "Fast
+// Algorithms for Convolutional Neural Networks", 2016): each 2x2 block of outputs ("tile") is
+// computed from a 4x4 block of input as
+//
+//     Y = A^T [ (G g G^T) . (B^T d B) ] A
+//
+// where . is the elementwise product over the 16 transform points (xi, nu). Summed over input
+// channels, the elementwise products become 16 independent matrix products (co x ci by ci x
+// tiles): 16 multiply-adds per tile per channel pair instead of the direct sum's 36, 2.25 times
+// fewer. The transforms B and A have entries 0 and +-1 and G has +-1/2 (exact in binary floating
+// point), so the result rounds about as the direct sum does.
+//
+// Tiles are numbered t = tx + tiles_x * ty over the output, so that a register tile of the matrix
+// product runs along t without regard to row ends. Layout as in conv2d_algorithm.h: input
+// (ci, x, y, n), filter (co, kx, ky, ci), output (co, x, y, n).
+
+#include "common.h"
+
+namespace hnn {
+
+// The points of the F(2x2, 3x3) transforms: 4 per axis, 16 in all.
+constexpr int kWinogradPoints = 4;
+constexpr int kWinogradTileOutputs = 2;  // outputs per tile along each axis
+
+// B^T[xi][i], G[xi][k] and A^T[a][xi] as expressions of a transform point that may be a loop
+// variable; where the schedule unrolls the points they are constants and the zero terms vanish.
+inline Expr winograd_input_coefficient(Expr xi, int i) {
+    static const float bt[4][4] = {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}};
+    return Halide::mux(xi, {bt[0][i], bt[1][i], bt[2][i], bt[3][i]});
+}
+inline Expr winograd_filter_coefficient(Expr xi, int k) {
+    static const float g[4][3] = {{1, 0, 0}, {0.5f, 0.5f, 0.5f}, {0.5f, -0.5f, 0.5f}, {0, 0, 1}};
+    return Halide::mux(xi, {g[0][k], g[1][k], g[2][k], g[3][k]});
+}
+inline Expr winograd_output_coefficient(Expr a, Expr xi) {
+    static const float at[2][4] = {{1, 1, 1, 0}, {0, 1, -1, -1}};
+    return Halide::select(a == 0, Halide::mux(xi, {at[0][0], at[0][1], at[0][2], at[0][3]}),
+                          Halide::mux(xi, {at[1][0], at[1][1], at[1][2], at[1][3]}));
+}
+
+// The stages of one Winograd convolution, for the schedule.
+struct WinogradConv {
+    Halide::Func filter_transformed;  // (co, ci, xi, nu): G g G^T
+    Halide::Func input_transformed;   // (ci, t, xi, nu, n): B^T d B of tile t
+    Halide::Func product;             // (co, t, xi, nu, n): sum over ci, the 16 matrix products
+    Halide::Func tiles;               // (co, a, b, t, n): A^T product A, the 2x2 outputs of tile t
+    Halide::Func conv;                // (co, x, y, n): the convolution, read from its tile
+    Halide::RDom channels;            // over ci, the matrix products' reduction
+    Halide::RDom points;              // over (xi, nu), the output transform's sum
+    Expr tiles_x;                     // tiles per output row
+};
+
+// conv(co, x, y, n) = bias(co) + sum_{kx, ky, ci} filter(co, kx, ky, ci) in(ci, x + kx - pad_x, y + ky - pad_y, n)
+// for a 3x3 filter. filter(co, kx, ky, ci) may be any Func of that shape (backward-data passes the
+// flipped, transposed filter); input_padded is zero outside the image.
+inline WinogradConv define_conv2d_winograd(Halide::Func input_padded, Halide::Func filter, Halide::Func bias,
+                                           Expr in_channels, Expr output_width, Expr pad_x, Expr pad_y) {
+    using Halide::Func;
+    using Halide::RDom;
+    using Halide::Var;
+    Var co("co"), ci("ci"), xi("xi"), nu("nu"), t("t"), n("n"), a("a"), b("b"), x("x"), y("y");
+    WinogradConv w;
+    w.tiles_x = (output_width + kWinogradTileOutputs - 1) / kWinogradTileOutputs;
+
+    w.filter_transformed = Func("winograd_filter");
+    Expr u = 0.0f;
+    for (int ky = 0; ky < 3; ky++) {
+        for (int kx = 0; kx < 3; kx++) {
+            u += winograd_filter_coefficient(xi, ky) * winograd_filter_coefficient(nu, kx) * filter(co, kx, ky, ci);
+        }
+    }
+    w.filter_transformed(co, ci, xi, nu) = u;
+
+    w.input_transformed = Func("winograd_input");
+    Expr x0 = (t % w.tiles_x) * kWinogradTileOutputs - pad_x;
+    Expr y0 = (t / w.tiles_x) * kWinogradTileOutputs - pad_y;
+    Expr v = 0.0f;
+    for (int i = 0; i < kWinogradPoints; i++) {
+        for (int j = 0; j < kWinogradPoints; j++) {
+            v += winograd_input_coefficient(xi, i) * winograd_input_coefficient(nu, j) *
+                 input_padded(ci, x0 + j, y0 + i, n);
+        }
+    }
+    w.input_transformed(ci, t, xi, nu, n) = v;
+
+    w.channels = RDom(0, in_channels, "winograd_channels");
+    w.product = Func("winograd_product");
+    w.product(co, t, xi, nu, n) = 0.0f;
+    w.product(co, t, xi, nu, n) +=
+        w.filter_transformed(co, w.channels, xi, nu) * w.input_transformed(w.channels, t, xi, nu, n);
+
+    // a indexes x within the tile, b y; xi is the row (y) point, nu the column (x) point.
+    w.points = RDom(0, kWinogradPoints, 0, kWinogradPoints, "winograd_points");
+    w.tiles = Func("winograd_tiles");
+    w.tiles(co, a, b, t, n) = bias(co);
+    w.tiles(co, a, b, t, n) += winograd_output_coefficient(b, w.points.x) * winograd_output_coefficient(a, w.points.y) *
+                               w.product(co, t, w.points.x, w.points.y, n);
+
+    w.conv = Func("conv");
+    w.conv(co, x, y, n) = w.tiles(co, x % kWinogradTileOutputs, y % kWinogradTileOutputs,
+                                  x / kWinogradTileOutputs + w.tiles_x * (y / kWinogradTileOutputs), n);
+    return w;
+}
+
+}  // namespace hnn

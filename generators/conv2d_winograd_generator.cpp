@@ -1,0 +1,104 @@
+// 3x3 stride-1 convolutions by Winograd's F(2x2, 3x3) (conv2d_winograd_algorithm.h), for the CPU:
+// the forward with its activation epilogue and backward-data with the previous layer's activation
+// derivative. Their arguments are those of conv2d_forward and conv2d_backward_data without the
+// stride (the runtime calls these only for 3x3 filters at stride 1), and the forward takes its
+// output width.
+
+#include "Halide.h"
+
+#include "activation_inputs.h"
+#include "conv2d_winograd_algorithm.h"
+#include "conv2d_winograd_schedule.h"
+
+namespace hnn {
+namespace {
+
+using namespace Halide;
+
+class Conv2dWinogradForward : public Generator<Conv2dWinogradForward> {
+public:
+    GeneratorParam<std::string> activation_kinds{"activation_kinds", ""};
+    Input<Buffer<float, 4>> input{"input"};    // (ci, x, y, n)
+    Input<Buffer<float, 4>> filter{"filter"};  // (co, kx, ky, ci), 3x3
+    Input<Buffer<float, 1>> bias{"bias"};      // (co)
+    Input<int> pad_x{"pad_x", 0, 0, 1024};
+    Input<int> pad_y{"pad_y", 0, 0, 1024};
+    // The output's width, which numbers the tiles (an Output<Func> cannot be asked for it before it
+    // is defined, and its definition needs the numbering).
+    Input<int> output_width{"output_width", 1, 1, 1 << 20};
+    ActivationInputs act;
+    Output<Func> output{"output", {Float(32), Float(32)}, 4};  // (activated, pre_activation), (co, x, y, n)
+
+    Var co{"co"}, x{"x"}, y{"y"}, n{"n"};
+    Func activated{"activated"}, input_padded;
+    WinogradConv w;
+
+    void generate() {
+        const Expr out_channels = filter.dim(0).extent();
+        input_padded = zero_padded(input, input.dim(1).extent(), input.dim(2).extent(), "input_padded");
+        // Register tiles past the last output channel transform clamped copies of the last filter.
+        Func filter_bounded = clamp_dimension(filter, 0, out_channels, "filter_bounded");
+        Func bias_bounded("bias_bounded");
+        bias_bounded(co) = bias(clamp(co, 0, out_channels - 1));
+        w = define_conv2d_winograd(input_padded, filter_bounded, bias_bounded, input.dim(0).extent(),
+                                   output_width, pad_x, pad_y);
+        activated(co, x, y, n) = activation(act.kind, w.conv(co, x, y, n), act.at(co, x, y, n));
+        output(co, x, y, n) = Tuple(activated(co, x, y, n), w.conv(co, x, y, n));
+    }
+
+    void schedule() {
+        schedule_conv2d_winograd(get_target(), output, w, input_padded, activated, act.kind,
+                                 compiled_activation_kinds(activation_kinds));
+    }
+};
+
+// input_grad = (transposed conv of output_grad) * f'(input_pre_activation). The transposed 3x3
+// convolution at stride 1 is a convolution of output_grad with the filter flipped in x and y and
+// its channels swapped, padded by 2 - pad.
+class Conv2dWinogradBackwardData : public Generator<Conv2dWinogradBackwardData> {
+public:
+    GeneratorParam<std::string> activation_kinds{"activation_kinds", ""};
+    Input<Buffer<float, 4>> output_grad{"output_grad"};                    // (co, x, y, n)
+    Input<Buffer<float, 4>> filter{"filter"};                              // (co, kx, ky, ci), 3x3
+    Input<Buffer<float, 4>> input_pre_activation{"input_pre_activation"};  // (ci, x, y, n)
+    Input<int> pad_x{"pad_x", 0, 0, 1024};
+    Input<int> pad_y{"pad_y", 0, 0, 1024};
+    ActivationInputs act;
+    Output<Buffer<float, 4>> input_grad{"input_grad"};  // (ci, x, y, n)
+
+    Var ci{"ci"}, x{"x"}, y{"y"}, n{"n"};
+    Func derivative{"derivative"}, output_grad_padded;
+    WinogradConv w;
+
+    void generate() {
+        // input_grad's width numbers the tiles; it cannot be read before input_grad is defined, and
+        // input_pre_activation has its shape (the runtime passes input_grad itself for identity).
+        const Expr in_channels = filter.dim(3).extent();
+        output_grad_padded = zero_padded(output_grad, output_grad.dim(1).extent(), output_grad.dim(2).extent(),
+                                         "output_grad_padded");
+        Var kx("kx"), ky("ky"), co("co");
+        Func filter_flipped("filter_flipped");  // (ci, kx, ky, co): this convolution's (out, kx, ky, in)
+        filter_flipped(ci, kx, ky, co) = filter(co, 2 - kx, 2 - ky, clamp(ci, 0, in_channels - 1));
+        Func no_bias("no_bias");
+        no_bias(ci) = 0.0f;
+        w = define_conv2d_winograd(output_grad_padded, filter_flipped, no_bias, output_grad.dim(0).extent(),
+                                   input_pre_activation.dim(1).extent(), 2 - pad_x, 2 - pad_y);
+
+        // Clamped as in conv2d_backward_data: the epilogue runs over whole vectors of channels.
+        ActivationParams p = act.at(min(ci, in_channels - 1), x, y, n);
+        Func pre_bounded = clamp_dimension(input_pre_activation, 0, in_channels, "pre_channels_bounded");
+        derivative(ci, x, y, n) = activation_derivative(act.kind, pre_bounded(ci, x, y, n), p);
+        input_grad(ci, x, y, n) = w.conv(ci, x, y, n) * derivative(ci, x, y, n);
+    }
+
+    void schedule() {
+        schedule_conv2d_winograd(get_target(), input_grad, w, output_grad_padded, derivative, act.kind,
+                                 compiled_activation_kinds(activation_kinds));
+    }
+};
+
+}  // namespace
+}  // namespace hnn
+
+HALIDE_REGISTER_GENERATOR(hnn::Conv2dWinogradForward, conv2d_winograd_forward)
+HALIDE_REGISTER_GENERATOR(hnn::Conv2dWinogradBackwardData, conv2d_winograd_backward_data)

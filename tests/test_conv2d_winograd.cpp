@@ -1,0 +1,178 @@
+// The Winograd F(2x2, 3x3) forward and backward-data kernels (generators/conv2d_winograd_*), run
+// with --conv-algorithm winograd's setting, against the float64 loops of reference_conv.h.
+
+#include "hnn/activation_ops.h"
+#include "hnn/conv2d_ops.h"
+#include "hnn/error.h"
+#include "reference_activations.h"
+#include "reference_conv.h"
+#include "test_util.h"
+
+#include <algorithm>
+#include <cmath>
+
+using namespace hnn;
+using hnn::test::random_tensor;
+using hnn::test::require_close;
+
+namespace {
+
+// Restores the process-wide algorithm when a test ends, even by a failed REQUIRE.
+struct AlgorithmScope {
+    ConvAlgorithm saved = conv_algorithm();
+    explicit AlgorithmScope(ConvAlgorithm a) { set_conv_algorithm(a); }
+    ~AlgorithmScope() { set_conv_algorithm(saved); }
+};
+
+struct Case {
+    int ci, w, h, n, co;
+    std::string padding;
+};
+
+std::string describe(const Case &c) {
+    return std::to_string(c.ci) + "->" + std::to_string(c.co) + " channels, " + std::to_string(c.w) + "x" +
+           std::to_string(c.h) + " n=" + std::to_string(c.n) + ", padding " + c.padding;
+}
+
+// Odd and even output sizes (a half tile at the end of a row or column), a number of tiles that is
+// and is not a whole number of register tiles (7 tiles on AVX-512), channel counts below, past and
+// not a multiple of the vector and of the register tile (32 channels), single images, and every
+// padding mode, explicit ones giving outputs larger and smaller than the input.
+const std::vector<Case> cases = {
+    {1, 1, 1, 1, 1, "same"},       {3, 5, 4, 2, 5, "same"},     {17, 7, 7, 2, 33, "same"},
+    {16, 14, 14, 1, 32, "same"},   {40, 9, 6, 3, 20, "valid"},  {5, 8, 11, 2, 70, "2x0"},
+    {33, 6, 6, 1, 17, "1"},        {8, 13, 3, 2, 9, "0x2"},     {200, 7, 7, 2, 200, "same"},
+};
+
+reference::ConvShape shape_of(const Case &c, const Conv2dGeometry &g) {
+    return {c.ci, c.w, c.h, c.n, c.co, 3, 3, 1, g.pad_x, g.pad_y, g.out_width, g.out_height};
+}
+
+Conv2dGeometry geometry_of(const Case &c) { return conv2d_geometry(c.w, c.h, 3, 3, 1, parse_padding(c.padding)); }
+
+// Winograd's rounding is bounded normwise, not elementwise: the transforms add and subtract
+// neighbouring inputs and products, so an output near zero carries the rounding of its larger
+// neighbours. Within 1e-5 relative, plus 2e-6 of the largest magnitude of the result (at 200
+// channels both kernels land within 1e-6 of it; a wrong coefficient misses by 10% or more).
+double normwise_tolerance(const std::vector<double> &want) {
+    double largest = 0;
+    for (double w : want) largest = std::max(largest, std::fabs(w));
+    return 2e-6 * largest + 1e-7;
+}
+
+}  // namespace
+
+TEST_CASE("winograd conv2d forward with fused activation matches float64", "[conv2d][winograd]") {
+    AlgorithmScope scope(ConvAlgorithm::winograd);
+    for (const Case &c : cases) {
+        INFO(describe(c));
+        const Conv2dGeometry g = geometry_of(c);
+        Tensor input = random_tensor({c.ci, c.w, c.h, c.n});
+        Tensor filter = random_tensor({c.co, 3, 3, c.ci});
+        Tensor bias = random_tensor({c.co});
+        Tensor out({c.co, g.out_width, g.out_height, c.n}), pre({c.co, g.out_width, g.out_height, c.n});
+        Activation celu;
+        celu.kind = ActivationKind::celu;
+        celu.alpha = 2;
+        conv2d_forward(input, filter, &bias, g, celu, out, pre);
+        auto want = reference::conv_forward(shape_of(c, g), input.host(), filter.host(), bias.host());
+        reference::ActivationParams p;
+        p.alpha = 2;
+        const double tolerance = normwise_tolerance(want);
+        require_close(pre, [&](size_t i) { return want[i]; }, 1e-5, tolerance, "pre_activation");
+        require_close(out, [&](size_t i) { return reference::activation(ActivationKind::celu, want[i], p); }, 1e-5,
+                      tolerance, "activated output");
+
+        Activation none;
+        none.kind = ActivationKind::identity;
+        conv2d_forward(input, filter, nullptr, g, none, out, pre);
+        auto want_plain = reference::conv_forward(shape_of(c, g), input.host(), filter.host(), nullptr);
+        require_close(out, [&](size_t i) { return want_plain[i]; }, 1e-5, normwise_tolerance(want_plain), "plain output");
+    }
+}
+
+TEST_CASE("winograd conv2d backward-data matches float64, plain and with a fused derivative", "[conv2d][winograd]") {
+    AlgorithmScope scope(ConvAlgorithm::winograd);
+    for (const Case &c : cases) {
+        const Conv2dGeometry g = geometry_of(c);
+        Tensor filter = random_tensor({c.co, 3, 3, c.ci});
+        Tensor dout = random_tensor({c.co, g.out_width, g.out_height, c.n});
+        Tensor din({c.ci, c.w, c.h, c.n});
+        auto plain = reference::conv_backward_data(shape_of(c, g), dout.host(), filter.host());
+        const double tolerance = normwise_tolerance(plain);
+        {
+            INFO(describe(c) << ", plain");
+            conv2d_backward_data(dout, filter, g, din);
+            require_close(din, [&](size_t i) { return plain[i]; }, 1e-5, tolerance, "input_grad");
+        }
+        Tensor pre = random_tensor({c.ci, c.w, c.h, c.n}, -3, 3);
+        Tensor slope = random_tensor({c.ci}, 0, 0.5f);
+        for (ActivationKind kind : {ActivationKind::celu, ActivationKind::prelu, ActivationKind::mish}) {
+            INFO(describe(c) << ", derivative of " << activation_name(kind));
+            Activation a;
+            a.kind = kind;
+            conv2d_backward_data(dout, filter, g, din, &a, &pre, RandomKey{}, &slope);
+            require_close(
+                din,
+                [&](size_t i) {
+                    reference::ActivationParams p;
+                    p.slope = slope.host()[i % c.ci];
+                    return plain[i] * reference::derivative(kind, pre.host()[i], p);
+                },
+                1e-5, tolerance, "fused input_grad");
+        }
+    }
+}
+
+TEST_CASE("winograd conv2d with fused rrelu draws the slopes of the activation kernel", "[conv2d][winograd]") {
+    AlgorithmScope scope(ConvAlgorithm::winograd);
+    const Case c{20, 9, 8, 2, 36, "same"};
+    const Conv2dGeometry g = geometry_of(c);
+    Tensor input = random_tensor({c.ci, c.w, c.h, c.n});
+    Tensor filter = random_tensor({c.co, 3, 3, c.ci});
+    const std::vector<int> out_shape = {c.co, g.out_width, g.out_height, c.n};
+    Tensor fused(out_shape), pre(out_shape), plain(out_shape), pre2(out_shape), separate(out_shape);
+    Activation rrelu, none;
+    rrelu.kind = ActivationKind::rrelu;
+    none.kind = ActivationKind::identity;
+    const RandomKey key{true, 7u, 5};
+    conv2d_forward(input, filter, nullptr, g, rrelu, fused, pre, key);
+    conv2d_forward(input, filter, nullptr, g, none, plain, pre2);
+    activation_forward(rrelu, plain, separate, key);
+    require_close(fused, [&](size_t i) { return separate.host()[i]; }, 1e-6, 1e-7, "fused rrelu vs separate");
+
+    Tensor dout = random_tensor(out_shape);
+    Tensor fused_grad({c.ci, c.w, c.h, c.n}), plain_grad({c.ci, c.w, c.h, c.n}), separate_grad({c.ci, c.w, c.h, c.n});
+    Tensor below = random_tensor({c.ci, c.w, c.h, c.n}, -2, 2);
+    conv2d_backward_data(dout, filter, g, fused_grad, &rrelu, &below, key);
+    conv2d_backward_data(dout, filter, g, plain_grad);
+    activation_backward(rrelu, below, plain_grad, separate_grad, key);
+    require_close(fused_grad, [&](size_t i) { return separate_grad.host()[i]; }, 1e-6, 1e-7,
+                  "fused rrelu derivative vs separate");
+}
+
+TEST_CASE("winograd and direct 3x3 convolutions agree at a reference layer's shape", "[conv2d][winograd]") {
+    // 200 channels (not a whole number of 32-channel register tiles) on 28x28 (196 tiles, 28 whole
+    // groups of 7), as celu7's second layer, at batch 2.
+    const Case c{200, 28, 28, 2, 200, "same"};
+    const Conv2dGeometry g = geometry_of(c);
+    Tensor input = random_tensor({c.ci, c.w, c.h, c.n});
+    Tensor filter = random_tensor({c.co, 3, 3, c.ci});
+    const std::vector<int> out_shape = {c.co, g.out_width, g.out_height, c.n};
+    Activation none;
+    none.kind = ActivationKind::identity;
+    Tensor direct(out_shape), direct_pre(out_shape), winograd(out_shape), winograd_pre(out_shape);
+    {
+        AlgorithmScope scope(ConvAlgorithm::direct);
+        conv2d_forward(input, filter, nullptr, g, none, direct, direct_pre);
+    }
+    {
+        AlgorithmScope scope(ConvAlgorithm::winograd);
+        conv2d_forward(input, filter, nullptr, g, none, winograd, winograd_pre);
+    }
+    auto want = reference::conv_forward(shape_of(c, g), input.host(), filter.host(), nullptr);
+    // Both within the same bound: at 1800 terms per sum the direct kernel's rounding is not within
+    // 1e-5 elementwise either.
+    require_close(direct, [&](size_t i) { return want[i]; }, 1e-5, normwise_tolerance(want), "direct");
+    require_close(winograd, [&](size_t i) { return want[i]; }, 1e-5, normwise_tolerance(want), "winograd");
+}
