@@ -23,20 +23,37 @@ namespace hnn {
 constexpr int kWinogradPoints = 4;
 constexpr int kWinogradTileOutputs = 2;  // outputs per tile along each axis
 
-// B^T[xi][i], G[xi][k] and A^T[a][xi] as expressions of a transform point that may be a loop
-// variable; where the schedule unrolls the points they are constants and the zero terms vanish.
-inline Expr winograd_input_coefficient(Expr xi, int i) {
-    static const float bt[4][4] = {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}};
-    return Halide::mux(xi, {bt[0][i], bt[1][i], bt[2][i], bt[3][i]});
+// B^T[xi][i], G[xi][k] and A^T[a][xi] as expressions of indices that may be loop variables; where
+// the schedule unrolls them they are constants and the zero terms vanish.
+template <size_t Rows, size_t Columns>
+Expr table_entry(const float (&table)[Rows][Columns], Expr row, Expr column) {
+    std::vector<Expr> rows;
+    for (size_t r = 0; r < Rows; r++) {
+        std::vector<Expr> entries(table[r], table[r] + Columns);
+        rows.push_back(Halide::mux(column, entries));
+    }
+    return Halide::mux(row, rows);
 }
-inline Expr winograd_filter_coefficient(Expr xi, int k) {
-    static const float g[4][3] = {{1, 0, 0}, {0.5f, 0.5f, 0.5f}, {0.5f, -0.5f, 0.5f}, {0, 0, 1}};
-    return Halide::mux(xi, {g[0][k], g[1][k], g[2][k], g[3][k]});
-}
-inline Expr winograd_output_coefficient(Expr a, Expr xi) {
-    static const float at[2][4] = {{1, 1, 1, 0}, {0, 1, -1, -1}};
-    return Halide::select(a == 0, Halide::mux(xi, {at[0][0], at[0][1], at[0][2], at[0][3]}),
-                          Halide::mux(xi, {at[1][0], at[1][1], at[1][2], at[1][3]}));
+constexpr float kWinogradBT[4][4] = {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}};
+constexpr float kWinogradG[4][3] = {{1, 0, 0}, {0.5f, 0.5f, 0.5f}, {0.5f, -0.5f, 0.5f}, {0, 0, 1}};
+constexpr float kWinogradAT[2][4] = {{1, 1, 1, 0}, {0, 1, -1, -1}};
+inline Expr winograd_input_coefficient(Expr xi, Expr i) { return table_entry(kWinogradBT, xi, i); }
+inline Expr winograd_filter_coefficient(Expr xi, Expr k) { return table_entry(kWinogradG, xi, k); }
+inline Expr winograd_output_coefficient(Expr a, Expr xi) { return table_entry(kWinogradAT, a, xi); }
+
+// B^T d B of tile t of the image n at point (xi, nu), d the 4x4 block of input_padded whose
+// top-left corner is the tile's first output position shifted by (-pad_x, -pad_y).
+inline Expr winograd_input_transform(Halide::Func input_padded, Expr c, Expr t, Expr xi, Expr nu, Expr n,
+                                     Expr tiles_x, Expr pad_x, Expr pad_y) {
+    Expr x0 = (t % tiles_x) * kWinogradTileOutputs - pad_x;
+    Expr y0 = (t / tiles_x) * kWinogradTileOutputs - pad_y;
+    Expr v = 0.0f;
+    for (int i = 0; i < kWinogradPoints; i++) {
+        for (int j = 0; j < kWinogradPoints; j++) {
+            v += winograd_input_coefficient(xi, i) * winograd_input_coefficient(nu, j) * input_padded(c, x0 + j, y0 + i, n);
+        }
+    }
+    return v;
 }
 
 // The stages of one Winograd convolution, for the schedule.
@@ -73,16 +90,7 @@ inline WinogradConv define_conv2d_winograd(Halide::Func input_padded, Halide::Fu
     w.filter_transformed(co, ci, xi, nu) = u;
 
     w.input_transformed = Func("winograd_input");
-    Expr x0 = (t % w.tiles_x) * kWinogradTileOutputs - pad_x;
-    Expr y0 = (t / w.tiles_x) * kWinogradTileOutputs - pad_y;
-    Expr v = 0.0f;
-    for (int i = 0; i < kWinogradPoints; i++) {
-        for (int j = 0; j < kWinogradPoints; j++) {
-            v += winograd_input_coefficient(xi, i) * winograd_input_coefficient(nu, j) *
-                 input_padded(ci, x0 + j, y0 + i, n);
-        }
-    }
-    w.input_transformed(ci, t, xi, nu, n) = v;
+    w.input_transformed(ci, t, xi, nu, n) = winograd_input_transform(input_padded, ci, t, xi, nu, n, w.tiles_x, pad_x, pad_y);
 
     w.channels = RDom(0, in_channels, "winograd_channels");
     w.product = Func("winograd_product");
@@ -100,6 +108,62 @@ inline WinogradConv define_conv2d_winograd(Halide::Func input_padded, Halide::Fu
     w.conv = Func("conv");
     w.conv(co, x, y, n) = w.tiles(co, x % kWinogradTileOutputs, y % kWinogradTileOutputs,
                                   x / kWinogradTileOutputs + w.tiles_x * (y / kWinogradTileOutputs), n);
+    return w;
+}
+
+// The filter gradient by the same transforms. The forward's tile is a linear function of the
+// filter's transform U, so dL/dU at each point is the sum over tiles and images of
+// (A dY A^T) . (B^T d B), where dY is the tile's 2x2 output gradient; dL/dg = G^T (dL/dU) G. Summed
+// over tiles, the 16 points are again 16 matrix products (co x tiles by tiles x ci), 2.25 times
+// fewer multiply-adds than the direct sum over positions.
+struct WinogradFilterGradient {
+    Halide::Func input_transformed;     // (ci, t, xi, nu, n): B^T d B, as the forward's
+    Halide::Func output_grad_transformed;  // (co, t, xi, nu, n): A dY A^T
+    Halide::Func transformed_grad;      // (co, ci, xi, nu): the products summed over tiles and images
+    Halide::Func filter_grad;           // (co, kx, ky, ci): G^T transformed_grad G
+    Halide::RDom tiles;                 // over (t, n)
+    Expr tiles_x;
+};
+
+// output_grad_padded is zero outside the output (a half tile at the end of a row or column sees no
+// gradient from positions that do not exist).
+inline WinogradFilterGradient define_conv2d_winograd_backward_weights(Halide::Func input_padded, Halide::Func output_grad_padded,
+                                                                      Expr output_width, Expr output_height, Expr batch,
+                                                                      Expr pad_x, Expr pad_y) {
+    using Halide::Func;
+    using Halide::Var;
+    Var co("co"), ci("ci"), xi("xi"), nu("nu"), t("t"), n("n"), kx("kx"), ky("ky");
+    WinogradFilterGradient w;
+    w.tiles_x = (output_width + kWinogradTileOutputs - 1) / kWinogradTileOutputs;
+    Expr tiles_y = (output_height + kWinogradTileOutputs - 1) / kWinogradTileOutputs;
+
+    w.input_transformed = Func("winograd_input");
+    w.input_transformed(ci, t, xi, nu, n) = winograd_input_transform(input_padded, ci, t, xi, nu, n, w.tiles_x, pad_x, pad_y);
+
+    w.output_grad_transformed = Func("winograd_output_grad");
+    Expr x0 = (t % w.tiles_x) * kWinogradTileOutputs, y0 = (t / w.tiles_x) * kWinogradTileOutputs;
+    Expr m = 0.0f;
+    for (int b = 0; b < kWinogradTileOutputs; b++) {
+        for (int a = 0; a < kWinogradTileOutputs; a++) {
+            m += winograd_output_coefficient(b, xi) * winograd_output_coefficient(a, nu) * output_grad_padded(co, x0 + a, y0 + b, n);
+        }
+    }
+    w.output_grad_transformed(co, t, xi, nu, n) = m;
+
+    w.tiles = Halide::RDom(0, w.tiles_x * tiles_y, 0, batch, "winograd_tiles");
+    w.transformed_grad = Func("winograd_transformed_grad");
+    w.transformed_grad(co, ci, xi, nu) = 0.0f;
+    w.transformed_grad(co, ci, xi, nu) += w.output_grad_transformed(co, w.tiles.x, xi, nu, w.tiles.y) *
+                                         w.input_transformed(ci, w.tiles.x, xi, nu, w.tiles.y);
+
+    w.filter_grad = Func("winograd_filter_grad");
+    Expr g = 0.0f;
+    for (int p = 0; p < kWinogradPoints; p++) {
+        for (int q = 0; q < kWinogradPoints; q++) {
+            g += winograd_filter_coefficient(p, ky) * winograd_filter_coefficient(q, kx) * w.transformed_grad(co, ci, p, q);
+        }
+    }
+    w.filter_grad(co, kx, ky, ci) = g;
     return w;
 }
 

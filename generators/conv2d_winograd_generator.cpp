@@ -1,13 +1,14 @@
 // 3x3 stride-1 convolutions by Winograd's F(2x2, 3x3) (conv2d_winograd_algorithm.h), for the CPU:
-// the forward with its activation epilogue and backward-data with the previous layer's activation
-// derivative. Their arguments are those of conv2d_forward and conv2d_backward_data without the
-// stride (the runtime calls these only for 3x3 filters at stride 1), and the forward takes its
+// the forward with its activation epilogue, backward-data with the previous layer's activation
+// derivative, and backward-weights. Their arguments are those of the direct kernels without the
+// stride (the runtime calls these only for 3x3 filters at stride 1); the forward also takes its
 // output width.
 
 #include "Halide.h"
 
 #include "activation_inputs.h"
 #include "conv2d_winograd_algorithm.h"
+#include "channel_reduction_schedule.h"
 #include "conv2d_winograd_schedule.h"
 
 namespace hnn {
@@ -97,8 +98,51 @@ public:
     }
 };
 
+// filter_grad and bias_grad, as conv2d_backward_weights computes them. Threads sum shares of the
+// batch into partial gradients, added in a fixed order: the result depends on `partitions`, which
+// the runtime passes (its thread count), not on scheduling.
+class Conv2dWinogradBackwardWeights : public Generator<Conv2dWinogradBackwardWeights> {
+public:
+    Input<Buffer<float, 4>> output_grad{"output_grad"};  // (co, x, y, n)
+    Input<Buffer<float, 4>> input{"input"};              // (ci, x, y, n)
+    Input<int> pad_x{"pad_x", 0, 0, 1024};
+    Input<int> pad_y{"pad_y", 0, 0, 1024};
+    Input<int> partitions{"partitions", 1, 1, 1024};
+    Output<Buffer<float, 4>> filter_grad{"filter_grad"};  // (co, kx, ky, ci), 3x3
+    Output<Buffer<float, 1>> bias_grad{"bias_grad"};      // (co)
+
+    Var co{"co"}, kx{"kx"}, ky{"ky"}, ci{"ci"};
+    Func input_padded, output_grad_padded;
+    WinogradFilterGradient w;
+    RDom rb;
+
+    void generate() {
+        // Register tiles past the last channel on either side read clamped copies of the last one.
+        Func input_bounded = clamp_dimension(input, 0, input.dim(0).extent(), "input_bounded");
+        input_padded = zero_padded(input_bounded, input.dim(1).extent(), input.dim(2).extent(), "input_padded");
+        Func output_grad_bounded = clamp_dimension(output_grad, 0, output_grad.dim(0).extent(), "output_grad_bounded");
+        output_grad_padded = zero_padded(output_grad_bounded, output_grad.dim(1).extent(), output_grad.dim(2).extent(),
+                                              "output_grad_padded");
+        w = define_conv2d_winograd_backward_weights(input_padded, output_grad_padded, output_grad.dim(1).extent(),
+                                                    output_grad.dim(2).extent(), output_grad.dim(3).extent(), pad_x,
+                                                    pad_y);
+        filter_grad(co, kx, ky, ci) = w.filter_grad(co, kx, ky, ci);
+
+        rb = RDom(0, output_grad.dim(1).extent(), 0, output_grad.dim(2).extent(), 0, output_grad.dim(3).extent(), "rb");
+        bias_grad(co) = 0.0f;
+        bias_grad(co) += output_grad(co, rb.x, rb.y, rb.z);
+    }
+
+    void schedule() {
+        schedule_conv2d_winograd_backward_weights(get_target(), filter_grad, w, input_padded, output_grad_padded,
+                                                  output_grad.dim(3).extent(), partitions);
+        schedule_channel_reduction(bias_grad, co, rb, get_target());
+    }
+};
+
 }  // namespace
 }  // namespace hnn
 
 HALIDE_REGISTER_GENERATOR(hnn::Conv2dWinogradForward, conv2d_winograd_forward)
 HALIDE_REGISTER_GENERATOR(hnn::Conv2dWinogradBackwardData, conv2d_winograd_backward_data)
+HALIDE_REGISTER_GENERATOR(hnn::Conv2dWinogradBackwardWeights, conv2d_winograd_backward_weights)

@@ -1,8 +1,10 @@
-// The Winograd F(2x2, 3x3) forward and backward-data kernels (generators/conv2d_winograd_*), run
-// with --conv-algorithm winograd's setting, against the float64 loops of reference_conv.h.
+// The Winograd F(2x2, 3x3) kernels (generators/conv2d_winograd_*): forward, backward-data and
+// backward-weights, run with --conv-algorithm winograd's setting, against the float64 loops of
+// reference_conv.h.
 
 #include "hnn/activation_ops.h"
 #include "hnn/conv2d_ops.h"
+#include "hnn/device.h"
 #include "hnn/error.h"
 #include "reference_activations.h"
 #include "reference_conv.h"
@@ -120,6 +122,46 @@ TEST_CASE("winograd conv2d backward-data matches float64, plain and with a fused
                     return plain[i] * reference::derivative(kind, pre.host()[i], p);
                 },
                 1e-5, tolerance, "fused input_grad");
+        }
+    }
+}
+
+TEST_CASE("winograd conv2d backward-weights and bias gradient match float64", "[conv2d][winograd]") {
+    AlgorithmScope scope(ConvAlgorithm::winograd);
+    for (const Case &c : cases) {
+        INFO(describe(c));
+        const Conv2dGeometry g = geometry_of(c);
+        Tensor input = random_tensor({c.ci, c.w, c.h, c.n});
+        Tensor dout = random_tensor({c.co, g.out_width, g.out_height, c.n});
+        Tensor dw({c.co, 3, 3, c.ci}), dbias({c.co});
+        conv2d_backward_weights(dout, input, g, dw, &dbias);
+        auto want = reference::conv_backward_weights(shape_of(c, g), dout.host(), input.host());
+        require_close(dw, [&](size_t i) { return want[i]; }, 1e-5, normwise_tolerance(want), "filter_grad");
+        std::vector<double> want_bias(c.co, 0.0);
+        for (size_t i = 0; i < dout.size(); i++) want_bias[i % c.co] += dout.host()[i];
+        require_close(dbias, [&](size_t i) { return want_bias[i]; }, 1e-5, 1e-5, "bias_grad");
+    }
+}
+
+TEST_CASE("winograd conv2d backward-weights sums a batch split among threads as float64 does", "[conv2d][winograd]") {
+    // Each thread sums a share of the images (the last share shorter) into its own partial.
+    AlgorithmScope scope(ConvAlgorithm::winograd);
+    const int threads = cpu_threads();
+    struct RestoreThreads {
+        int n;
+        ~RestoreThreads() { set_cpu_threads(n); }
+    } restore{threads};
+    for (const Case &c : {Case{13, 9, 7, 29, 21, "same"}, Case{40, 14, 14, 11, 36, "valid"}}) {
+        const Conv2dGeometry g = geometry_of(c);
+        Tensor input = random_tensor({c.ci, c.w, c.h, c.n});
+        Tensor dout = random_tensor({c.co, g.out_width, g.out_height, c.n});
+        auto want = reference::conv_backward_weights(shape_of(c, g), dout.host(), input.host());
+        for (int t : {1, 2, 3}) {
+            INFO(describe(c) << ", " << t << " threads");
+            set_cpu_threads(t);
+            Tensor dw({c.co, 3, 3, c.ci});
+            conv2d_backward_weights(dout, input, g, dw);
+            require_close(dw, [&](size_t i) { return want[i]; }, 1e-5, normwise_tolerance(want), "filter_grad");
         }
     }
 }

@@ -182,7 +182,7 @@ TEST_CASE("CPU kernels compute on no scratch memory they did not write", "[scrat
             require_no_invalid("conv2d_backward_data " + shape + " celu" + algorithm_text);
             Tensor dw({c.co, c.kernel, c.kernel, c.ci}), db({c.co});
             conv2d_backward_weights(dout, input, g, dw, &db);
-            require_no_invalid("conv2d_backward_weights " + shape);
+            require_no_invalid("conv2d_backward_weights " + shape + algorithm_text);
         }
     }
     set_conv_algorithm(saved_algorithm);

@@ -76,20 +76,25 @@ constexpr bool kBackwardDataTuned = false;
 
 std::atomic<ConvAlgorithm> chosen_algorithm{ConvAlgorithm::automatic};
 
-// Where the Winograd kernels apply, and where conv_algorithm() takes them: the 3x3 layers of
-// celu7 and allconv with 96-200 channels on 16x16 to 32x32 ran 1.2-1.6x faster than the direct
-// kernels, the first layers (1 or 3 channels) 2x slower and 7x7 or 8x8 images 10-20% slower: a
-// 16-tile image leaves each transformed filter panel too few tiles to pay for its loads. `width`
-// and `height` are those of the convolution's result (the forward's output, backward-data's
-// input gradient).
+// Where the Winograd kernels apply, and where conv_algorithm() takes them. Measured against the
+// direct kernels on celu7's and allconv's 3x3 layers (`hnn bench --conv-algorithm`): 96-200
+// channels on 14x14 to 32x32 ran 1.2-1.9x faster in all three kernels; first layers (1 or 3
+// channels) 2-3x slower; on 7x7 or 8x8 images the forward and backward-data 10-20% slower (16
+// tiles an image leave each transformed filter panel too few tiles to pay for its loads), while
+// backward-weights, which sums the tiles of several small images together, stayed 1.3-1.5x faster.
+// `min_tiles` is that difference: the tiles (2x2 outputs) of one image the kernel needs to pay.
+// `width` and `height` are those of the convolution's result (the forward's output,
+// backward-data's input gradient, backward-weights' output gradient).
+constexpr int kForwardMinTiles = 36, kBackwardWeightsMinTiles = 1;
+
 bool use_winograd(Device device, const Tensor &filter, int stride, int channels_in, int channels_out, int width,
-                  int height) {
+                  int height, int min_tiles) {
     const bool applies = device == Device::cpu && filter.dim(1) == 3 && filter.dim(2) == 3 && stride == 1;
     const int64_t tiles = int64_t(width + 1) / 2 * ((height + 1) / 2);
     switch (chosen_algorithm.load()) {
         case ConvAlgorithm::direct: return false;
         case ConvAlgorithm::winograd: return applies;
-        case ConvAlgorithm::automatic: return applies && channels_in >= 32 && channels_out >= 32 && tiles >= 36;
+        case ConvAlgorithm::automatic: return applies && channels_in >= 32 && channels_out >= 32 && tiles >= min_tiles;
     }
     return false;
 }
@@ -123,7 +128,7 @@ void conv2d_forward(Tensor &input, Tensor &filter, Tensor *bias, const Conv2dGeo
     require_shape(op, "filter", filter, filter.shape(), input);
     const KernelTable &kernels = kernel_table(input.device());
     const std::string shapes = "input " + input.shape_string() + ", filter " + filter.shape_string() + ", " + geometry_text(g);
-    if (use_winograd(input.device(), filter, g.stride, ci, co, g.out_width, g.out_height)) {
+    if (use_winograd(input.device(), filter, g.stride, ci, co, g.out_width, g.out_height, kForwardMinTiles)) {
         int r = kernels.conv2d_winograd_forward(
             input.raw(), filter.raw(), bias ? bias->raw() : shared_zeros(co, input.device()), g.pad_x, g.pad_y,
             g.out_width, static_cast<int>(a.kind), a.negative_slope, a.alpha, a.beta, a.threshold, a.rrelu_lower,
@@ -181,7 +186,8 @@ void conv2d_backward_data(Tensor &output_grad, Tensor &filter, const Conv2dGeome
     // s^2 calls of the stride-1 kernel on strided views, none of them wasted work. On the CPU only
     // (a device buffer is not viewed this way), and not when rrelu's derivative is fused: its random
     // slopes are keyed by the element's coordinates, which a view renumbers.
-    if (use_winograd(input_grad.device(), filter, g.stride, co, ci, input_grad.dim(1), input_grad.dim(2))) {
+    if (use_winograd(input_grad.device(), filter, g.stride, co, ci, input_grad.dim(1), input_grad.dim(2),
+                     kForwardMinTiles)) {
         int r = kernel_table(Device::cpu)
                     .conv2d_winograd_backward_data(output_grad.raw(), filter.raw(), pre, g.pad_x, g.pad_y,
                                                    static_cast<int>(a.kind), a.negative_slope, a.alpha, a.beta,
@@ -235,10 +241,14 @@ void conv2d_backward_weights(Tensor &output_grad, Tensor &input, const Conv2dGeo
         scratch = Tensor({co}, input.device());
         bias_grad = &scratch;
     }
-    int r = kernel_table(input.device())
-                .conv2d_backward_weights(output_grad.raw(), input.raw(), g.stride, g.pad_x, g.pad_y,
-                                         std::min(cpu_threads(), input.dim(3)), filter_grad.raw(),
-                                         bias_grad->raw());
+    const KernelTable &kernels = kernel_table(input.device());
+    const int partitions = std::min(cpu_threads(), input.dim(3));
+    const int r = use_winograd(input.device(), filter_grad, g.stride, ci, co, g.out_width, g.out_height,
+                                       kBackwardWeightsMinTiles)
+                      ? kernels.conv2d_winograd_backward_weights(output_grad.raw(), input.raw(), g.pad_x, g.pad_y,
+                                                                 partitions, filter_grad.raw(), bias_grad->raw())
+                      : kernels.conv2d_backward_weights(output_grad.raw(), input.raw(), g.stride, g.pad_x, g.pad_y,
+                                                        partitions, filter_grad.raw(), bias_grad->raw());
     check_kernel(r, op, "output_grad " + output_grad.shape_string() + ", input " + input.shape_string() + ", " + geometry_text(g));
 }
 

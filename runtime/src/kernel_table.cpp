@@ -68,6 +68,7 @@ const KernelTable &kernel_table(Device device) {
         ::conv2d_backward_data_tile_2x7,
         ::conv2d_winograd_forward,
         ::conv2d_winograd_backward_data,
+        ::conv2d_winograd_backward_weights,
     };
     if (device == Device::cpu) return cpu;
     if (device == Device::opencl) {
@@ -98,6 +99,7 @@ const KernelTable &kernel_table(Device device) {
             nullptr,
             nullptr,
             nullptr,
+            nullptr,
         };
         return opencl;
 #else
@@ -123,6 +125,7 @@ const KernelTable &kernel_table(Device device) {
         ::adam_update_cuda,
         ::upsample_nearest_add_cuda,
         ::dropout_cuda,
+        nullptr,
         nullptr,
         nullptr,
         nullptr,

@@ -13,6 +13,7 @@
 #include "conv2d_forward.h"
 #include "conv2d_forward_tile_2x7.h"
 #include "conv2d_winograd_backward_data.h"
+#include "conv2d_winograd_backward_weights.h"
 #include "conv2d_winograd_forward.h"
 #include "avg_pool_forward.h"
 #include "avg_pool_backward.h"
@@ -51,9 +52,10 @@ struct KernelTable {
     // The CPU's second register tile of the forward and backward-data (null on a GPU).
     decltype(&::conv2d_forward_tile_2x7) conv2d_forward_tile_2x7;
     decltype(&::conv2d_backward_data_tile_2x7) conv2d_backward_data_tile_2x7;
-    // The CPU's Winograd 3x3 stride-1 forward and backward-data (null on a GPU).
+    // The CPU's Winograd 3x3 stride-1 kernels (null on a GPU).
     decltype(&::conv2d_winograd_forward) conv2d_winograd_forward;
     decltype(&::conv2d_winograd_backward_data) conv2d_winograd_backward_data;
+    decltype(&::conv2d_winograd_backward_weights) conv2d_winograd_backward_weights;
 };
 
 // Throws hnn::Error when the device's kernels are not built in.
