@@ -178,6 +178,25 @@ TEST_CASE("bench: the table names its columns, the ratio's direction and the tra
     REQUIRE(r.out.find("conv fwd") == std::string::npos);  // --only pool
 }
 
+TEST_CASE("bench: --conv-algorithm winograd runs the 3x3 stride-1 convs as Winograd, checked against oneDNN", "[bench]") {
+    const json r = run_json(std::string(tiny_celu7) + " --only conv --conv-algorithm winograd");
+    CHECK(r.at("conv_algorithm") == "winograd");
+    int winograd = 0;
+    for (const json &op : r.at("operations")) {
+        INFO(op.dump());
+        const bool three_by_three = op.at("shape").get<std::string>().find(" k3 s1") != std::string::npos;
+        CHECK(op.at("algorithm") == (three_by_three ? "winograd" : "direct"));
+        winograd += three_by_three;
+    }
+    CHECK(winograd == 6);  // celu7's two 3x3 layers, three kernels each
+    require_agreement(r);
+
+    // auto at width 8: too few channels for Winograd.
+    for (const json &op : run_json(std::string(tiny_celu7) + " --only conv").at("operations")) {
+        CHECK(op.at("algorithm") == "direct");
+    }
+}
+
 TEST_CASE("bench: bad arguments fail with a message naming the problem", "[bench]") {
     const std::pair<const char *, const char *> cases[] = {
         {"bench --model resnet", "unknown model 'resnet'"},

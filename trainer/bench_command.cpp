@@ -202,6 +202,7 @@ std::string table_line(const char *spec, ...) {
 std::string row_text(const OpMeasurement &m, const MachineLimits &limits, Notes &notes) {
     std::string label = m.op.label();
     if (!m.onednn_computes.empty()) label += " [" + std::to_string(notes.number(m.onednn_computes)) + "]";
+    if (m.algorithm == "winograd") label += "[w]";
     const Throughput t = throughput(m.op, m.hnn_ms, limits);
     const std::string onednn = m.onednn_ms ? ms_text(*m.onednn_ms) : "n/a";
     const std::string ratio = m.onednn_ms ? format("%.2f", *m.onednn_ms / m.hnn_ms) : "n/a";
@@ -222,6 +223,10 @@ void print_table(std::ostream &out, const BenchSetup &s, const BenchOptions &o, 
     for (const OpMeasurement &m : r.ops) out << row_text(m, r.machine, notes) << "\n";
     out << "\n";
     for (size_t i = 0; i < notes.texts().size(); i++) out << "[" << i + 1 << "] oneDNN: " << notes.texts()[i] << "\n";
+    if (std::any_of(r.ops.begin(), r.ops.end(), [](const OpMeasurement &m) { return m.algorithm == "winograd"; })) {
+        out << "[w] hnn: Winograd F(2x2,3x3) (--conv-algorithm); its GFLOP/s and % limit count the direct sum's "
+               "multiply-adds, 2.25x those it computes\n";
+    }
     out << "max err: largest |hnn - oneDNN| over the outputs, relative to the largest |oneDNN| value\n";
     const Totals t = totals(r.ops);
     if (t.hnn_ms > 0) {
@@ -277,7 +282,8 @@ json op_json(const OpMeasurement &m, const MachineLimits &limits) {
            {"tolerance", m.op.tolerance()},
            {"agrees", m.agrees()},
            {"onednn_computes", m.onednn_computes},
-           {"onednn_implementation", m.onednn_implementation}};
+           {"onednn_implementation", m.onednn_implementation},
+           {"algorithm", m.algorithm.empty() ? json(nullptr) : json(m.algorithm)}};
     if (m.onednn_ms) {
         const Throughput o = throughput(m.op, *m.onednn_ms, limits);
         j["onednn_ms"] = *m.onednn_ms;

@@ -82,21 +82,35 @@ std::atomic<ConvAlgorithm> chosen_algorithm{ConvAlgorithm::automatic};
 // channels) 2-3x slower; on 7x7 or 8x8 images the forward and backward-data 10-20% slower (16
 // tiles an image leave each transformed filter panel too few tiles to pay for its loads), while
 // backward-weights, which sums the tiles of several small images together, stayed 1.3-1.5x faster.
-// `min_tiles` is that difference: the tiles (2x2 outputs) of one image the kernel needs to pay.
-// `width` and `height` are those of the convolution's result (the forward's output,
-// backward-data's input gradient, backward-weights' output gradient).
+// The minimum tiles (2x2 outputs of the convolution's result: the forward's output,
+// backward-data's input gradient, backward-weights' output gradient) of one image are that
+// difference.
 constexpr int kForwardMinTiles = 36, kBackwardWeightsMinTiles = 1;
 
-bool use_winograd(Device device, const Tensor &filter, int stride, int channels_in, int channels_out, int width,
-                  int height, int min_tiles) {
-    const bool applies = device == Device::cpu && filter.dim(1) == 3 && filter.dim(2) == 3 && stride == 1;
+}  // namespace
+
+bool conv_runs_winograd(ConvPass pass, Device device, int channels_in, int channels_out, int kernel_width,
+                        int kernel_height, const Conv2dGeometry &g, int in_width, int in_height) {
+    const bool applies = device == Device::cpu && kernel_width == 3 && kernel_height == 3 && g.stride == 1;
+    const bool backward_data = pass == ConvPass::backward_data;
+    const int width = backward_data ? in_width : g.out_width, height = backward_data ? in_height : g.out_height;
     const int64_t tiles = int64_t(width + 1) / 2 * ((height + 1) / 2);
+    const int min_tiles = pass == ConvPass::backward_weights ? kBackwardWeightsMinTiles : kForwardMinTiles;
     switch (chosen_algorithm.load()) {
         case ConvAlgorithm::direct: return false;
         case ConvAlgorithm::winograd: return applies;
         case ConvAlgorithm::automatic: return applies && channels_in >= 32 && channels_out >= 32 && tiles >= min_tiles;
     }
     return false;
+}
+
+namespace {
+
+// The pass of this call (filter (co, kx, ky, ci)).
+bool use_winograd(ConvPass pass, Device device, const Tensor &filter, const Conv2dGeometry &g, int in_width,
+                  int in_height) {
+    return conv_runs_winograd(pass, device, filter.dim(3), filter.dim(0), filter.dim(1), filter.dim(2), g, in_width,
+                              in_height);
 }
 
 }  // namespace
@@ -128,7 +142,7 @@ void conv2d_forward(Tensor &input, Tensor &filter, Tensor *bias, const Conv2dGeo
     require_shape(op, "filter", filter, filter.shape(), input);
     const KernelTable &kernels = kernel_table(input.device());
     const std::string shapes = "input " + input.shape_string() + ", filter " + filter.shape_string() + ", " + geometry_text(g);
-    if (use_winograd(input.device(), filter, g.stride, ci, co, g.out_width, g.out_height, kForwardMinTiles)) {
+    if (use_winograd(ConvPass::forward, input.device(), filter, g, input.dim(1), input.dim(2))) {
         int r = kernels.conv2d_winograd_forward(
             input.raw(), filter.raw(), bias ? bias->raw() : shared_zeros(co, input.device()), g.pad_x, g.pad_y,
             g.out_width, static_cast<int>(a.kind), a.negative_slope, a.alpha, a.beta, a.threshold, a.rrelu_lower,
@@ -186,8 +200,7 @@ void conv2d_backward_data(Tensor &output_grad, Tensor &filter, const Conv2dGeome
     // s^2 calls of the stride-1 kernel on strided views, none of them wasted work. On the CPU only
     // (a device buffer is not viewed this way), and not when rrelu's derivative is fused: its random
     // slopes are keyed by the element's coordinates, which a view renumbers.
-    if (use_winograd(input_grad.device(), filter, g.stride, co, ci, input_grad.dim(1), input_grad.dim(2),
-                     kForwardMinTiles)) {
+    if (use_winograd(ConvPass::backward_data, input_grad.device(), filter, g, input_grad.dim(1), input_grad.dim(2))) {
         int r = kernel_table(Device::cpu)
                     .conv2d_winograd_backward_data(output_grad.raw(), filter.raw(), pre, g.pad_x, g.pad_y,
                                                    static_cast<int>(a.kind), a.negative_slope, a.alpha, a.beta,
@@ -243,8 +256,7 @@ void conv2d_backward_weights(Tensor &output_grad, Tensor &input, const Conv2dGeo
     }
     const KernelTable &kernels = kernel_table(input.device());
     const int partitions = std::min(cpu_threads(), input.dim(3));
-    const int r = use_winograd(input.device(), filter_grad, g.stride, ci, co, g.out_width, g.out_height,
-                                       kBackwardWeightsMinTiles)
+    const int r = use_winograd(ConvPass::backward_weights, input.device(), filter_grad, g, input.dim(1), input.dim(2))
                       ? kernels.conv2d_winograd_backward_weights(output_grad.raw(), input.raw(), g.pad_x, g.pad_y,
                                                                  partitions, filter_grad.raw(), bias_grad->raw())
                       : kernels.conv2d_backward_weights(output_grad.raw(), input.raw(), g.stride, g.pad_x, g.pad_y,

@@ -4,6 +4,7 @@
 
 #include "hnn/activation.h"
 #include "hnn/activation_ops.h"
+#include "hnn/device.h"
 #include "hnn/layer_geometry.h"
 #include "hnn/tensor.h"
 
@@ -23,6 +24,13 @@ void set_conv_algorithm(ConvAlgorithm algorithm);
 ConvAlgorithm conv_algorithm();
 // "auto", "direct" or "winograd" (--conv-algorithm); anything else throws hnn::Error.
 ConvAlgorithm parse_conv_algorithm(const std::string &name);
+
+// Whether one pass of a convolution (channels_in -> channels_out, a kernel_width x kernel_height
+// filter, geometry g over an input of in_width x in_height) runs as Winograd on `device` under
+// the current conv_algorithm().
+enum class ConvPass { forward, backward_data, backward_weights };
+bool conv_runs_winograd(ConvPass pass, Device device, int channels_in, int channels_out, int kernel_width,
+                        int kernel_height, const Conv2dGeometry &g, int in_width, int in_height);
 
 // output = f(conv(input) + bias), pre_activation = conv(input) + bias, in one pass. bias may be null
 // (no bias). f is `activation` (ActivationKind::identity for none); channel_slope is prelu's a_c.
