@@ -192,7 +192,8 @@ TEST_CASE("bench: --conv-algorithm winograd runs the 3x3 stride-1 convs as Winog
     require_agreement(r);
 
     // auto at width 8: too few channels for Winograd.
-    for (const json &op : run_json(std::string(tiny_celu7) + " --only conv").at("operations")) {
+    const json automatic = run_json(std::string(tiny_celu7) + " --only conv");
+    for (const json &op : automatic.at("operations")) {
         CHECK(op.at("algorithm") == "direct");
     }
 }
