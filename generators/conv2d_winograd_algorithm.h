@@ -41,6 +41,9 @@ inline Expr winograd_input_coefficient(Expr xi, Expr i) { return table_entry(kWi
 inline Expr winograd_filter_coefficient(Expr xi, Expr k) { return table_entry(kWinogradG, xi, k); }
 inline Expr winograd_output_coefficient(Expr a, Expr xi) { return table_entry(kWinogradAT, a, xi); }
 
+// Tiles along an output extent (the last may be half outside it).
+inline Expr winograd_tiles_along(Expr extent) { return (extent + kWinogradTileOutputs - 1) / kWinogradTileOutputs; }
+
 // B^T d B of tile t of the image n at point (xi, nu), d the 4x4 block of input_padded whose
 // top-left corner is the tile's first output position shifted by (-pad_x, -pad_y).
 inline Expr winograd_input_transform(Halide::Func input_padded, Expr c, Expr t, Expr xi, Expr nu, Expr n,
@@ -65,7 +68,6 @@ struct WinogradConv {
     Halide::Func conv;                // (co, x, y, n): the convolution, read from its tile
     Halide::RDom channels;            // over ci, the matrix products' reduction
     Halide::RDom points;              // over (xi, nu), the output transform's sum
-    Expr tiles_x;                     // tiles per output row
 };
 
 // conv(co, x, y, n) = bias(co) + sum_{kx, ky, ci} filter(co, kx, ky, ci) in(ci, x + kx - pad_x, y + ky - pad_y, n)
@@ -78,7 +80,7 @@ inline WinogradConv define_conv2d_winograd(Halide::Func input_padded, Halide::Fu
     using Halide::Var;
     Var co("co"), ci("ci"), xi("xi"), nu("nu"), t("t"), n("n"), a("a"), b("b"), x("x"), y("y");
     WinogradConv w;
-    w.tiles_x = (output_width + kWinogradTileOutputs - 1) / kWinogradTileOutputs;
+    const Expr tiles_x = winograd_tiles_along(output_width);
 
     w.filter_transformed = Func("winograd_filter");
     Expr u = 0.0f;
@@ -90,7 +92,7 @@ inline WinogradConv define_conv2d_winograd(Halide::Func input_padded, Halide::Fu
     w.filter_transformed(co, ci, xi, nu) = u;
 
     w.input_transformed = Func("winograd_input");
-    w.input_transformed(ci, t, xi, nu, n) = winograd_input_transform(input_padded, ci, t, xi, nu, n, w.tiles_x, pad_x, pad_y);
+    w.input_transformed(ci, t, xi, nu, n) = winograd_input_transform(input_padded, ci, t, xi, nu, n, tiles_x, pad_x, pad_y);
 
     w.channels = RDom(0, in_channels, "winograd_channels");
     w.product = Func("winograd_product");
@@ -107,7 +109,7 @@ inline WinogradConv define_conv2d_winograd(Halide::Func input_padded, Halide::Fu
 
     w.conv = Func("conv");
     w.conv(co, x, y, n) = w.tiles(co, x % kWinogradTileOutputs, y % kWinogradTileOutputs,
-                                  x / kWinogradTileOutputs + w.tiles_x * (y / kWinogradTileOutputs), n);
+                                  x / kWinogradTileOutputs + tiles_x * (y / kWinogradTileOutputs), n);
     return w;
 }
 
@@ -122,7 +124,6 @@ struct WinogradFilterGradient {
     Halide::Func transformed_grad;      // (co, ci, xi, nu): the products summed over tiles and images
     Halide::Func filter_grad;           // (co, kx, ky, ci): G^T transformed_grad G
     Halide::RDom tiles;                 // over (t, n)
-    Expr tiles_x;
 };
 
 // output_grad_padded is zero outside the output (a half tile at the end of a row or column sees no
@@ -134,14 +135,13 @@ inline WinogradFilterGradient define_conv2d_winograd_backward_weights(Halide::Fu
     using Halide::Var;
     Var co("co"), ci("ci"), xi("xi"), nu("nu"), t("t"), n("n"), kx("kx"), ky("ky");
     WinogradFilterGradient w;
-    w.tiles_x = (output_width + kWinogradTileOutputs - 1) / kWinogradTileOutputs;
-    Expr tiles_y = (output_height + kWinogradTileOutputs - 1) / kWinogradTileOutputs;
+    const Expr tiles_x = winograd_tiles_along(output_width);
 
     w.input_transformed = Func("winograd_input");
-    w.input_transformed(ci, t, xi, nu, n) = winograd_input_transform(input_padded, ci, t, xi, nu, n, w.tiles_x, pad_x, pad_y);
+    w.input_transformed(ci, t, xi, nu, n) = winograd_input_transform(input_padded, ci, t, xi, nu, n, tiles_x, pad_x, pad_y);
 
     w.output_grad_transformed = Func("winograd_output_grad");
-    Expr x0 = (t % w.tiles_x) * kWinogradTileOutputs, y0 = (t / w.tiles_x) * kWinogradTileOutputs;
+    Expr x0 = (t % tiles_x) * kWinogradTileOutputs, y0 = (t / tiles_x) * kWinogradTileOutputs;
     Expr m = 0.0f;
     for (int b = 0; b < kWinogradTileOutputs; b++) {
         for (int a = 0; a < kWinogradTileOutputs; a++) {
@@ -150,7 +150,7 @@ inline WinogradFilterGradient define_conv2d_winograd_backward_weights(Halide::Fu
     }
     w.output_grad_transformed(co, t, xi, nu, n) = m;
 
-    w.tiles = Halide::RDom(0, w.tiles_x * tiles_y, 0, batch, "winograd_tiles");
+    w.tiles = Halide::RDom(0, tiles_x * winograd_tiles_along(output_height), 0, batch, "winograd_tiles");
     w.transformed_grad = Func("winograd_transformed_grad");
     w.transformed_grad(co, ci, xi, nu) = 0.0f;
     w.transformed_grad(co, ci, xi, nu) += w.output_grad_transformed(co, w.tiles.x, xi, nu, w.tiles.y) *
