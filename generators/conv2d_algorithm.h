@@ -49,4 +49,14 @@ inline void define_conv2d_backward_weights(Halide::Func dfilter, Halide::Func ou
                                input_padded(ci, r.x * s.stride + kx - s.pad_x, r.y * s.stride + ky - s.pad_y, r.z);
 }
 
+// dbias(co) = sum_{x, y, n} dout(co, x, y, n), the bias gradient of every conv's backward-weights.
+// Returns its reduction domain, for the schedule.
+inline Halide::RDom define_conv2d_bias_gradient(Halide::Func dbias, const Halide::ImageParam &output_grad) {
+    Halide::Var co("co");
+    Halide::RDom r(0, output_grad.dim(1).extent(), 0, output_grad.dim(2).extent(), 0, output_grad.dim(3).extent(), "rb");
+    dbias(co) = 0.0f;
+    dbias(co) += output_grad(co, r.x, r.y, r.z);
+    return r;
+}
+
 }  // namespace hnn

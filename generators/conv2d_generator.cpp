@@ -187,9 +187,7 @@ public:
         define_conv2d_backward_weights(dw, output_grad_bounded, input_padded, r, s);
         filter_grad(co, kx, ky, ci) = dw(co, kx, ky, ci);
 
-        rb = RDom(0, output_grad.dim(1).extent(), 0, output_grad.dim(2).extent(), 0, output_grad.dim(3).extent(), "rb");
-        bias_grad(co) = 0.0f;
-        bias_grad(co) += output_grad(co, rb.x, rb.y, rb.z);
+        rb = define_conv2d_bias_gradient(bias_grad, output_grad);
     }
 
     void schedule() {

@@ -9,6 +9,7 @@
 #include "activation_inputs.h"
 #include "conv2d_winograd_algorithm.h"
 #include "channel_reduction_schedule.h"
+#include "conv2d_algorithm.h"
 #include "conv2d_winograd_schedule.h"
 
 namespace hnn {
@@ -128,9 +129,7 @@ public:
                                                     pad_y);
         filter_grad(co, kx, ky, ci) = w.filter_grad(co, kx, ky, ci);
 
-        rb = RDom(0, output_grad.dim(1).extent(), 0, output_grad.dim(2).extent(), 0, output_grad.dim(3).extent(), "rb");
-        bias_grad(co) = 0.0f;
-        bias_grad(co) += output_grad(co, rb.x, rb.y, rb.z);
+        rb = define_conv2d_bias_gradient(bias_grad, output_grad);
     }
 
     void schedule() {
