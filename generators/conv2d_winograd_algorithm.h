@@ -12,8 +12,10 @@
 // point), so the result rounds about as the direct sum does.
 //
 // Tiles are numbered t = tx + tiles_x * ty over the output, so that a register tile of the matrix
-// product runs along t without regard to row ends. Layout as in conv2d_algorithm.h: input
-// (ci, x, y, n), filter (co, kx, ky, ci), output (co, x, y, n).
+// product runs along t without regard to row ends. The forward numbers them on through a group of
+// images (T = t + tiles per image * image in the group), so that a register tile may also span
+// images (a 7x7 image has only 16 tiles). Layout as in conv2d_algorithm.h: input (ci, x, y, n),
+// filter (co, kx, ky, ci), output (co, x, y, n).
 
 #include "common.h"
 
@@ -62,25 +64,31 @@ inline Expr winograd_input_transform(Halide::Func input_padded, Expr c, Expr t, 
 // The stages of one Winograd convolution, for the schedule.
 struct WinogradConv {
     Halide::Func filter_transformed;  // (co, ci, xi, nu): G g G^T
-    Halide::Func input_transformed;   // (ci, t, xi, nu, n): B^T d B of tile t
-    Halide::Func product;             // (co, t, xi, nu, n): sum over ci, the 16 matrix products
-    Halide::Func tiles;               // (co, a, b, t, n): A^T product A, the 2x2 outputs of tile t
+    Halide::Func input_transformed;   // (ci, T, xi, nu, group): B^T d B of tile T of a group
+    Halide::Func product;             // (co, T, xi, nu, group): sum over ci, the 16 matrix products
+    Halide::Func tiles;               // (co, a, b, T, group): A^T product A, the 2x2 outputs of tile T
     Halide::Func conv;                // (co, x, y, n): the convolution, read from its tile
     Halide::RDom channels;            // over ci, the matrix products' reduction
     Halide::RDom points;              // over (xi, nu), the output transform's sum
+    Expr images_per_group;
 };
 
 // conv(co, x, y, n) = bias(co) + sum_{kx, ky, ci} filter(co, kx, ky, ci) in(ci, x + kx - pad_x, y + ky - pad_y, n)
 // for a 3x3 filter. filter(co, kx, ky, ci) may be any Func of that shape (backward-data passes the
-// flipped, transposed filter); input_padded is zero outside the image.
+// flipped, transposed filter); input_padded is zero outside the image. Images are taken in groups
+// of at least group_tiles tiles (the schedule's choice), but the batch in at least 8 groups, so
+// that threads get even shares.
 inline WinogradConv define_conv2d_winograd(Halide::Func input_padded, Halide::Func filter, Halide::Func bias,
-                                           Expr in_channels, Expr output_width, Expr pad_x, Expr pad_y) {
+                                           Expr in_channels, Expr output_width, Expr output_height, Expr batch,
+                                           Expr pad_x, Expr pad_y, int group_tiles) {
     using Halide::Func;
     using Halide::RDom;
     using Halide::Var;
-    Var co("co"), ci("ci"), xi("xi"), nu("nu"), t("t"), n("n"), a("a"), b("b"), x("x"), y("y");
+    Var co("co"), ci("ci"), xi("xi"), nu("nu"), t("t"), g("group"), a("a"), b("b"), x("x"), y("y"), n("n");
     WinogradConv w;
     const Expr tiles_x = winograd_tiles_along(output_width);
+    const Expr tiles_per_image = tiles_x * winograd_tiles_along(output_height);
+    w.images_per_group = max(1, min((group_tiles + tiles_per_image - 1) / tiles_per_image, (batch + 7) / 8));
 
     w.filter_transformed = Func("winograd_filter");
     Expr u = 0.0f;
@@ -91,25 +99,32 @@ inline WinogradConv define_conv2d_winograd(Halide::Func input_padded, Halide::Fu
     }
     w.filter_transformed(co, ci, xi, nu) = u;
 
+    // A schedule computes whole register tiles of T, past the group's last tile: those read (and
+    // discard) the group's last image's tiles again, not the next group's images.
+    const Expr last_image = min(g * w.images_per_group + w.images_per_group, batch) - 1;
     w.input_transformed = Func("winograd_input");
-    w.input_transformed(ci, t, xi, nu, n) = winograd_input_transform(input_padded, ci, t, xi, nu, n, tiles_x, pad_x, pad_y);
+    w.input_transformed(ci, t, xi, nu, g) =
+        winograd_input_transform(input_padded, ci, t % tiles_per_image, xi, nu,
+                                 min(g * w.images_per_group + t / tiles_per_image, last_image), tiles_x, pad_x, pad_y);
 
     w.channels = RDom(0, in_channels, "winograd_channels");
     w.product = Func("winograd_product");
-    w.product(co, t, xi, nu, n) = 0.0f;
-    w.product(co, t, xi, nu, n) +=
-        w.filter_transformed(co, w.channels, xi, nu) * w.input_transformed(w.channels, t, xi, nu, n);
+    w.product(co, t, xi, nu, g) = 0.0f;
+    w.product(co, t, xi, nu, g) +=
+        w.filter_transformed(co, w.channels, xi, nu) * w.input_transformed(w.channels, t, xi, nu, g);
 
     // a indexes x within the tile, b y; xi is the row (y) point, nu the column (x) point.
     w.points = RDom(0, kWinogradPoints, 0, kWinogradPoints, "winograd_points");
     w.tiles = Func("winograd_tiles");
-    w.tiles(co, a, b, t, n) = bias(co);
-    w.tiles(co, a, b, t, n) += winograd_output_coefficient(b, w.points.x) * winograd_output_coefficient(a, w.points.y) *
-                               w.product(co, t, w.points.x, w.points.y, n);
+    w.tiles(co, a, b, t, g) = bias(co);
+    w.tiles(co, a, b, t, g) += winograd_output_coefficient(b, w.points.x) * winograd_output_coefficient(a, w.points.y) *
+                               w.product(co, t, w.points.x, w.points.y, g);
 
     w.conv = Func("conv");
     w.conv(co, x, y, n) = w.tiles(co, x % kWinogradTileOutputs, y % kWinogradTileOutputs,
-                                  x / kWinogradTileOutputs + tiles_x * (y / kWinogradTileOutputs), n);
+                                  x / kWinogradTileOutputs + tiles_x * (y / kWinogradTileOutputs) +
+                                      tiles_per_image * (n % w.images_per_group),
+                                  n / w.images_per_group);
     return w;
 }
 

@@ -1,18 +1,19 @@
 #pragma once
 // CPU schedule of the Winograd convolutions (generators/conv2d_winograd_algorithm.h).
 //
-// Threads take whole images. Per image, the 16 transform points run one after another, unrolled
+// Threads take groups of whole images (one 28x28 image, or several small ones: see
+// winograd_register_tile). Per group, the 16 transform points run one after another, unrolled
 // so that each point's transform coefficients are constants (most are 0 or +-1, and vanish or
 // become additions). For each point:
-//   - the image's tiles are transformed at that point into a buffer (ci x tiles, 157 KB at 200
-//     channels of 28x28: in L2), from the image's padded copy, also in L2;
+//   - the group's tiles are transformed at that point into a buffer (ci x tiles, 157 KB at 200
+//     channels of 28x28: in L2), from the group's padded copy, also in L2;
 //   - for each block of tile_c output channels, whose transformed filter (tile_c x ci, 26 KB at
 //     200 channels) stays in L1, and each group of tile_t tiles, a register tile of tile_c x
 //     tile_t sums of the matrix product runs over ci: per channel, tile_c / 16 vector loads of the
 //     filter and tile_t broadcasts of the input for as many multiply-adds as accumulators;
 //   - the register tile is folded into the 2x2 outputs of its tiles (the output transform, one
-//     point's share), which wait for the other points in a per-image buffer (in L2).
-// Then each row of the image is written with the activation (or its derivative) applied.
+//     point's share), which wait for the other points in a per-group buffer (in L2).
+// Then each row of the group's images is written with the activation (or its derivative) applied.
 
 #include "Halide.h"
 
@@ -28,14 +29,18 @@ namespace hnn {
 struct WinogradTile {
     int channel_vectors;  // vectors of output channels
     int tiles;            // Winograd tiles along the flattened tile index
+    int group_tiles;      // a thread's group of images has at least this many tiles
 };
 
 // 2 x 7 = 14 accumulators on AVX-512: 200 channels compute 224 (3 vectors would compute 240), and
-// 196 = 28 x 7 tiles of a 28x28 image compute no padded tile.
+// 196 = 28 x 7 tiles of a 28x28 image compute no padded tile. Each transformed filter panel
+// (2 vectors x ci, in L1) serves every tile of a group: a 16x16 image's 64 tiles alone are
+// 10 register tiles (the last 1/7 used) per panel load; groups of whole images with at least 96
+// tiles (2 such images, 6 of 7x7 or 8x8) give it 19 or more.
 inline WinogradTile winograd_register_tile(const Halide::Target &t) {
-    if (t.has_feature(Halide::Target::AVX512_Skylake)) return {2, 7};
-    if (t.has_feature(Halide::Target::AVX2)) return {2, 5};
-    return {2, 3};
+    if (t.has_feature(Halide::Target::AVX512_Skylake)) return {2, 7, 96};
+    if (t.has_feature(Halide::Target::AVX2)) return {2, 5, 96};
+    return {2, 3, 96};
 }
 
 // out (c, x, y, n) is the kernel's output; epilogue (c, x, y, n) is the activation or its
@@ -48,22 +53,25 @@ inline void schedule_conv2d_winograd(const Halide::Target &t, Halide::Func out, 
     const int tile_c = vec * tile.channel_vectors;
 
     Var c = out.args()[0], x = out.args()[1], y = out.args()[2], n = out.args()[3];
-    out.vectorize(c, vec, TailStrategy::GuardWithIf).parallel(n);
+    Var group("image_group"), image("image_in_group");
+    out.split(n, group, image, w.images_per_group, TailStrategy::GuardWithIf)
+        .vectorize(c, vec, TailStrategy::GuardWithIf)
+        .parallel(group);
 
     Var ec = epilogue.args()[0];
     epilogue.compute_at(out, y).vectorize(ec, vec, TailStrategy::GuardWithIf);
     for (int k : activation_kinds) epilogue.specialize(kind == k);
     epilogue.specialize_fail("hnn: unknown activation kind");
 
-    padded.compute_at(out, n).vectorize(padded.args()[0], vec, TailStrategy::GuardWithIf);
+    padded.compute_at(out, group).vectorize(padded.args()[0], vec, TailStrategy::GuardWithIf);
 
     // The output transform's buffer: every point adds its share of each tile's 2x2 outputs.
-    std::vector<Var> o = w.tiles.args();  // (c, a, b, t, n)
+    std::vector<Var> o = w.tiles.args();  // (c, a, b, T, group)
     Var oco("tiles_c_outer"), oci("tiles_c_inner"), oto("tiles_t_outer"), oti("tiles_t_inner");
     // Aligned to whole register tiles: the update's RoundUp runs that far, and Halide computes the
     // initial value only over what the output reads (the rest would be garbage, and denormal
     // garbage is slow).
-    w.tiles.compute_at(out, n)
+    w.tiles.compute_at(out, group)
         .align_extent(o[0], tile_c)
         .align_extent(o[3], tile.tiles)
         .vectorize(o[0], vec, TailStrategy::GuardWithIf);
@@ -79,8 +87,8 @@ inline void schedule_conv2d_winograd(const Halide::Target &t, Halide::Func out, 
         .unroll(w.points.y)
         .unroll(w.points.x);
 
-    // One register tile of the matrix product, per group of tiles.
-    std::vector<Var> p = w.product.args();  // (c, t, xi, nu, n)
+    // One register tile of the matrix product, per run of tile.tiles tiles.
+    std::vector<Var> p = w.product.args();  // (c, T, xi, nu, group)
     Var pco("product_c_outer"), pci("product_c_inner");
     bound_extents(w.product, {tile_c, tile.tiles, 1, 1, 1})
         .compute_at(w.tiles, oto)
@@ -95,9 +103,9 @@ inline void schedule_conv2d_winograd(const Halide::Target &t, Halide::Func out, 
         .unroll(pco)
         .unroll(p[1]);
 
-    // One point's transformed input for the whole image: computed as far as the last whole group
-    // of tiles reads (align_extent), so that no register tile reads memory nobody wrote.
-    std::vector<Var> v = w.input_transformed.args();  // (c, t, xi, nu, n)
+    // One point's transformed input for the group of images: computed as far as the last register
+    // tile reads (align_extent), so that no register tile reads memory nobody wrote.
+    std::vector<Var> v = w.input_transformed.args();  // (c, T, xi, nu, group)
     w.input_transformed.compute_at(w.tiles, w.points.y)
         .align_extent(v[1], tile.tiles)
         .vectorize(v[0], vec, TailStrategy::GuardWithIf);

@@ -39,11 +39,15 @@ std::string describe(const Case &c) {
 // Odd and even output sizes (a half tile at the end of a row or column), a number of tiles that is
 // and is not a whole number of register tiles (7 tiles on AVX-512), channel counts below, past and
 // not a multiple of the vector and of the register tile (32 channels), single images, and every
-// padding mode, explicit ones giving outputs larger and smaller than the input.
+// padding mode, explicit ones giving outputs larger and smaller than the input. The forward and
+// backward-data take small images in groups of up to a batch's eighth (the last two cases: 3
+// images of 9 tiles, whose register tiles cross images, and a last group of one; 2 images of one
+// tile).
 const std::vector<Case> cases = {
     {1, 1, 1, 1, 1, "same"},       {3, 5, 4, 2, 5, "same"},     {17, 7, 7, 2, 33, "same"},
     {16, 14, 14, 1, 32, "same"},   {40, 9, 6, 3, 20, "valid"},  {5, 8, 11, 2, 70, "2x0"},
     {33, 6, 6, 1, 17, "1"},        {8, 13, 3, 2, 9, "0x2"},     {200, 7, 7, 2, 200, "same"},
+    {12, 5, 5, 19, 20, "same"},    {9, 4, 3, 11, 18, "valid"},
 };
 
 reference::ConvShape shape_of(const Case &c, const Conv2dGeometry &g) {
@@ -217,4 +221,36 @@ TEST_CASE("winograd and direct 3x3 convolutions agree at a reference layer's sha
     // 1e-5 elementwise either.
     require_close(direct, [&](size_t i) { return want[i]; }, 1e-5, normwise_tolerance(want), "direct");
     require_close(winograd, [&](size_t i) { return want[i]; }, 1e-5, normwise_tolerance(want), "winograd");
+}
+
+TEST_CASE("--conv-algorithm auto takes Winograd where it measured faster", "[conv2d][winograd]") {
+    AlgorithmScope scope(ConvAlgorithm::automatic);
+    const Padding same = parse_padding("same");
+    auto runs = [&](ConvPass pass, int channels_in, int channels_out, int width, int kernel = 3, int stride = 1,
+                    Device device = Device::cpu) {
+        const Conv2dGeometry g = conv2d_geometry(width, width, kernel, kernel, stride, same);
+        return conv_runs_winograd(pass, device, channels_in, channels_out, kernel, kernel, g, width, width);
+    };
+    for (ConvPass pass : {ConvPass::forward, ConvPass::backward_data, ConvPass::backward_weights}) {
+        CHECK(runs(pass, 200, 200, 28));
+        CHECK(runs(pass, 32, 32, 7));    // 16 tiles an image
+        CHECK_FALSE(runs(pass, 31, 200, 28));  // a first layer's few channels
+        CHECK_FALSE(runs(pass, 200, 31, 28));
+        CHECK_FALSE(runs(pass, 200, 200, 28, 5));
+        CHECK_FALSE(runs(pass, 200, 200, 28, 3, 2));
+        CHECK_FALSE(runs(pass, 200, 200, 28, 3, 1, Device::cuda));
+        CHECK_FALSE(runs(pass, 200, 200, 2));  // one tile
+    }
+    // 9 tiles: the forward and backward-data lost there, backward-weights did not.
+    CHECK_FALSE(runs(ConvPass::forward, 192, 192, 6));
+    CHECK_FALSE(runs(ConvPass::backward_data, 192, 192, 6));
+    CHECK(runs(ConvPass::backward_weights, 192, 192, 6));
+    CHECK(runs(ConvPass::backward_weights, 192, 192, 4));
+    {
+        AlgorithmScope winograd(ConvAlgorithm::winograd);
+        CHECK(runs(ConvPass::forward, 1, 1, 1));
+        CHECK_FALSE(runs(ConvPass::forward, 200, 200, 28, 3, 2));
+    }
+    AlgorithmScope direct(ConvAlgorithm::direct);
+    CHECK_FALSE(runs(ConvPass::forward, 200, 200, 28));
 }

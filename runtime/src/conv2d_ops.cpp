@@ -78,14 +78,13 @@ std::atomic<ConvAlgorithm> chosen_algorithm{ConvAlgorithm::automatic};
 
 // Where the Winograd kernels apply, and where conv_algorithm() takes them. Measured against the
 // direct kernels on celu7's and allconv's 3x3 layers (`hnn bench --conv-algorithm`): 96-200
-// channels on 14x14 to 32x32 ran 1.2-1.9x faster in all three kernels; first layers (1 or 3
-// channels) 2-3x slower; on 7x7 or 8x8 images the forward and backward-data 10-20% slower (16
-// tiles an image leave each transformed filter panel too few tiles to pay for its loads), while
-// backward-weights, which sums the tiles of several small images together, stayed 1.3-1.5x faster.
-// The minimum tiles (2x2 outputs of the convolution's result: the forward's output,
-// backward-data's input gradient, backward-weights' output gradient) of one image are that
-// difference.
-constexpr int kForwardMinTiles = 36, kBackwardWeightsMinTiles = 1;
+// channels on 14x14 to 32x32 ran 1.2-1.9x faster in all three kernels, and on 7x7 (forward and
+// backward-data taking 6 images at a time) 1.2x; on 8x8 about even; first layers (1 or 3
+// channels) 2-3x slower. Below 16 tiles an image (2x2 outputs of the convolution's result: the
+// forward's output, backward-data's input gradient, backward-weights' output gradient) the
+// forward and backward-data lost (4x4 images: 1.6-1.9x slower), and backward-weights below 4
+// (2x2 images: 5% slower).
+constexpr int kForwardMinTiles = 16, kBackwardWeightsMinTiles = 4;
 
 }  // namespace
 
