@@ -40,6 +40,9 @@ const std::vector<Case> cases = {
     // First layers (1 or 3 channels, 3x3 or 5x5, stride 1), whose backward-data vectorizes over co:
     // co past one vector and not a multiple of it, rows not a whole number of x tiles.
     {1, 13, 9, 2, 40, 5, 1, "same"},  {3, 10, 7, 2, 33, 3, 1, "valid"},
+    // 1x1 at stride 1 on small images runs as rows of several images' positions (with 2 threads:
+    // 5 images of 3x2 a row).
+    {7, 3, 2, 40, 12, 1, 1, "valid"},
 };
 
 reference::ConvShape shape_of(const Case &c, const Conv2dGeometry &g) {
@@ -204,8 +207,10 @@ TEST_CASE("conv2d backward-weights and bias gradient match float64, finite diffe
 TEST_CASE("conv2d backward-data with the fused activation derivative", "[conv2d]") {
     for (ActivationKind kind : {ActivationKind::relu, ActivationKind::celu, ActivationKind::tanh, ActivationKind::mish,
                                 ActivationKind::prelu}) {
-        // The second is a first layer's shape (the narrow path).
-        for (const Case &c : {Case{6, 7, 6, 2, 20, 3, 2, "same"}, Case{3, 9, 7, 2, 21, 3, 1, "same"}}) {
+        // The second is a first layer's shape (the narrow path), the third 1x1 on 3x3 images (rows
+        // of several images' positions).
+        for (const Case &c : {Case{6, 7, 6, 2, 20, 3, 2, "same"}, Case{3, 9, 7, 2, 21, 3, 1, "same"},
+                              Case{6, 3, 3, 40, 20, 1, 1, "valid"}}) {
             INFO(describe(c) << ", activation " << activation_name(kind));
             Conv2dGeometry g = conv2d_geometry(c.w, c.h, c.k, c.k, c.stride, parse_padding(c.padding));
             Tensor pre = random_tensor({c.ci, c.w, c.h, c.n}, -3, 3);
@@ -230,7 +235,9 @@ TEST_CASE("conv2d backward-data with the fused activation derivative", "[conv2d]
 }
 
 TEST_CASE("conv2d with fused rrelu draws the same slopes as the activation kernel", "[conv2d]") {
-    Case c{5, 6, 6, 2, 18, 3, 1, "same"};
+    // The 1x1 shape would run as rows of several images' positions, which rrelu's keys forbid.
+    auto c = GENERATE(Case{5, 6, 6, 2, 18, 3, 1, "same"}, Case{5, 3, 3, 40, 18, 1, 1, "valid"});
+    INFO(describe(c));
     Conv2dGeometry g = conv2d_geometry(c.w, c.h, c.k, c.k, c.stride, parse_padding(c.padding));
     Tensor input = random_tensor({c.ci, c.w, c.h, c.n});
     Tensor filter = random_tensor({c.co, c.k, c.k, c.ci});

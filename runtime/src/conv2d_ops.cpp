@@ -40,6 +40,58 @@ struct StridedView {
     halide_buffer_t *raw() { return &buffer; }
 };
 
+// A 1x1 convolution at stride 1 without padding is a matrix product over positions: which image
+// and row a position lies in does not matter. On small images (celu7's 3x3 and 1x1, allconv's 8x8)
+// the kernels' loops per image and per row (a register tile of 4 or 7 positions along a row of 3,
+// a padded copy and a buffer per image of 9 positions) cost more than the multiply-adds; viewed as
+// images of one row holding the positions of `images_per_row` images, the same kernels run long
+// rows. The view needs dense (c, x, y, n) buffers, and a batch that the row count divides.
+struct PositionsView {
+    halide_buffer_t buffer;
+    halide_dimension_t dims[4];
+
+    PositionsView(const halide_buffer_t &b, int images_per_row) : buffer(b) {
+        for (int d = 0; d < 4; d++) dims[d] = b.dim[d];
+        buffer.dim = dims;
+        const int positions = b.dim[1].extent * b.dim[2].extent * images_per_row;
+        dims[1] = {0, positions, b.dim[1].stride, 0};
+        dims[2] = {0, 1, b.dim[1].stride * positions, 0};
+        dims[3] = {0, b.dim[3].extent / images_per_row, b.dim[1].stride * positions, 0};
+    }
+    halide_buffer_t *raw() { return &buffer; }
+};
+
+bool dense_from_zero(const halide_buffer_t &b) {
+    for (int d = 0; d < 4; d++) {
+        if (b.dim[d].min != 0) return false;
+    }
+    return b.dim[0].stride == 1 && b.dim[1].stride == b.dim[0].extent &&
+           b.dim[2].stride == b.dim[1].stride * b.dim[1].extent && b.dim[3].stride == b.dim[2].stride * b.dim[2].extent;
+}
+
+// Images per row of the positions view, or 0 where it does not apply: on images of fewer than 56
+// positions (larger ones measured no different), rows of up to 56 positions (8 register tiles of
+// 7), but at least 4 rows a thread, so that threads get even shares. rrelu is keyed by each
+// element's coordinates, which a view renumbers.
+int positions_view_images(Device device, int kernel_width, int kernel_height, const Conv2dGeometry &g,
+                          ActivationKind kind, std::initializer_list<const halide_buffer_t *> buffers) {
+    if (device != Device::cpu || kernel_width != 1 || kernel_height != 1 || g.stride != 1 || g.pad_x != 0 ||
+        g.pad_y != 0 || kind == ActivationKind::rrelu) {
+        return 0;
+    }
+    for (const halide_buffer_t *b : buffers) {
+        if (!dense_from_zero(*b)) return 0;
+    }
+    const halide_buffer_t &first = **buffers.begin();
+    const int positions = first.dim[1].extent * first.dim[2].extent, batch = first.dim[3].extent;
+    if (positions >= 56) return 0;
+    int images = 1;
+    for (int k = 2; k <= batch; k++) {
+        if (batch % k == 0 && positions * k <= 56 && batch / k >= 4 * cpu_threads()) images = k;
+    }
+    return images;
+}
+
 // The forward and backward-data compute whole register tiles: on AVX-512 3 vectors of channels x 4
 // positions (conv_register_tile in schedules/conv2d_schedule.h), or 2 x 7 in the _tile_2x7 kernels
 // (generators/CMakeLists.txt). The one with fewer padded outputs runs: 2 x 7 for 200 channels on
@@ -150,12 +202,20 @@ void conv2d_forward(Tensor &input, Tensor &filter, Tensor *bias, const Conv2dGeo
         check_kernel(r, op, shapes);
         return;
     }
+    const int images_per_row = positions_view_images(input.device(), filter.dim(1), filter.dim(2), g, a.kind,
+                                                     {input.raw(), output.raw(), pre_activation.raw()});
+    PositionsView input_view(*input.raw(), std::max(1, images_per_row)),
+        output_view(*output.raw(), std::max(1, images_per_row)),
+        pre_view(*pre_activation.raw(), std::max(1, images_per_row));
+    halide_buffer_t *in = images_per_row ? input_view.raw() : input.raw();
+    halide_buffer_t *out = images_per_row ? output_view.raw() : output.raw();
+    halide_buffer_t *pre = images_per_row ? pre_view.raw() : pre_activation.raw();
     auto kernel = kernel_for_shape(kernels.conv2d_forward, kernels.conv2d_forward_tile_2x7, kForwardTuned, co,
-                                   g.out_width);
-    int r = kernel(input.raw(), filter.raw(), bias ? bias->raw() : shared_zeros(co, input.device()), g.stride, g.pad_x,
-                   g.pad_y, static_cast<int>(a.kind), a.negative_slope, a.alpha, a.beta, a.threshold, a.rrelu_lower,
+                                   out->dim[1].extent);
+    int r = kernel(in, filter.raw(), bias ? bias->raw() : shared_zeros(co, input.device()), g.stride, g.pad_x, g.pad_y,
+                   static_cast<int>(a.kind), a.negative_slope, a.alpha, a.beta, a.threshold, a.rrelu_lower,
                    a.rrelu_upper, key.training, key.seed, key.step, key.batch_offset,
-                   slope_buffer(op, a, co, input.device(), channel_slope), output.raw(), pre_activation.raw());
+                   slope_buffer(op, a, co, input.device(), channel_slope), out, pre);
     check_kernel(r, op, shapes);
 }
 
@@ -183,12 +243,12 @@ void conv2d_backward_data(Tensor &output_grad, Tensor &filter, const Conv2dGeome
     halide_buffer_t *slope = slope_buffer(op, a, ci, input_grad.device(), channel_slope);
     const std::string shapes =
         "output_grad " + output_grad.shape_string() + ", filter " + filter.shape_string() + ", " + geometry_text(g);
-    auto run = [&](halide_buffer_t *filter_view, halide_buffer_t *pre_view, int stride, int pad_x, int pad_y,
-                   halide_buffer_t *input_grad_view) {
+    auto run = [&](halide_buffer_t *output_grad_view, halide_buffer_t *filter_view, halide_buffer_t *pre_view,
+                   int stride, int pad_x, int pad_y, halide_buffer_t *input_grad_view) {
         const KernelTable &kernels = kernel_table(input_grad.device());
         auto kernel = kernel_for_shape(kernels.conv2d_backward_data, kernels.conv2d_backward_data_tile_2x7,
                                        kBackwardDataTuned, input_grad_view->dim[0].extent, input_grad_view->dim[1].extent);
-        int r = kernel(output_grad.raw(), filter_view, pre_view, stride, pad_x, pad_y, static_cast<int>(a.kind),
+        int r = kernel(output_grad_view, filter_view, pre_view, stride, pad_x, pad_y, static_cast<int>(a.kind),
                        a.negative_slope, a.alpha, a.beta, a.threshold, a.rrelu_lower, a.rrelu_upper, key.training,
                        key.seed, key.step, key.batch_offset, slope, input_grad_view);
         check_kernel(r, op, shapes);
@@ -208,8 +268,16 @@ void conv2d_backward_data(Tensor &output_grad, Tensor &filter, const Conv2dGeome
         check_kernel(r, op, shapes);
         return;
     }
+    const int images_per_row = positions_view_images(input_grad.device(), filter.dim(1), filter.dim(2), g, a.kind,
+                                                     {output_grad.raw(), input_grad.raw(), pre});
+    if (images_per_row) {
+        PositionsView output_grad_view(*output_grad.raw(), images_per_row), pre_view(*pre, images_per_row),
+            input_grad_view(*input_grad.raw(), images_per_row);
+        run(output_grad_view.raw(), filter.raw(), pre_view.raw(), 1, 0, 0, input_grad_view.raw());
+        return;
+    }
     if (g.stride == 1 || input_grad.device() != Device::cpu || a.kind == ActivationKind::rrelu) {
-        run(filter.raw(), pre, g.stride, g.pad_x, g.pad_y, input_grad.raw());
+        run(output_grad.raw(), filter.raw(), pre, g.stride, g.pad_x, g.pad_y, input_grad.raw());
         return;
     }
     const int s = g.stride, kw = filter.dim(1), kh = filter.dim(2), w = input_grad.dim(1), h = input_grad.dim(2);
@@ -228,7 +296,8 @@ void conv2d_backward_data(Tensor &output_grad, Tensor &filter, const Conv2dGeome
             }
             StridedView pre_view(*pre, phase_x, count_x, s, phase_y, count_y, s);
             StridedView filter_view(*filter.raw(), kx0, taps_x, s, ky0, taps_y, s);
-            run(filter_view.raw(), pre_view.raw(), 1, (phase_x + g.pad_x) / s, (phase_y + g.pad_y) / s, grad_view.raw());
+            run(output_grad.raw(), filter_view.raw(), pre_view.raw(), 1, (phase_x + g.pad_x) / s, (phase_y + g.pad_y) / s,
+                grad_view.raw());
         }
     }
 }
@@ -254,12 +323,20 @@ void conv2d_backward_weights(Tensor &output_grad, Tensor &input, const Conv2dGeo
         bias_grad = &scratch;
     }
     const KernelTable &kernels = kernel_table(input.device());
-    const int partitions = std::min(cpu_threads(), input.dim(3));
+    // The sum over positions does not depend on how they are cut into rows and images (identity:
+    // no activation is fused here).
+    const int images_per_row = positions_view_images(input.device(), filter_grad.dim(1), filter_grad.dim(2), g,
+                                                     ActivationKind::identity, {output_grad.raw(), input.raw()});
+    PositionsView output_grad_view(*output_grad.raw(), std::max(1, images_per_row)),
+        input_view(*input.raw(), std::max(1, images_per_row));
+    halide_buffer_t *dout = images_per_row ? output_grad_view.raw() : output_grad.raw();
+    halide_buffer_t *in = images_per_row ? input_view.raw() : input.raw();
+    const int partitions = std::min(cpu_threads(), in->dim[3].extent);
     const int r = use_winograd(ConvPass::backward_weights, input.device(), filter_grad, g, input.dim(1), input.dim(2))
-                      ? kernels.conv2d_winograd_backward_weights(output_grad.raw(), input.raw(), g.pad_x, g.pad_y,
-                                                                 partitions, filter_grad.raw(), bias_grad->raw())
-                      : kernels.conv2d_backward_weights(output_grad.raw(), input.raw(), g.stride, g.pad_x, g.pad_y,
-                                                        partitions, filter_grad.raw(), bias_grad->raw());
+                      ? kernels.conv2d_winograd_backward_weights(dout, in, g.pad_x, g.pad_y, partitions,
+                                                                 filter_grad.raw(), bias_grad->raw())
+                      : kernels.conv2d_backward_weights(dout, in, g.stride, g.pad_x, g.pad_y, partitions,
+                                                        filter_grad.raw(), bias_grad->raw());
     check_kernel(r, op, "output_grad " + output_grad.shape_string() + ", input " + input.shape_string() + ", " + geometry_text(g));
 }
 
