@@ -233,7 +233,7 @@ TEST_CASE("--conv-algorithm auto takes Winograd where it measured faster", "[con
     };
     for (ConvPass pass : {ConvPass::forward, ConvPass::backward_data, ConvPass::backward_weights}) {
         CHECK(runs(pass, 200, 200, 28));
-        CHECK(runs(pass, 32, 32, 7));    // 16 tiles an image
+        CHECK(runs(pass, 32, 32, 11));         // 36 tiles an image (the last row and column half)
         CHECK_FALSE(runs(pass, 31, 200, 28));  // a first layer's few channels
         CHECK_FALSE(runs(pass, 200, 31, 28));
         CHECK_FALSE(runs(pass, 200, 200, 28, 5));
@@ -241,10 +241,12 @@ TEST_CASE("--conv-algorithm auto takes Winograd where it measured faster", "[con
         CHECK_FALSE(runs(pass, 200, 200, 28, 3, 1, Device::cuda));
         CHECK_FALSE(runs(pass, 200, 200, 2));  // one tile
     }
-    // 9 tiles: the forward and backward-data lost there, backward-weights did not.
-    CHECK_FALSE(runs(ConvPass::forward, 192, 192, 6));
-    CHECK_FALSE(runs(ConvPass::backward_data, 192, 192, 6));
-    CHECK(runs(ConvPass::backward_weights, 192, 192, 6));
+    // 7x7: 16 tiles, where the forward and backward-data lost at batch 50; backward-weights won
+    // down to 4x4.
+    CHECK_FALSE(runs(ConvPass::forward, 192, 192, 7));
+    CHECK_FALSE(runs(ConvPass::backward_data, 192, 192, 7));
+    CHECK_FALSE(runs(ConvPass::forward, 192, 192, 10));  // 25 tiles
+    CHECK(runs(ConvPass::backward_weights, 192, 192, 7));
     CHECK(runs(ConvPass::backward_weights, 192, 192, 4));
     {
         AlgorithmScope winograd(ConvAlgorithm::winograd);

@@ -130,13 +130,15 @@ std::atomic<ConvAlgorithm> chosen_algorithm{ConvAlgorithm::automatic};
 
 // Where the Winograd kernels apply, and where conv_algorithm() takes them. Measured against the
 // direct kernels on celu7's and allconv's 3x3 layers (`hnn bench --conv-algorithm`): 96-200
-// channels on 14x14 to 32x32 ran 1.2-1.9x faster in all three kernels, and on 7x7 (forward and
-// backward-data taking 6 images at a time) 1.2x; on 8x8 about even; first layers (1 or 3
-// channels) 2-3x slower. Below 16 tiles an image (2x2 outputs of the convolution's result: the
+// channels on 14x14 to 32x32 ran 1.2-1.9x faster in all three kernels; first layers (1 or 3
+// channels) 2-3x slower. On 7x7 images (16 tiles: 2x2 outputs of the convolution's result, the
 // forward's output, backward-data's input gradient, backward-weights' output gradient) the
-// forward and backward-data lost (4x4 images: 1.6-1.9x slower), and backward-weights below 4
-// (2x2 images: 5% slower).
-constexpr int kForwardMinTiles = 16, kBackwardWeightsMinTiles = 4;
+// forward and backward-data, taking 6 images at a time, won at batch 100 (192 channels: 9.4 and
+// 10.2 ms against 11.2 and 11.5) but lost at batch 50 (forward 6.5 ms against 5.6), so they start
+// at 36 tiles an image (12x12); on 4x4 images they ran 1.6-1.9x slower. Backward-weights, which
+// sums the tiles of several images in one register tile, won from 4x4 (4 tiles) and lost 5% on
+// 2x2.
+constexpr int kForwardMinTiles = 36, kBackwardWeightsMinTiles = 4;
 
 }  // namespace
 

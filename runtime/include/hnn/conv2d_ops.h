@@ -15,7 +15,7 @@ namespace hnn {
 // How the CPU computes 3x3 stride-1 convolutions (forward, backward-data, backward-weights): the
 // direct sum, or Winograd's F(2x2, 3x3) (2.25 times fewer multiply-adds; its transforms add a
 // little rounding, bounded normwise). automatic (the default) takes Winograd where it measured
-// faster: at least 32 channels in and out, and at least 7x7 positions for the forward and
+// faster: at least 32 channels in and out, and at least 12x12 positions for the forward and
 // backward-data (4x4 for backward-weights); winograd takes it wherever it applies (3x3, stride 1, on the CPU) and the direct sum
 // elsewhere. Process-wide, as oneDNN's algorithm choice is per primitive: set it before the layers
 // run, not while they run.
