@@ -227,9 +227,9 @@ TEST_CASE("--conv-algorithm auto takes Winograd where it measured faster", "[con
     AlgorithmScope scope(ConvAlgorithm::automatic);
     const Padding same = parse_padding("same");
     auto runs = [&](ConvPass pass, int channels_in, int channels_out, int width, int kernel = 3, int stride = 1,
-                    Device device = Device::cpu) {
+                    Device device = Device::cpu, int batch = 50) {
         const Conv2dGeometry g = conv2d_geometry(width, width, kernel, kernel, stride, same);
-        return conv_runs_winograd(pass, device, channels_in, channels_out, kernel, kernel, g, width, width);
+        return conv_runs_winograd(pass, device, channels_in, channels_out, kernel, kernel, g, width, width, batch);
     };
     for (ConvPass pass : {ConvPass::forward, ConvPass::backward_data, ConvPass::backward_weights}) {
         CHECK(runs(pass, 200, 200, 28));
@@ -241,11 +241,15 @@ TEST_CASE("--conv-algorithm auto takes Winograd where it measured faster", "[con
         CHECK_FALSE(runs(pass, 200, 200, 28, 3, 1, Device::cuda));
         CHECK_FALSE(runs(pass, 200, 200, 2));  // one tile
     }
-    // 7x7: 16 tiles, where the forward and backward-data lost at batch 50; backward-weights won
-    // down to 4x4.
+    // 7x7: 16 tiles, where the forward and backward-data lost at batch 50 and won at 100;
+    // backward-weights won down to 4x4.
     CHECK_FALSE(runs(ConvPass::forward, 192, 192, 7));
     CHECK_FALSE(runs(ConvPass::backward_data, 192, 192, 7));
     CHECK_FALSE(runs(ConvPass::forward, 192, 192, 10));  // 25 tiles
+    CHECK_FALSE(runs(ConvPass::forward, 192, 192, 7, 3, 1, Device::cpu, 63));
+    CHECK(runs(ConvPass::forward, 192, 192, 7, 3, 1, Device::cpu, 64));
+    CHECK(runs(ConvPass::backward_data, 192, 192, 7, 3, 1, Device::cpu, 100));
+    CHECK_FALSE(runs(ConvPass::forward, 192, 192, 5, 3, 1, Device::cpu, 100));  // 9 tiles
     CHECK(runs(ConvPass::backward_weights, 192, 192, 7));
     CHECK(runs(ConvPass::backward_weights, 192, 192, 4));
     {

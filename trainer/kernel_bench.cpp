@@ -461,7 +461,7 @@ OpMeasurement measure_op(const BenchOp &op, const Timing &timing, OnednnLayout l
                                                                            : ConvPass::backward_weights;
         const ConvProblem &p = op.conv;
         m.algorithm = conv_runs_winograd(pass, device, p.in.channels, p.out_channels, p.kernel, p.kernel, p.geometry,
-                                         p.in.width, p.in.height)
+                                         p.in.width, p.in.height, p.batch)
                           ? "winograd"
                           : "direct";
     }

@@ -134,21 +134,23 @@ std::atomic<ConvAlgorithm> chosen_algorithm{ConvAlgorithm::automatic};
 // channels) 2-3x slower. On 7x7 images (16 tiles: 2x2 outputs of the convolution's result, the
 // forward's output, backward-data's input gradient, backward-weights' output gradient) the
 // forward and backward-data, taking 6 images at a time, won at batch 100 (192 channels: 9.4 and
-// 10.2 ms against 11.2 and 11.5) but lost at batch 50 (forward 6.5 ms against 5.6), so they start
-// at 36 tiles an image (12x12); on 4x4 images they ran 1.6-1.9x slower. Backward-weights, which
-// sums the tiles of several images in one register tile, won from 4x4 (4 tiles) and lost 5% on
-// 2x2.
-constexpr int kForwardMinTiles = 36, kBackwardWeightsMinTiles = 4;
+// 10.2 ms against 11.2 and 11.5) but lost at batch 50 (forward 6.5 ms against 5.6), so they take
+// 16 tiles an image from a batch of 64 and else 36 (12x12); on 4x4 images they ran 1.6-1.9x
+// slower. Backward-weights, which sums the tiles of several images in one register tile, won
+// from 4x4 (4 tiles) and lost 5% on 2x2.
+constexpr int kForwardMinTiles = 36, kForwardMinTilesLargeBatch = 16, kLargeBatch = 64, kBackwardWeightsMinTiles = 4;
 
 }  // namespace
 
 bool conv_runs_winograd(ConvPass pass, Device device, int channels_in, int channels_out, int kernel_width,
-                        int kernel_height, const Conv2dGeometry &g, int in_width, int in_height) {
+                        int kernel_height, const Conv2dGeometry &g, int in_width, int in_height, int batch) {
     const bool applies = device == Device::cpu && kernel_width == 3 && kernel_height == 3 && g.stride == 1;
     const bool backward_data = pass == ConvPass::backward_data;
     const int width = backward_data ? in_width : g.out_width, height = backward_data ? in_height : g.out_height;
     const int64_t tiles = int64_t(width + 1) / 2 * ((height + 1) / 2);
-    const int min_tiles = pass == ConvPass::backward_weights ? kBackwardWeightsMinTiles : kForwardMinTiles;
+    const int min_tiles = pass == ConvPass::backward_weights ? kBackwardWeightsMinTiles
+                          : batch >= kLargeBatch             ? kForwardMinTilesLargeBatch
+                                                             : kForwardMinTiles;
     switch (chosen_algorithm.load()) {
         case ConvAlgorithm::direct: return false;
         case ConvAlgorithm::winograd: return applies;
@@ -161,9 +163,9 @@ namespace {
 
 // The pass of this call (filter (co, kx, ky, ci)).
 bool use_winograd(ConvPass pass, Device device, const Tensor &filter, const Conv2dGeometry &g, int in_width,
-                  int in_height) {
+                  int in_height, int batch) {
     return conv_runs_winograd(pass, device, filter.dim(3), filter.dim(0), filter.dim(1), filter.dim(2), g, in_width,
-                              in_height);
+                              in_height, batch);
 }
 
 }  // namespace
@@ -195,7 +197,7 @@ void conv2d_forward(Tensor &input, Tensor &filter, Tensor *bias, const Conv2dGeo
     require_shape(op, "filter", filter, filter.shape(), input);
     const KernelTable &kernels = kernel_table(input.device());
     const std::string shapes = "input " + input.shape_string() + ", filter " + filter.shape_string() + ", " + geometry_text(g);
-    if (use_winograd(ConvPass::forward, input.device(), filter, g, input.dim(1), input.dim(2))) {
+    if (use_winograd(ConvPass::forward, input.device(), filter, g, input.dim(1), input.dim(2), n)) {
         int r = kernels.conv2d_winograd_forward(
             input.raw(), filter.raw(), bias ? bias->raw() : shared_zeros(co, input.device()), g.pad_x, g.pad_y,
             g.out_width, static_cast<int>(a.kind), a.negative_slope, a.alpha, a.beta, a.threshold, a.rrelu_lower,
@@ -261,7 +263,8 @@ void conv2d_backward_data(Tensor &output_grad, Tensor &filter, const Conv2dGeome
     // s^2 calls of the stride-1 kernel on strided views, none of them wasted work. On the CPU only
     // (a device buffer is not viewed this way), and not when rrelu's derivative is fused: its random
     // slopes are keyed by the element's coordinates, which a view renumbers.
-    if (use_winograd(ConvPass::backward_data, input_grad.device(), filter, g, input_grad.dim(1), input_grad.dim(2))) {
+    if (use_winograd(ConvPass::backward_data, input_grad.device(), filter, g, input_grad.dim(1), input_grad.dim(2),
+                     input_grad.dim(3))) {
         int r = kernel_table(Device::cpu)
                     .conv2d_winograd_backward_data(output_grad.raw(), filter.raw(), pre, g.pad_x, g.pad_y,
                                                    static_cast<int>(a.kind), a.negative_slope, a.alpha, a.beta,
@@ -334,7 +337,8 @@ void conv2d_backward_weights(Tensor &output_grad, Tensor &input, const Conv2dGeo
     halide_buffer_t *dout = images_per_row ? output_grad_view.raw() : output_grad.raw();
     halide_buffer_t *in = images_per_row ? input_view.raw() : input.raw();
     const int partitions = std::min(cpu_threads(), in->dim[3].extent);
-    const int r = use_winograd(ConvPass::backward_weights, input.device(), filter_grad, g, input.dim(1), input.dim(2))
+    const int r = use_winograd(ConvPass::backward_weights, input.device(), filter_grad, g, input.dim(1), input.dim(2),
+                               input.dim(3))
                       ? kernels.conv2d_winograd_backward_weights(dout, in, g.pad_x, g.pad_y, partitions,
                                                                  filter_grad.raw(), bias_grad->raw())
                       : kernels.conv2d_backward_weights(dout, in, g.stride, g.pad_x, g.pad_y, partitions,

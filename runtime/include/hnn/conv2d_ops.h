@@ -16,7 +16,8 @@ namespace hnn {
 // direct sum, or Winograd's F(2x2, 3x3) (2.25 times fewer multiply-adds; its transforms add a
 // little rounding, bounded normwise). automatic (the default) takes Winograd where it measured
 // faster: at least 32 channels in and out, and at least 12x12 positions for the forward and
-// backward-data (4x4 for backward-weights); winograd takes it wherever it applies (3x3, stride 1, on the CPU) and the direct sum
+// backward-data (7x7 from a batch of 64; 4x4 for backward-weights); winograd takes it wherever it
+// applies (3x3, stride 1, on the CPU) and the direct sum
 // elsewhere. Process-wide, as oneDNN's algorithm choice is per primitive: set it before the layers
 // run, not while they run.
 enum class ConvAlgorithm { automatic, direct, winograd };
@@ -26,11 +27,11 @@ ConvAlgorithm conv_algorithm();
 ConvAlgorithm parse_conv_algorithm(const std::string &name);
 
 // Whether one pass of a convolution (channels_in -> channels_out, a kernel_width x kernel_height
-// filter, geometry g over an input of in_width x in_height) runs as Winograd on `device` under
-// the current conv_algorithm().
+// filter, geometry g over a batch of in_width x in_height inputs) runs as Winograd on `device`
+// under the current conv_algorithm().
 enum class ConvPass { forward, backward_data, backward_weights };
 bool conv_runs_winograd(ConvPass pass, Device device, int channels_in, int channels_out, int kernel_width,
-                        int kernel_height, const Conv2dGeometry &g, int in_width, int in_height);
+                        int kernel_height, const Conv2dGeometry &g, int in_width, int in_height, int batch);
 
 // output = f(conv(input) + bias), pre_activation = conv(input) + bias, in one pass. bias may be null
 // (no bias). f is `activation` (ActivationKind::identity for none); channel_slope is prelu's a_c.
