@@ -223,7 +223,7 @@ TEST_CASE("winograd and direct 3x3 convolutions agree at a reference layer's sha
     require_close(winograd, [&](size_t i) { return want[i]; }, 1e-5, normwise_tolerance(want), "winograd");
 }
 
-TEST_CASE("--conv-algorithm auto takes Winograd where it measured faster", "[conv2d][winograd]") {
+TEST_CASE("conv algorithm auto takes Winograd where it measured faster", "[conv2d][winograd]") {
     AlgorithmScope scope(ConvAlgorithm::automatic);
     const Padding same = parse_padding("same");
     auto runs = [&](ConvPass pass, int channels_in, int channels_out, int width, int kernel = 3, int stride = 1,
