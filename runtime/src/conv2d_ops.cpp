@@ -43,53 +43,36 @@ struct StridedView {
 // A 1x1 convolution at stride 1 without padding is a matrix product over positions: which image
 // and row a position lies in does not matter. On small images (celu7's 3x3 and 1x1, allconv's 8x8)
 // the kernels' loops per image and per row (a register tile of 4 or 7 positions along a row of 3,
-// a padded copy and a buffer per image of 9 positions) cost more than the multiply-adds; viewed as
-// images of one row holding the positions of `images_per_row` images, the same kernels run long
-// rows. The view needs dense (c, x, y, n) buffers, and a batch that the row count divides.
-struct PositionsView {
-    halide_buffer_t buffer;
-    halide_dimension_t dims[4];
-
-    PositionsView(const halide_buffer_t &b, int images_per_row) : buffer(b) {
-        for (int d = 0; d < 4; d++) dims[d] = b.dim[d];
-        buffer.dim = dims;
-        const int positions = b.dim[1].extent * b.dim[2].extent * images_per_row;
-        dims[1] = {0, positions, b.dim[1].stride, 0};
-        dims[2] = {0, 1, b.dim[1].stride * positions, 0};
-        dims[3] = {0, b.dim[3].extent / images_per_row, b.dim[1].stride * positions, 0};
-    }
-    halide_buffer_t *raw() { return &buffer; }
-};
-
-bool dense_from_zero(const halide_buffer_t &b) {
-    for (int d = 0; d < 4; d++) {
-        if (b.dim[d].min != 0) return false;
-    }
-    return b.dim[0].stride == 1 && b.dim[1].stride == b.dim[0].extent &&
-           b.dim[2].stride == b.dim[1].stride * b.dim[1].extent && b.dim[3].stride == b.dim[2].stride * b.dim[2].extent;
-}
-
-// Images per row of the positions view, or 0 where it does not apply: on images of fewer than 56
-// positions (larger ones measured no different), rows of up to 56 positions (8 register tiles of
-// 7), but at least 4 rows a thread, so that threads get even shares. rrelu is keyed by each
-// element's coordinates, which a view renumbers.
+// a padded copy and a buffer per image of 9 positions) cost more than the multiply-adds; the same
+// memory seen as images of one row holding the positions of several images (Tensor::reshaped)
+// gives the same kernels long rows.
+//
+// Images per row of that view, for tensors shaped as t, or 0 where it does not apply: on images of
+// fewer than 56 positions (larger ones measured no different), rows of up to 56 positions (8
+// register tiles of 7) from a number of images that divides the batch, but at least 4 rows a
+// thread, so that threads get even shares. rrelu is keyed by each element's coordinates, which the
+// view renumbers.
 int positions_view_images(Device device, int kernel_width, int kernel_height, const Conv2dGeometry &g,
-                          ActivationKind kind, std::initializer_list<const halide_buffer_t *> buffers) {
+                          ActivationKind kind, const Tensor &t) {
     if (device != Device::cpu || kernel_width != 1 || kernel_height != 1 || g.stride != 1 || g.pad_x != 0 ||
         g.pad_y != 0 || kind == ActivationKind::rrelu) {
         return 0;
     }
-    for (const halide_buffer_t *b : buffers) {
-        if (!dense_from_zero(*b)) return 0;
-    }
-    const halide_buffer_t &first = **buffers.begin();
-    const int positions = first.dim[1].extent * first.dim[2].extent, batch = first.dim[3].extent;
+    const int positions = t.dim(1) * t.dim(2), batch = t.dim(3);
     if (positions >= 56) return 0;
     int images = 1;
     for (int k = 2; k <= batch; k++) {
         if (batch % k == 0 && positions * k <= 56 && batch / k >= 4 * cpu_threads()) images = k;
     }
     return images;
+}
+
+// The buffer a kernel gets for t: t's own (images_per_row 0), or that of `rows`, set to t seen as
+// images of one row of images_per_row images' positions.
+halide_buffer_t *positions_operand(Tensor &t, Tensor &rows, int images_per_row) {
+    if (images_per_row == 0) return t.raw();
+    rows = t.reshaped({t.dim(0), t.dim(1) * t.dim(2) * images_per_row, 1, t.dim(3) / images_per_row});
+    return rows.raw();
 }
 
 // The forward and backward-data compute whole register tiles: on AVX-512 3 vectors of channels x 4
@@ -206,14 +189,11 @@ void conv2d_forward(Tensor &input, Tensor &filter, Tensor *bias, const Conv2dGeo
         check_kernel(r, op, shapes);
         return;
     }
-    const int images_per_row = positions_view_images(input.device(), filter.dim(1), filter.dim(2), g, a.kind,
-                                                     {input.raw(), output.raw(), pre_activation.raw()});
-    PositionsView input_view(*input.raw(), std::max(1, images_per_row)),
-        output_view(*output.raw(), std::max(1, images_per_row)),
-        pre_view(*pre_activation.raw(), std::max(1, images_per_row));
-    halide_buffer_t *in = images_per_row ? input_view.raw() : input.raw();
-    halide_buffer_t *out = images_per_row ? output_view.raw() : output.raw();
-    halide_buffer_t *pre = images_per_row ? pre_view.raw() : pre_activation.raw();
+    const int images_per_row = positions_view_images(input.device(), filter.dim(1), filter.dim(2), g, a.kind, input);
+    Tensor input_rows, output_rows, pre_rows;
+    halide_buffer_t *in = positions_operand(input, input_rows, images_per_row);
+    halide_buffer_t *out = positions_operand(output, output_rows, images_per_row);
+    halide_buffer_t *pre = positions_operand(pre_activation, pre_rows, images_per_row);
     auto kernel = kernel_for_shape(kernels.conv2d_forward, kernels.conv2d_forward_tile_2x7, kForwardTuned, co,
                                    out->dim[1].extent);
     int r = kernel(in, filter.raw(), bias ? bias->raw() : shared_zeros(co, input.device()), g.stride, g.pad_x, g.pad_y,
@@ -238,12 +218,13 @@ void conv2d_backward_data(Tensor &output_grad, Tensor &filter, const Conv2dGeome
     require_shape(op, "output_grad", output_grad, {co, g.out_width, g.out_height, input_grad.dim(3)}, input_grad);
     require_shape(op, "filter", filter, filter.shape(), input_grad);
     const Activation a = input_activation ? *input_activation : identity();
-    halide_buffer_t *pre = input_grad.raw();  // never read for identity
+    Tensor *pre_tensor = &input_grad;  // never read for identity
     if (input_activation) {
         if (!input_pre_activation) throw Error(std::string(op) + ": a fused activation derivative needs input_pre_activation");
         require_same(op, "input_pre_activation", *input_pre_activation, "input_grad", input_grad);
-        pre = input_pre_activation->raw();
+        pre_tensor = input_pre_activation;
     }
+    halide_buffer_t *pre = pre_tensor->raw();
     halide_buffer_t *slope = slope_buffer(op, a, ci, input_grad.device(), channel_slope);
     const std::string shapes =
         "output_grad " + output_grad.shape_string() + ", filter " + filter.shape_string() + ", " + geometry_text(g);
@@ -257,12 +238,6 @@ void conv2d_backward_data(Tensor &output_grad, Tensor &filter, const Conv2dGeome
                        key.seed, key.step, key.batch_offset, slope, input_grad_view);
         check_kernel(r, op, shapes);
     };
-    // At stride s, an input position x receives only the taps kx with x + pad_x - kx divisible by
-    // s: one in s^2 of the taps a direct sum visits (and discards). Split by x mod s and y mod s,
-    // each phase is a stride-1 backward-data over every s-th tap, written to every s-th position:
-    // s^2 calls of the stride-1 kernel on strided views, none of them wasted work. On the CPU only
-    // (a device buffer is not viewed this way), and not when rrelu's derivative is fused: its random
-    // slopes are keyed by the element's coordinates, which a view renumbers.
     if (use_winograd(ConvPass::backward_data, input_grad.device(), filter, g, input_grad.dim(1), input_grad.dim(2),
                      input_grad.dim(3))) {
         int r = kernel_table(Device::cpu)
@@ -273,16 +248,19 @@ void conv2d_backward_data(Tensor &output_grad, Tensor &filter, const Conv2dGeome
         check_kernel(r, op, shapes);
         return;
     }
-    const int images_per_row = positions_view_images(input_grad.device(), filter.dim(1), filter.dim(2), g, a.kind,
-                                                     {output_grad.raw(), input_grad.raw(), pre});
-    if (images_per_row) {
-        PositionsView output_grad_view(*output_grad.raw(), images_per_row), pre_view(*pre, images_per_row),
-            input_grad_view(*input_grad.raw(), images_per_row);
-        run(output_grad_view.raw(), filter.raw(), pre_view.raw(), 1, 0, 0, input_grad_view.raw());
-        return;
-    }
+    // At stride s, an input position x receives only the taps kx with x + pad_x - kx divisible by
+    // s: one in s^2 of the taps a direct sum visits (and discards). Split by x mod s and y mod s,
+    // each phase is a stride-1 backward-data over every s-th tap, written to every s-th position:
+    // s^2 calls of the stride-1 kernel on strided views, none of them wasted work. On the CPU only
+    // (a device buffer is not viewed this way), and not when rrelu's derivative is fused: its random
+    // slopes are keyed by the element's coordinates, which a view renumbers.
     if (g.stride == 1 || input_grad.device() != Device::cpu || a.kind == ActivationKind::rrelu) {
-        run(output_grad.raw(), filter.raw(), pre, g.stride, g.pad_x, g.pad_y, input_grad.raw());
+        const int images_per_row =
+            positions_view_images(input_grad.device(), filter.dim(1), filter.dim(2), g, a.kind, input_grad);
+        Tensor output_grad_rows, pre_rows, input_grad_rows;
+        run(positions_operand(output_grad, output_grad_rows, images_per_row), filter.raw(),
+            positions_operand(*pre_tensor, pre_rows, images_per_row), g.stride, g.pad_x, g.pad_y,
+            positions_operand(input_grad, input_grad_rows, images_per_row));
         return;
     }
     const int s = g.stride, kw = filter.dim(1), kh = filter.dim(2), w = input_grad.dim(1), h = input_grad.dim(2);
@@ -330,12 +308,11 @@ void conv2d_backward_weights(Tensor &output_grad, Tensor &input, const Conv2dGeo
     const KernelTable &kernels = kernel_table(input.device());
     // The sum over positions does not depend on how they are cut into rows and images (identity:
     // no activation is fused here).
-    const int images_per_row = positions_view_images(input.device(), filter_grad.dim(1), filter_grad.dim(2), g,
-                                                     ActivationKind::identity, {output_grad.raw(), input.raw()});
-    PositionsView output_grad_view(*output_grad.raw(), std::max(1, images_per_row)),
-        input_view(*input.raw(), std::max(1, images_per_row));
-    halide_buffer_t *dout = images_per_row ? output_grad_view.raw() : output_grad.raw();
-    halide_buffer_t *in = images_per_row ? input_view.raw() : input.raw();
+    const int images_per_row =
+        positions_view_images(input.device(), filter_grad.dim(1), filter_grad.dim(2), g, ActivationKind::identity, input);
+    Tensor output_grad_rows, input_rows;
+    halide_buffer_t *dout = positions_operand(output_grad, output_grad_rows, images_per_row);
+    halide_buffer_t *in = positions_operand(input, input_rows, images_per_row);
     const int partitions = std::min(cpu_threads(), in->dim[3].extent);
     const int r = use_winograd(ConvPass::backward_weights, input.device(), filter_grad, g, input.dim(1), input.dim(2),
                                input.dim(3))
