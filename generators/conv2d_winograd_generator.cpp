@@ -17,9 +17,15 @@ namespace {
 
 using namespace Halide;
 
+// F(2x2, 3x3) or F(4x4, 3x3) (conv2d_winograd_algorithm.h), by outputs per tile along each axis.
+const WinogradTransforms &winograd_transforms(int tile_outputs) {
+    return tile_outputs == 4 ? winograd_f4x4() : winograd_f2x2();
+}
+
 class Conv2dWinogradForward : public Generator<Conv2dWinogradForward> {
 public:
     GeneratorParam<std::string> activation_kinds{"activation_kinds", ""};
+    GeneratorParam<int> tile_outputs{"tile_outputs", 2, 2, 4};
     Input<Buffer<float, 4>> input{"input"};    // (ci, x, y, n)
     Input<Buffer<float, 4>> filter{"filter"};  // (co, kx, ky, ci), 3x3
     Input<Buffer<float, 1>> bias{"bias"};      // (co)
@@ -37,15 +43,18 @@ public:
 
     void generate() {
         const Expr out_channels = filter.dim(0).extent();
-        input_padded = zero_padded(input, input.dim(1).extent(), input.dim(2).extent(), "input_padded");
+        // Channels clamped: a schedule may transform whole vectors of channels past the last.
+        Func input_bounded = clamp_dimension(input, 0, input.dim(0).extent(), "input_bounded");
+        input_padded = zero_padded(input_bounded, input.dim(1).extent(), input.dim(2).extent(), "input_padded");
         // Register tiles past the last output channel transform clamped copies of the last filter.
         Func filter_bounded = clamp_dimension(filter, 0, out_channels, "filter_bounded");
         Func bias_bounded("bias_bounded");
         bias_bounded(co) = bias(clamp(co, 0, out_channels - 1));
         // 3x3 at stride 1: the output has the input's height plus the padding less 2.
+        const WinogradTransforms &f = winograd_transforms(tile_outputs);
         w = define_conv2d_winograd(input_padded, filter_bounded, bias_bounded, input.dim(0).extent(), output_width,
-                                   input.dim(2).extent() + 2 * pad_y - 2, input.dim(3).extent(), pad_x, pad_y,
-                                   winograd_register_tile(get_target()).group_tiles);
+                                   input.dim(2).extent() + 2 * pad_y - 2, input.dim(3).extent(), pad_x, pad_y, f,
+                                   winograd_register_tile(get_target(), f).group_tiles);
         activated(co, x, y, n) = activation(act.kind, w.conv(co, x, y, n), act.at(co, x, y, n));
         output(co, x, y, n) = Tuple(activated(co, x, y, n), w.conv(co, x, y, n));
     }
@@ -62,6 +71,7 @@ public:
 class Conv2dWinogradBackwardData : public Generator<Conv2dWinogradBackwardData> {
 public:
     GeneratorParam<std::string> activation_kinds{"activation_kinds", ""};
+    GeneratorParam<int> tile_outputs{"tile_outputs", 2, 2, 4};
     Input<Buffer<float, 4>> output_grad{"output_grad"};                    // (co, x, y, n)
     Input<Buffer<float, 4>> filter{"filter"};                              // (co, kx, ky, ci), 3x3
     Input<Buffer<float, 4>> input_pre_activation{"input_pre_activation"};  // (ci, x, y, n)
@@ -78,17 +88,19 @@ public:
         // input_grad's width numbers the tiles; it cannot be read before input_grad is defined, and
         // input_pre_activation has its shape (the runtime passes input_grad itself for identity).
         const Expr in_channels = filter.dim(3).extent();
-        output_grad_padded = zero_padded(output_grad, output_grad.dim(1).extent(), output_grad.dim(2).extent(),
+        Func output_grad_bounded = clamp_dimension(output_grad, 0, output_grad.dim(0).extent(), "output_grad_bounded");
+        output_grad_padded = zero_padded(output_grad_bounded, output_grad.dim(1).extent(), output_grad.dim(2).extent(),
                                          "output_grad_padded");
         Var kx("kx"), ky("ky"), co("co");
         Func filter_flipped("filter_flipped");  // (ci, kx, ky, co): this convolution's (out, kx, ky, in)
         filter_flipped(ci, kx, ky, co) = filter(co, 2 - kx, 2 - ky, clamp(ci, 0, in_channels - 1));
         Func no_bias("no_bias");
         no_bias(ci) = 0.0f;
+        const WinogradTransforms &f = winograd_transforms(tile_outputs);
         w = define_conv2d_winograd(output_grad_padded, filter_flipped, no_bias, output_grad.dim(0).extent(),
                                    input_pre_activation.dim(1).extent(), input_pre_activation.dim(2).extent(),
-                                   output_grad.dim(3).extent(), 2 - pad_x, 2 - pad_y,
-                                   winograd_register_tile(get_target()).group_tiles);
+                                   output_grad.dim(3).extent(), 2 - pad_x, 2 - pad_y, f,
+                                   winograd_register_tile(get_target(), f).group_tiles);
 
         // Clamped as in conv2d_backward_data: the epilogue runs over whole vectors of channels.
         ActivationParams p = act.at(min(ci, in_channels - 1), x, y, n);

@@ -36,11 +36,14 @@ struct WinogradTile {
 // 196 = 28 x 7 tiles of a 28x28 image compute no padded tile. Each transformed filter panel
 // (2 vectors x ci, in L1) serves every tile of a group: a 16x16 image's 64 tiles alone are
 // 10 register tiles (the last 1/7 used) per panel load; groups of whole images with at least 96
-// tiles (2 such images, 6 of 7x7 or 8x8) give it 19 or more.
-inline WinogradTile winograd_register_tile(const Halide::Target &t) {
-    if (t.has_feature(Halide::Target::AVX512_Skylake)) return {2, 7, 96};
-    if (t.has_feature(Halide::Target::AVX2)) return {2, 5, 96};
-    return {2, 3, 96};
+// tiles (2 such images, 6 of 7x7 or 8x8) give it 19 or more. F(4x4) transforms a group's input at
+// all 36 points at once (see below), 36 x 4 bytes a tile and channel: groups of at least 42 tiles
+// (one 28x28 image, 49 tiles: 1.4 MB at 200 channels, in L2 with the 0.7 MB of output tiles).
+inline WinogradTile winograd_register_tile(const Halide::Target &t, const WinogradTransforms &f) {
+    const int group_tiles = 96;
+    if (t.has_feature(Halide::Target::AVX512_Skylake)) return {2, 7, group_tiles};
+    if (t.has_feature(Halide::Target::AVX2)) return {2, 5, group_tiles};
+    return {2, 3, group_tiles};
 }
 
 // out (c, x, y, n) is the kernel's output; epilogue (c, x, y, n) is the activation or its
@@ -49,7 +52,8 @@ inline void schedule_conv2d_winograd(const Halide::Target &t, Halide::Func out, 
                                      Halide::Func epilogue, Expr kind, const std::set<int> &activation_kinds) {
     using namespace Halide;
     const int vec = t.natural_vector_size<float>();
-    const WinogradTile tile = winograd_register_tile(t);
+    const WinogradTile tile = winograd_register_tile(t, w.transforms);
+    const int points = w.transforms.points;
     const int tile_c = vec * tile.channel_vectors;
 
     Var c = out.args()[0], x = out.args()[1], y = out.args()[2], n = out.args()[3];
@@ -75,17 +79,18 @@ inline void schedule_conv2d_winograd(const Halide::Target &t, Halide::Func out, 
         .align_extent(o[0], tile_c)
         .align_extent(o[3], tile.tiles)
         .vectorize(o[0], vec, TailStrategy::GuardWithIf);
+    RVar point_x = w.points[0], point_y = w.points[1], tile_a = w.points[2], tile_b = w.points[3];
     w.tiles.update()
         .split(o[0], oco, oci, tile_c, TailStrategy::RoundUp)
         .split(o[3], oto, oti, tile.tiles, TailStrategy::RoundUp)
-        .reorder(oci, o[1], o[2], oti, oto, oco, w.points.y, w.points.x)
+        .reorder(oci, tile_a, tile_b, oti, oto, oco, point_y, point_x)
         .vectorize(oci, vec)
         .unroll(oci)
-        .unroll(o[1])
-        .unroll(o[2])
+        .unroll(tile_a)
+        .unroll(tile_b)
         .unroll(oti)
-        .unroll(w.points.y)
-        .unroll(w.points.x);
+        .unroll(point_y)
+        .unroll(point_x);
 
     // One register tile of the matrix product, per run of tile.tiles tiles.
     std::vector<Var> p = w.product.args();  // (c, T, xi, nu, group)
@@ -103,12 +108,38 @@ inline void schedule_conv2d_winograd(const Halide::Target &t, Halide::Func out, 
         .unroll(pco)
         .unroll(p[1]);
 
-    // One point's transformed input for the group of images: computed as far as the last register
-    // tile reads (align_extent), so that no register tile reads memory nobody wrote.
     std::vector<Var> v = w.input_transformed.args();  // (c, T, xi, nu, group)
-    w.input_transformed.compute_at(w.tiles, w.points.y)
-        .align_extent(v[1], tile.tiles)
-        .vectorize(v[0], vec, TailStrategy::GuardWithIf);
+    if (points <= 4) {
+        // F(2x2): one point's transformed input for the group of images, 4 of the block's inputs
+        // each (the rows inlined), computed as far as the last register tile reads (align_extent),
+        // so that no register tile reads memory nobody wrote.
+        w.input_transformed.compute_at(w.tiles, point_y)
+            .align_extent(v[1], tile.tiles)
+            .vectorize(v[0], vec, TailStrategy::GuardWithIf);
+    } else {
+        // F(4x4): per point, 25 of the 36 inputs of a tile's block would take part. Separably, all
+        // 36 points of a tile take 6 rows of 6 column points, then 6 row points of each column
+        // point, held in registers: the group's transformed input (all points) is computed before
+        // the first point's matrix product.
+        // Whole vectors of channels: the generators clamp the padded copy's channels.
+        Var vco("input_c_outer"), vci("input_c_inner");
+        w.input_transformed.compute_at(out, group)
+            .align_extent(v[0], vec)
+            .align_extent(v[1], tile.tiles)
+            .bound(v[2], 0, points)
+            .bound(v[3], 0, points)
+            .split(v[0], vco, vci, vec, TailStrategy::RoundUp)
+            .reorder(vci, v[2], v[3], vco, v[1])
+            .vectorize(vci)
+            .unroll(v[2])
+            .unroll(v[3]);
+        std::vector<Var> r = w.input_rows.args();  // (c, T, i, nu, group)
+        bound_extents(w.input_rows, {vec, 1, points, points, 1})
+            .compute_at(w.input_transformed, vco)
+            .vectorize(r[0])
+            .unroll(r[2])
+            .unroll(r[3]);
+    }
 
     // The transformed filter, once per call: its channel blocks are whole register tiles. Threads
     // share it (2.4 MB written at 192 channels; on one thread it was a tenth of a 7x7 layer's call
@@ -116,8 +147,8 @@ inline void schedule_conv2d_winograd(const Halide::Target &t, Halide::Func out, 
     std::vector<Var> u = w.filter_transformed.args();  // (co, ci, xi, nu)
     w.filter_transformed.compute_root()
         .align_extent(u[0], tile_c)
-        .bound(u[2], 0, kWinogradPoints)
-        .bound(u[3], 0, kWinogradPoints)
+        .bound(u[2], 0, points)
+        .bound(u[3], 0, points)
         .reorder(u[0], u[2], u[3], u[1])
         .vectorize(u[0], vec, TailStrategy::GuardWithIf)
         .unroll(u[2])
@@ -153,6 +184,7 @@ inline void schedule_conv2d_winograd_backward_weights(const Halide::Target &t, H
     using namespace Halide;
     const int vec = t.natural_vector_size<float>();
     const WinogradGradientTile tile = winograd_gradient_tile(t);
+    const int points = winograd_f2x2().points;
     const int tile_co = vec * tile.co_vectors;
 
     Var v("partition"), group("group");
@@ -168,8 +200,8 @@ inline void schedule_conv2d_winograd_backward_weights(const Halide::Target &t, H
     // The partials' sum and the transform back to 3x3, shared by the threads as the forward's
     // filter transform is.
     w.transformed_grad.compute_root()
-        .bound(g[2], 0, kWinogradPoints)
-        .bound(g[3], 0, kWinogradPoints)
+        .bound(g[2], 0, points)
+        .bound(g[3], 0, points)
         .vectorize(g[0], vec, TailStrategy::GuardWithIf)
         .parallel(g[1], 16, TailStrategy::GuardWithIf);
     w.transformed_grad.update()
@@ -182,8 +214,8 @@ inline void schedule_conv2d_winograd_backward_weights(const Halide::Target &t, H
     std::vector<Var> p = partial.args();
     Var coo("co_outer"), coi("co_inner"), cio("ci_outer"), cii("ci_inner");
     partial.compute_root()
-        .bound(p[2], 0, kWinogradPoints)
-        .bound(p[3], 0, kWinogradPoints)
+        .bound(p[2], 0, points)
+        .bound(p[3], 0, points)
         .align_extent(p[0], tile_co)
         .align_extent(p[1], tile.ci)
         .vectorize(p[0], vec)

@@ -1,6 +1,6 @@
-// The Winograd F(2x2, 3x3) kernels (generators/conv2d_winograd_*): forward, backward-data and
-// backward-weights, run with --conv-algorithm winograd's setting, against the float64 loops of
-// reference_conv.h.
+// The Winograd kernels (generators/conv2d_winograd_*): F(2x2, 3x3) forward, backward-data and
+// backward-weights, run with --conv-algorithm winograd's setting, and F(4x4, 3x3) forward and
+// backward-data (winograd4x4), against the float64 loops of reference_conv.h.
 
 #include "hnn/activation_ops.h"
 #include "hnn/conv2d_ops.h"
@@ -58,20 +58,31 @@ Conv2dGeometry geometry_of(const Case &c) { return conv2d_geometry(c.w, c.h, 3, 
 
 // Winograd's rounding is bounded normwise, not elementwise: the transforms add and subtract
 // neighbouring inputs and products, so an output near zero carries the rounding of its larger
-// neighbours. Within 1e-5 relative, plus 2e-6 of the largest magnitude of the result (at 200
-// channels both kernels land within 1e-6 of it; a wrong coefficient misses by 10% or more).
-double normwise_tolerance(const std::vector<double> &want) {
+// neighbours. Within 1e-5 relative, plus a share of the largest magnitude of the result: F(2x2)
+// 2e-6 (at 200 channels its kernels land within 1e-6 of it), F(4x4) 1.5e-5 (its transforms'
+// entries up to 8 and its thirds and fifteenths: 5e-6 at 200 channels). A wrong coefficient misses
+// by 10% or more.
+double normwise_tolerance(const std::vector<double> &want, double share = 2e-6) {
     double largest = 0;
     for (double w : want) largest = std::max(largest, std::fabs(w));
-    return 2e-6 * largest + 1e-7;
+    return share * largest + 1e-7;
 }
+
+// The forward's and backward-data's algorithms, with their share of the largest magnitude.
+struct Method {
+    ConvAlgorithm algorithm;
+    const char *name;
+    double share;
+};
+const Method methods[] = {{ConvAlgorithm::winograd, "F(2x2)", 2e-6}, {ConvAlgorithm::winograd4x4, "F(4x4)", 1.5e-5}};
 
 }  // namespace
 
 TEST_CASE("winograd conv2d forward with fused activation matches float64", "[conv2d][winograd]") {
-    AlgorithmScope scope(ConvAlgorithm::winograd);
+    const Method m = GENERATE(from_range(std::begin(methods), std::end(methods)));
+    AlgorithmScope scope(m.algorithm);
     for (const Case &c : cases) {
-        INFO(describe(c));
+        INFO(m.name << ", " << describe(c));
         const Conv2dGeometry g = geometry_of(c);
         Tensor input = random_tensor({c.ci, c.w, c.h, c.n});
         Tensor filter = random_tensor({c.co, 3, 3, c.ci});
@@ -84,7 +95,7 @@ TEST_CASE("winograd conv2d forward with fused activation matches float64", "[con
         auto want = reference::conv_forward(shape_of(c, g), input.host(), filter.host(), bias.host());
         reference::ActivationParams p;
         p.alpha = 2;
-        const double tolerance = normwise_tolerance(want);
+        const double tolerance = normwise_tolerance(want, m.share);
         require_close(pre, [&](size_t i) { return want[i]; }, 1e-5, tolerance, "pre_activation");
         require_close(out, [&](size_t i) { return reference::activation(ActivationKind::celu, want[i], p); }, 1e-5,
                       tolerance, "activated output");
@@ -93,28 +104,30 @@ TEST_CASE("winograd conv2d forward with fused activation matches float64", "[con
         none.kind = ActivationKind::identity;
         conv2d_forward(input, filter, nullptr, g, none, out, pre);
         auto want_plain = reference::conv_forward(shape_of(c, g), input.host(), filter.host(), nullptr);
-        require_close(out, [&](size_t i) { return want_plain[i]; }, 1e-5, normwise_tolerance(want_plain), "plain output");
+        require_close(out, [&](size_t i) { return want_plain[i]; }, 1e-5, normwise_tolerance(want_plain, m.share),
+                      "plain output");
     }
 }
 
 TEST_CASE("winograd conv2d backward-data matches float64, plain and with a fused derivative", "[conv2d][winograd]") {
-    AlgorithmScope scope(ConvAlgorithm::winograd);
+    const Method m = GENERATE(from_range(std::begin(methods), std::end(methods)));
+    AlgorithmScope scope(m.algorithm);
     for (const Case &c : cases) {
         const Conv2dGeometry g = geometry_of(c);
         Tensor filter = random_tensor({c.co, 3, 3, c.ci});
         Tensor dout = random_tensor({c.co, g.out_width, g.out_height, c.n});
         Tensor din({c.ci, c.w, c.h, c.n});
         auto plain = reference::conv_backward_data(shape_of(c, g), dout.host(), filter.host());
-        const double tolerance = normwise_tolerance(plain);
+        const double tolerance = normwise_tolerance(plain, m.share);
         {
-            INFO(describe(c) << ", plain");
+            INFO(m.name << ", " << describe(c) << ", plain");
             conv2d_backward_data(dout, filter, g, din);
             require_close(din, [&](size_t i) { return plain[i]; }, 1e-5, tolerance, "input_grad");
         }
         Tensor pre = random_tensor({c.ci, c.w, c.h, c.n}, -3, 3);
         Tensor slope = random_tensor({c.ci}, 0, 0.5f);
         for (ActivationKind kind : {ActivationKind::celu, ActivationKind::prelu, ActivationKind::mish}) {
-            INFO(describe(c) << ", derivative of " << activation_name(kind));
+            INFO(m.name << ", " << describe(c) << ", derivative of " << activation_name(kind));
             Activation a;
             a.kind = kind;
             conv2d_backward_data(dout, filter, g, din, &a, &pre, RandomKey{}, &slope);
@@ -208,6 +221,7 @@ TEST_CASE("winograd and direct 3x3 convolutions agree at a reference layer's sha
     Activation none;
     none.kind = ActivationKind::identity;
     Tensor direct(out_shape), direct_pre(out_shape), winograd(out_shape), winograd_pre(out_shape);
+    Tensor winograd4x4(out_shape), winograd4x4_pre(out_shape);
     {
         AlgorithmScope scope(ConvAlgorithm::direct);
         conv2d_forward(input, filter, nullptr, g, none, direct, direct_pre);
@@ -216,11 +230,17 @@ TEST_CASE("winograd and direct 3x3 convolutions agree at a reference layer's sha
         AlgorithmScope scope(ConvAlgorithm::winograd);
         conv2d_forward(input, filter, nullptr, g, none, winograd, winograd_pre);
     }
+    {
+        AlgorithmScope scope(ConvAlgorithm::winograd4x4);
+        conv2d_forward(input, filter, nullptr, g, none, winograd4x4, winograd4x4_pre);
+    }
     auto want = reference::conv_forward(shape_of(c, g), input.host(), filter.host(), nullptr);
-    // Both within the same bound: at 1800 terms per sum the direct kernel's rounding is not within
-    // 1e-5 elementwise either.
+    // Direct and F(2x2) within the same bound: at 1800 terms per sum the direct kernel's rounding
+    // is not within 1e-5 elementwise either.
     require_close(direct, [&](size_t i) { return want[i]; }, 1e-5, normwise_tolerance(want), "direct");
     require_close(winograd, [&](size_t i) { return want[i]; }, 1e-5, normwise_tolerance(want), "winograd");
+    require_close(winograd4x4, [&](size_t i) { return want[i]; }, 1e-5, normwise_tolerance(want, 1.5e-5),
+                  "winograd4x4");
 }
 
 TEST_CASE("conv algorithm auto takes Winograd where it measured faster", "[conv2d][winograd]") {
@@ -252,10 +272,34 @@ TEST_CASE("conv algorithm auto takes Winograd where it measured faster", "[conv2
     CHECK_FALSE(runs(ConvPass::forward, 192, 192, 5, 3, 1, Device::cpu, 100));  // 9 tiles
     CHECK(runs(ConvPass::backward_weights, 192, 192, 7));
     CHECK(runs(ConvPass::backward_weights, 192, 192, 4));
+    // Of those, the forward and backward-data take F(4x4) where their products sum over at least
+    // 128 channels on at least 36 tiles of 4x4: celu7's 28x28 (49 tiles) and allconv's 32x32
+    // backward-data from 192 channels, not its forward from 96 nor 16x16 (16 tiles).
+    auto method = [&](ConvPass pass, int channels_in, int channels_out, int width) {
+        const Conv2dGeometry g = conv2d_geometry(width, width, 3, 3, 1, same);
+        return conv_method(pass, Device::cpu, channels_in, channels_out, 3, 3, g, width, width, 50);
+    };
+    CHECK(method(ConvPass::forward, 200, 200, 28) == ConvMethod::winograd_4x4);
+    CHECK(method(ConvPass::backward_data, 200, 200, 28) == ConvMethod::winograd_4x4);
+    CHECK(method(ConvPass::backward_weights, 200, 200, 28) == ConvMethod::winograd_2x2);
+    CHECK(method(ConvPass::forward, 128, 32, 21) == ConvMethod::winograd_4x4);
+    CHECK(method(ConvPass::forward, 127, 200, 28) == ConvMethod::winograd_2x2);
+    CHECK(method(ConvPass::forward, 200, 200, 20) == ConvMethod::winograd_2x2);  // 25 tiles of 4x4
+    CHECK(method(ConvPass::forward, 96, 192, 32) == ConvMethod::winograd_2x2);
+    CHECK(method(ConvPass::backward_data, 96, 192, 32) == ConvMethod::winograd_4x4);
+    CHECK(method(ConvPass::backward_data, 192, 96, 32) == ConvMethod::winograd_2x2);
+    CHECK(method(ConvPass::forward, 192, 192, 16) == ConvMethod::winograd_2x2);
     {
         AlgorithmScope winograd(ConvAlgorithm::winograd);
         CHECK(runs(ConvPass::forward, 1, 1, 1));
         CHECK_FALSE(runs(ConvPass::forward, 200, 200, 28, 3, 2));
+        CHECK(method(ConvPass::forward, 200, 200, 28) == ConvMethod::winograd_2x2);
+    }
+    {
+        AlgorithmScope winograd(ConvAlgorithm::winograd4x4);
+        CHECK(method(ConvPass::forward, 1, 1, 1) == ConvMethod::winograd_4x4);
+        CHECK(method(ConvPass::backward_data, 3, 96, 32) == ConvMethod::winograd_4x4);
+        CHECK(method(ConvPass::backward_weights, 200, 200, 28) == ConvMethod::winograd_2x2);
     }
     AlgorithmScope direct(ConvAlgorithm::direct);
     CHECK_FALSE(runs(ConvPass::forward, 200, 200, 28));

@@ -157,12 +157,14 @@ TEST_CASE("CPU kernels compute on no scratch memory they did not write", "[scrat
     Activation identity;
     identity.kind = ActivationKind::identity;
     std::feclearexcept(FE_ALL_EXCEPT);
-    // Both algorithms of the 3x3 stride-1 cases: Winograd's register tiles run past the last tile
+    // Every algorithm of the 3x3 stride-1 cases: Winograd's register tiles run past the last tile
     // and channel too.
     const ConvAlgorithm saved_algorithm = conv_algorithm();
-    for (ConvAlgorithm algorithm : {ConvAlgorithm::direct, ConvAlgorithm::winograd}) {
+    for (ConvAlgorithm algorithm : {ConvAlgorithm::direct, ConvAlgorithm::winograd, ConvAlgorithm::winograd4x4}) {
         set_conv_algorithm(algorithm);
-        const std::string algorithm_text = algorithm == ConvAlgorithm::winograd ? " (winograd)" : "";
+        const std::string algorithm_text = algorithm == ConvAlgorithm::winograd      ? " (winograd)"
+                                           : algorithm == ConvAlgorithm::winograd4x4 ? " (winograd4x4)"
+                                                                                     : "";
         for (const ConvCase &c : cases) {
             const Conv2dGeometry g = conv2d_geometry(c.width, c.height, c.kernel, c.kernel, c.stride, parse_padding(c.padding));
             const std::string shape = std::to_string(c.width) + "x" + std::to_string(c.height) + " k" +

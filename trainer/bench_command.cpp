@@ -203,6 +203,7 @@ std::string row_text(const OpMeasurement &m, const MachineLimits &limits, Notes 
     std::string label = m.op.label();
     if (!m.onednn_computes.empty()) label += " [" + std::to_string(notes.number(m.onednn_computes)) + "]";
     if (m.algorithm == "winograd") label += "[w]";
+    if (m.algorithm == "winograd4x4") label += "[w4]";
     const Throughput t = throughput(m.op, m.hnn_ms, limits);
     const std::string onednn = m.onednn_ms ? ms_text(*m.onednn_ms) : "n/a";
     const std::string ratio = m.onednn_ms ? format("%.2f", *m.onednn_ms / m.hnn_ms) : "n/a";
@@ -226,6 +227,10 @@ void print_table(std::ostream &out, const BenchSetup &s, const BenchOptions &o, 
     if (std::any_of(r.ops.begin(), r.ops.end(), [](const OpMeasurement &m) { return m.algorithm == "winograd"; })) {
         out << "[w] hnn: Winograd F(2x2,3x3) (--conv-algorithm); its GFLOP/s and % limit count the direct sum's "
                "multiply-adds, 2.25x those it computes\n";
+    }
+    if (std::any_of(r.ops.begin(), r.ops.end(), [](const OpMeasurement &m) { return m.algorithm == "winograd4x4"; })) {
+        out << "[w4] hnn: Winograd F(4x4,3x3) (--conv-algorithm); its GFLOP/s and % limit count the direct sum's "
+               "multiply-adds, 4x those it computes\n";
     }
     out << "max err: largest |hnn - oneDNN| over the outputs, relative to the largest |oneDNN| value\n";
     const Totals t = totals(r.ops);

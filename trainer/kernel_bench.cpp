@@ -460,10 +460,8 @@ OpMeasurement measure_op(const BenchOp &op, const Timing &timing, OnednnLayout l
                               : op.kind == BenchOpKind::conv_backward_data ? ConvPass::backward_data
                                                                            : ConvPass::backward_weights;
         const ConvProblem &p = op.conv;
-        m.algorithm = conv_runs_winograd(pass, device, p.in.channels, p.out_channels, p.kernel, p.kernel, p.geometry,
-                                         p.in.width, p.in.height, p.batch)
-                          ? "winograd"
-                          : "direct";
+        m.algorithm = conv_method_name(conv_method(pass, device, p.in.channels, p.out_channels, p.kernel, p.kernel,
+                                                   p.geometry, p.in.width, p.in.height, p.batch));
     }
     Case c = make_case(op, layout, seed, device);
     if (c.onednn) {

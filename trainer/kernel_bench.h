@@ -66,7 +66,7 @@ struct OpMeasurement {
     bool checked = false;  // hnn's outputs compared with oneDNN's on the same inputs
     double max_abs_error = 0, max_rel_error = 0;
     double reference_max_abs = 0;  // the largest |oneDNN| value: a check of zeros against zeros proves nothing
-    std::string algorithm;         // convs: "winograd" or "direct" (conv_runs_winograd); "" otherwise
+    std::string algorithm;         // convs: "direct", "winograd" or "winograd4x4" (conv_method_name); "" otherwise
     bool agrees() const { return !checked || max_rel_error <= op.tolerance(); }
 };
 

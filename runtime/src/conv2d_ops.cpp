@@ -122,11 +122,19 @@ std::atomic<ConvAlgorithm> chosen_algorithm{ConvAlgorithm::automatic};
 // slower. Backward-weights, which sums the tiles of several images in one register tile, won
 // from 4x4 (4 tiles) and lost 5% on 2x2.
 constexpr int kForwardMinTiles = 36, kForwardMinTilesLargeBatch = 16, kLargeBatch = 64, kBackwardWeightsMinTiles = 4;
+// Where auto's forward and backward-data take F(4x4) instead: its matrix products are 1.78 times
+// smaller, but each of its 36 points adds into up to 16 outputs of every tile (in L2), against a
+// sum over the channels the products reduce. On celu7's 28x28 (200 channels, 49 tiles of 4x4) it
+// ran 1.25-1.3x faster than F(2x2) (forward 94 ms against 118, backward-data 84 against 108 at
+// batch 100); on allconv's 32x32 it tied over 96 channels (forward 96->192: 38.0 ms against 37.3)
+// and won over 192 (that layer's backward-data: 28.5 against 32.9); on 16x16 (16 tiles) and less
+// it tied or lost (8x8 backward-data: 7.9 against 7.0).
+constexpr int kWinograd4x4MinChannels = 128, kWinograd4x4MinTiles = 36;
 
 }  // namespace
 
-bool conv_runs_winograd(ConvPass pass, Device device, int channels_in, int channels_out, int kernel_width,
-                        int kernel_height, const Conv2dGeometry &g, int in_width, int in_height, int batch) {
+ConvMethod conv_method(ConvPass pass, Device device, int channels_in, int channels_out, int kernel_width,
+                       int kernel_height, const Conv2dGeometry &g, int in_width, int in_height, int batch) {
     const bool applies = device == Device::cpu && kernel_width == 3 && kernel_height == 3 && g.stride == 1;
     const bool backward_data = pass == ConvPass::backward_data;
     const int width = backward_data ? in_width : g.out_width, height = backward_data ? in_height : g.out_height;
@@ -134,21 +142,48 @@ bool conv_runs_winograd(ConvPass pass, Device device, int channels_in, int chann
     const int min_tiles = pass == ConvPass::backward_weights ? kBackwardWeightsMinTiles
                           : batch >= kLargeBatch             ? kForwardMinTilesLargeBatch
                                                              : kForwardMinTiles;
+    // backward-weights has no F(4x4) kernel.
+    const ConvMethod winograd_4x4_or_2x2 =
+        pass == ConvPass::backward_weights ? ConvMethod::winograd_2x2 : ConvMethod::winograd_4x4;
+    // The channels the matrix products sum over: backward-data's convolution runs from the output
+    // gradient's channels.
+    const int reduced_channels = backward_data ? channels_out : channels_in;
+    const int64_t tiles_4x4 = int64_t(width + 3) / 4 * ((height + 3) / 4);
     switch (chosen_algorithm.load()) {
-        case ConvAlgorithm::direct: return false;
-        case ConvAlgorithm::winograd: return applies;
-        case ConvAlgorithm::automatic: return applies && channels_in >= 32 && channels_out >= 32 && tiles >= min_tiles;
+        case ConvAlgorithm::direct: return ConvMethod::direct;
+        case ConvAlgorithm::winograd: return applies ? ConvMethod::winograd_2x2 : ConvMethod::direct;
+        case ConvAlgorithm::winograd4x4: return applies ? winograd_4x4_or_2x2 : ConvMethod::direct;
+        case ConvAlgorithm::automatic:
+            if (!applies || channels_in < 32 || channels_out < 32 || tiles < min_tiles) return ConvMethod::direct;
+            return reduced_channels >= kWinograd4x4MinChannels && tiles_4x4 >= kWinograd4x4MinTiles
+                       ? winograd_4x4_or_2x2
+                       : ConvMethod::winograd_2x2;
     }
-    return false;
+    return ConvMethod::direct;
+}
+
+bool conv_runs_winograd(ConvPass pass, Device device, int channels_in, int channels_out, int kernel_width,
+                        int kernel_height, const Conv2dGeometry &g, int in_width, int in_height, int batch) {
+    return conv_method(pass, device, channels_in, channels_out, kernel_width, kernel_height, g, in_width, in_height,
+                       batch) != ConvMethod::direct;
+}
+
+const char *conv_method_name(ConvMethod method) {
+    switch (method) {
+        case ConvMethod::direct: return "direct";
+        case ConvMethod::winograd_2x2: return "winograd";
+        case ConvMethod::winograd_4x4: return "winograd4x4";
+    }
+    return "direct";
 }
 
 namespace {
 
 // The pass of this call (filter (co, kx, ky, ci)).
-bool use_winograd(ConvPass pass, Device device, const Tensor &filter, const Conv2dGeometry &g, int in_width,
-                  int in_height, int batch) {
-    return conv_runs_winograd(pass, device, filter.dim(3), filter.dim(0), filter.dim(1), filter.dim(2), g, in_width,
-                              in_height, batch);
+ConvMethod method_of(ConvPass pass, Device device, const Tensor &filter, const Conv2dGeometry &g, int in_width,
+                     int in_height, int batch) {
+    return conv_method(pass, device, filter.dim(3), filter.dim(0), filter.dim(1), filter.dim(2), g, in_width, in_height,
+                       batch);
 }
 
 }  // namespace
@@ -160,7 +195,8 @@ ConvAlgorithm parse_conv_algorithm(const std::string &name) {
     if (name == "auto") return ConvAlgorithm::automatic;
     if (name == "direct") return ConvAlgorithm::direct;
     if (name == "winograd") return ConvAlgorithm::winograd;
-    throw Error("--conv-algorithm: unknown algorithm '" + name + "' (expected auto, direct or winograd)");
+    if (name == "winograd4x4") return ConvAlgorithm::winograd4x4;
+    throw Error("--conv-algorithm: unknown algorithm '" + name + "' (expected auto, direct, winograd or winograd4x4)");
 }
 
 void conv2d_forward(Tensor &input, Tensor &filter, Tensor *bias, const Conv2dGeometry &g, const Activation &a,
@@ -180,8 +216,11 @@ void conv2d_forward(Tensor &input, Tensor &filter, Tensor *bias, const Conv2dGeo
     require_shape(op, "filter", filter, filter.shape(), input);
     const KernelTable &kernels = kernel_table(input.device());
     const std::string shapes = "input " + input.shape_string() + ", filter " + filter.shape_string() + ", " + geometry_text(g);
-    if (use_winograd(ConvPass::forward, input.device(), filter, g, input.dim(1), input.dim(2), n)) {
-        int r = kernels.conv2d_winograd_forward(
+    const ConvMethod method = method_of(ConvPass::forward, input.device(), filter, g, input.dim(1), input.dim(2), n);
+    if (method != ConvMethod::direct) {
+        auto winograd = method == ConvMethod::winograd_4x4 ? kernels.conv2d_winograd4x4_forward
+                                                           : kernels.conv2d_winograd_forward;
+        int r = winograd(
             input.raw(), filter.raw(), bias ? bias->raw() : shared_zeros(co, input.device()), g.pad_x, g.pad_y,
             g.out_width, static_cast<int>(a.kind), a.negative_slope, a.alpha, a.beta, a.threshold, a.rrelu_lower,
             a.rrelu_upper, key.training, key.seed, key.step, key.batch_offset,
@@ -238,13 +277,15 @@ void conv2d_backward_data(Tensor &output_grad, Tensor &filter, const Conv2dGeome
                        key.seed, key.step, key.batch_offset, slope, input_grad_view);
         check_kernel(r, op, shapes);
     };
-    if (use_winograd(ConvPass::backward_data, input_grad.device(), filter, g, input_grad.dim(1), input_grad.dim(2),
-                     input_grad.dim(3))) {
-        int r = kernel_table(Device::cpu)
-                    .conv2d_winograd_backward_data(output_grad.raw(), filter.raw(), pre, g.pad_x, g.pad_y,
-                                                   static_cast<int>(a.kind), a.negative_slope, a.alpha, a.beta,
-                                                   a.threshold, a.rrelu_lower, a.rrelu_upper, key.training, key.seed,
-                                                   key.step, key.batch_offset, slope, input_grad.raw());
+    const ConvMethod method = method_of(ConvPass::backward_data, input_grad.device(), filter, g, input_grad.dim(1),
+                                        input_grad.dim(2), input_grad.dim(3));
+    if (method != ConvMethod::direct) {
+        const KernelTable &cpu = kernel_table(Device::cpu);
+        auto winograd = method == ConvMethod::winograd_4x4 ? cpu.conv2d_winograd4x4_backward_data
+                                                           : cpu.conv2d_winograd_backward_data;
+        int r = winograd(output_grad.raw(), filter.raw(), pre, g.pad_x, g.pad_y, static_cast<int>(a.kind),
+                         a.negative_slope, a.alpha, a.beta, a.threshold, a.rrelu_lower, a.rrelu_upper, key.training,
+                         key.seed, key.step, key.batch_offset, slope, input_grad.raw());
         check_kernel(r, op, shapes);
         return;
     }
@@ -314,8 +355,8 @@ void conv2d_backward_weights(Tensor &output_grad, Tensor &input, const Conv2dGeo
     halide_buffer_t *dout = positions_operand(output_grad, output_grad_rows, images_per_row);
     halide_buffer_t *in = positions_operand(input, input_rows, images_per_row);
     const int partitions = std::min(cpu_threads(), in->dim[3].extent);
-    const int r = use_winograd(ConvPass::backward_weights, input.device(), filter_grad, g, input.dim(1), input.dim(2),
-                               input.dim(3))
+    const int r = method_of(ConvPass::backward_weights, input.device(), filter_grad, g, input.dim(1), input.dim(2),
+                            input.dim(3)) != ConvMethod::direct
                       ? kernels.conv2d_winograd_backward_weights(dout, in, g.pad_x, g.pad_y, partitions,
                                                                  filter_grad.raw(), bias_grad->raw())
                       : kernels.conv2d_backward_weights(dout, in, g.stride, g.pad_x, g.pad_y, partitions,

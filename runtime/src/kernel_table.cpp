@@ -69,6 +69,8 @@ const KernelTable &kernel_table(Device device) {
         ::conv2d_winograd_forward,
         ::conv2d_winograd_backward_data,
         ::conv2d_winograd_backward_weights,
+        ::conv2d_winograd4x4_forward,
+        ::conv2d_winograd4x4_backward_data,
     };
     if (device == Device::cpu) return cpu;
     if (device == Device::opencl) {
@@ -100,6 +102,8 @@ const KernelTable &kernel_table(Device device) {
             nullptr,
             nullptr,
             nullptr,
+            nullptr,
+            nullptr,
         };
         return opencl;
 #else
@@ -125,6 +129,8 @@ const KernelTable &kernel_table(Device device) {
         ::adam_update_cuda,
         ::upsample_nearest_add_cuda,
         ::dropout_cuda,
+        nullptr,
+        nullptr,
         nullptr,
         nullptr,
         nullptr,
