@@ -54,7 +54,7 @@ public:
         const WinogradTransforms &f = winograd_transforms(tile_outputs);
         w = define_conv2d_winograd(input_padded, filter_bounded, bias_bounded, input.dim(0).extent(), output_width,
                                    input.dim(2).extent() + 2 * pad_y - 2, input.dim(3).extent(), pad_x, pad_y, f,
-                                   winograd_register_tile(get_target(), f).group_tiles);
+                                   winograd_register_tile(get_target()).group_tiles);
         activated(co, x, y, n) = activation(act.kind, w.conv(co, x, y, n), act.at(co, x, y, n));
         output(co, x, y, n) = Tuple(activated(co, x, y, n), w.conv(co, x, y, n));
     }
@@ -100,7 +100,7 @@ public:
         w = define_conv2d_winograd(output_grad_padded, filter_flipped, no_bias, output_grad.dim(0).extent(),
                                    input_pre_activation.dim(1).extent(), input_pre_activation.dim(2).extent(),
                                    output_grad.dim(3).extent(), 2 - pad_x, 2 - pad_y, f,
-                                   winograd_register_tile(get_target(), f).group_tiles);
+                                   winograd_register_tile(get_target()).group_tiles);
 
         // Clamped as in conv2d_backward_data: the epilogue runs over whole vectors of channels.
         ActivationParams p = act.at(min(ci, in_channels - 1), x, y, n);

@@ -1,18 +1,21 @@
 #pragma once
 // CPU schedule of the Winograd convolutions (generators/conv2d_winograd_algorithm.h).
 //
-// Threads take groups of whole images (one 28x28 image, or several small ones: see
-// winograd_register_tile). Per group, the 16 transform points run one after another, unrolled
-// so that each point's transform coefficients are constants (most are 0 or +-1, and vanish or
-// become additions). For each point:
-//   - the group's tiles are transformed at that point into a buffer (ci x tiles, 157 KB at 200
-//     channels of 28x28: in L2), from the group's padded copy, also in L2;
+// Threads take groups of whole images (one 28x28 image for F(2x2), or several small ones: see
+// winograd_register_tile). Per group, the transform points (16 for F(2x2), 36 for F(4x4)) run one
+// after another, unrolled so that each point's transform coefficients are constants (many are 0 or
+// +-1, and vanish or become additions). For each point:
+//   - F(2x2): the group's tiles are transformed at that point into a buffer (ci x tiles, 157 KB
+//     at 200 channels of 28x28: in L2), from the group's padded copy, also in L2. F(4x4)
+//     transforms the group's tiles at all points before the first point (separably, which per
+//     point would take 25 of a tile's 36 inputs);
 //   - for each block of tile_c output channels, whose transformed filter (tile_c x ci, 26 KB at
 //     200 channels) stays in L1, and each group of tile_t tiles, a register tile of tile_c x
 //     tile_t sums of the matrix product runs over ci: per channel, tile_c / 16 vector loads of the
 //     filter and tile_t broadcasts of the input for as many multiply-adds as accumulators;
-//   - the register tile is folded into the 2x2 outputs of its tiles (the output transform, one
-//     point's share), which wait for the other points in a per-group buffer (in L2).
+//   - the register tile is added into the outputs of its tiles that the point's coefficients
+//     reach (the output transform, one point's share), which wait for the other points in a
+//     per-group buffer (in L2).
 // Then each row of the group's images is written with the activation (or its derivative) applied.
 
 #include "Halide.h"
@@ -37,13 +40,13 @@ struct WinogradTile {
 // (2 vectors x ci, in L1) serves every tile of a group: a 16x16 image's 64 tiles alone are
 // 10 register tiles (the last 1/7 used) per panel load; groups of whole images with at least 96
 // tiles (2 such images, 6 of 7x7 or 8x8) give it 19 or more. F(4x4) transforms a group's input at
-// all 36 points at once (see below), 36 x 4 bytes a tile and channel: groups of at least 42 tiles
-// (one 28x28 image, 49 tiles: 1.4 MB at 200 channels, in L2 with the 0.7 MB of output tiles).
-inline WinogradTile winograd_register_tile(const Halide::Target &t, const WinogradTransforms &f) {
-    const int group_tiles = 96;
-    if (t.has_feature(Halide::Target::AVX512_Skylake)) return {2, 7, group_tiles};
-    if (t.has_feature(Halide::Target::AVX2)) return {2, 5, group_tiles};
-    return {2, 3, group_tiles};
+// all 36 points at once (see below), 36 x 4 bytes a tile and channel, yet the same groups measured
+// best: on celu7's 28x28 (49 tiles of 4x4), groups of 2 images (2.8 MB at 200 channels, past L2)
+// ran the forward in 95 ms, of one image 108 ms, of 4 images 115 ms.
+inline WinogradTile winograd_register_tile(const Halide::Target &t) {
+    if (t.has_feature(Halide::Target::AVX512_Skylake)) return {2, 7, 96};
+    if (t.has_feature(Halide::Target::AVX2)) return {2, 5, 96};
+    return {2, 3, 96};
 }
 
 // out (c, x, y, n) is the kernel's output; epilogue (c, x, y, n) is the activation or its
@@ -52,7 +55,7 @@ inline void schedule_conv2d_winograd(const Halide::Target &t, Halide::Func out, 
                                      Halide::Func epilogue, Expr kind, const std::set<int> &activation_kinds) {
     using namespace Halide;
     const int vec = t.natural_vector_size<float>();
-    const WinogradTile tile = winograd_register_tile(t, w.transforms);
+    const WinogradTile tile = winograd_register_tile(t);
     const int points = w.transforms.points;
     const int tile_c = vec * tile.channel_vectors;
 
