@@ -80,27 +80,34 @@ inline Expr table_entry(const std::vector<std::vector<float>> &table, Expr row, 
 // Tiles along an output extent (the last may be partly outside it).
 inline Expr winograd_tiles_along(Expr extent, const WinogradTransforms &f) { return (extent + f.outputs - 1) / f.outputs; }
 
-// B^T d B of tile t of the image n at point (xi, nu), d the block of input_padded whose top-left
-// corner is the tile's first output position shifted by (-pad_x, -pad_y).
-inline Expr winograd_input_transform(Halide::Func input_padded, Expr c, Expr t, Expr xi, Expr nu, Expr n,
-                                     Expr tiles_x, Expr pad_x, Expr pad_y, const WinogradTransforms &f) {
-    Expr x0 = (t % tiles_x) * f.outputs - pad_x;
-    Expr y0 = (t / tiles_x) * f.outputs - pad_y;
+// B^T d B, separably: rows(c, t, i, nu, k) = d B, row i of tile t's block at column point nu;
+// transformed(c, t, xi, nu, k) = B^T (d B), its rows at row point xi. (x0, y0) is the block's
+// top-left corner in input_padded and `image` its image, given as functions of t and k (k: the
+// forward's group of images, backward-weights' image). Computing the rows once serves all the
+// column points: 12 of F(4x4)'s 36 inputs per point instead of 25. A schedule that leaves the rows
+// inline sums per point (F(2x2)'s transform reads 4 inputs a point either way).
+struct WinogradInputTransform {
+    Halide::Func rows, transformed;
+};
+
+inline WinogradInputTransform define_winograd_input_transform(Halide::Func input_padded, Halide::Var t, Halide::Var k,
+                                                              Expr x0, Expr y0, Expr image, const WinogradTransforms &f) {
+    Halide::Var c("c"), i("i"), xi("xi"), nu("nu");
+    WinogradInputTransform w{Halide::Func("winograd_input_rows"), Halide::Func("winograd_input")};
+    Expr row = 0.0f;
+    for (int j = 0; j < f.points; j++) row += table_entry(f.input, nu, j) * input_padded(c, x0 + j, y0 + i, image);
+    w.rows(c, t, i, nu, k) = row;
     Expr v = 0.0f;
-    for (int i = 0; i < f.points; i++) {
-        for (int j = 0; j < f.points; j++) {
-            v += table_entry(f.input, xi, i) * table_entry(f.input, nu, j) * input_padded(c, x0 + j, y0 + i, n);
-        }
-    }
-    return v;
+    for (int r = 0; r < f.points; r++) v += table_entry(f.input, xi, r) * w.rows(c, t, r, nu, k);
+    w.transformed(c, t, xi, nu, k) = v;
+    return w;
 }
 
 // The stages of one Winograd convolution, for the schedule.
 struct WinogradConv {
-    WinogradTransforms transforms;
+    const WinogradTransforms *transforms = nullptr;
     Halide::Func filter_transformed;  // (co, ci, xi, nu): G g G^T
-    Halide::Func input_rows;          // (ci, T, i, nu, group): d B, row i of tile T's block at column point nu
-    Halide::Func input_transformed;   // (ci, T, xi, nu, group): B^T d B of tile T of a group
+    WinogradInputTransform input;     // (ci, T, ., nu, group): rows and B^T d B of tile T of a group
     Halide::Func product;             // (co, T, xi, nu, group): sum over ci, the points' matrix products
     Halide::Func tiles;               // (co, a, b, T, group): A^T product A, the m x m outputs of tile T
     Halide::Func conv;                // (co, x, y, n): the convolution, read from its tile
@@ -120,9 +127,9 @@ inline WinogradConv define_conv2d_winograd(Halide::Func input_padded, Halide::Fu
     using Halide::Func;
     using Halide::RDom;
     using Halide::Var;
-    Var co("co"), ci("ci"), xi("xi"), nu("nu"), i("i"), t("t"), g("group"), a("a"), b("b"), x("x"), y("y"), n("n");
+    Var co("co"), ci("ci"), xi("xi"), nu("nu"), t("t"), g("group"), a("a"), b("b"), x("x"), y("y"), n("n");
     WinogradConv w;
-    w.transforms = f;
+    w.transforms = &f;
     const Expr tiles_x = winograd_tiles_along(output_width, f);
     const Expr tiles_per_image = tiles_x * winograd_tiles_along(output_height, f);
     w.images_per_group = max(1, min((group_tiles + tiles_per_image - 1) / tiles_per_image, (batch + 7) / 8));
@@ -136,29 +143,19 @@ inline WinogradConv define_conv2d_winograd(Halide::Func input_padded, Halide::Fu
     }
     w.filter_transformed(co, ci, xi, nu) = u;
 
-    // B^T d B is separable: each row of the block is transformed along x, then each column point
-    // of those along y (a schedule may also inline the rows, and sum per point).
-    //
     // A schedule computes whole register tiles of T, past the group's last tile: those read (and
     // discard) the group's last image's tiles again, not the next group's images.
     const Expr last_image = min(g * w.images_per_group + w.images_per_group, batch) - 1;
     const Expr image = min(g * w.images_per_group + t / tiles_per_image, last_image);
     const Expr tile = t % tiles_per_image;
-    const Expr x0 = (tile % tiles_x) * f.outputs - pad_x, y0 = (tile / tiles_x) * f.outputs - pad_y;
-    Expr row = 0.0f;
-    for (int j = 0; j < f.points; j++) row += table_entry(f.input, nu, j) * input_padded(ci, x0 + j, y0 + i, image);
-    w.input_rows = Func("winograd_input_rows");
-    w.input_rows(ci, t, i, nu, g) = row;
-    Expr v = 0.0f;
-    for (int r = 0; r < f.points; r++) v += table_entry(f.input, xi, r) * w.input_rows(ci, t, r, nu, g);
-    w.input_transformed = Func("winograd_input");
-    w.input_transformed(ci, t, xi, nu, g) = v;
+    w.input = define_winograd_input_transform(input_padded, t, g, (tile % tiles_x) * f.outputs - pad_x,
+                                              (tile / tiles_x) * f.outputs - pad_y, image, f);
 
     w.channels = RDom(0, in_channels, "winograd_channels");
     w.product = Func("winograd_product");
     w.product(co, t, xi, nu, g) = 0.0f;
     w.product(co, t, xi, nu, g) +=
-        w.filter_transformed(co, w.channels, xi, nu) * w.input_transformed(w.channels, t, xi, nu, g);
+        w.filter_transformed(co, w.channels, xi, nu) * w.input.transformed(w.channels, t, xi, nu, g);
 
     // a indexes x within the tile, b y; xi is the row (y) point, nu the column (x) point. Each point
     // adds into the outputs its coefficient reaches: A^T's first and last columns have one non-zero
@@ -178,49 +175,50 @@ inline WinogradConv define_conv2d_winograd(Halide::Func input_padded, Halide::Fu
     return w;
 }
 
-// The filter gradient by the F(2x2) transforms. The forward's tile is a linear function of the
-// filter's transform U, so dL/dU at each point is the sum over tiles and images of
-// (A dY A^T) . (B^T d B), where dY is the tile's 2x2 output gradient; dL/dg = G^T (dL/dU) G. Summed
-// over tiles, the 16 points are again 16 matrix products (co x tiles by tiles x ci), 2.25 times
+// The filter gradient by the transforms f. The forward's tile is a linear function of the filter's
+// transform U, so dL/dU at each point is the sum over tiles and images of (A dY A^T) . (B^T d B),
+// where dY is the tile's m x m output gradient; dL/dg = G^T (dL/dU) G. Summed over tiles, the
+// points are again matrix products (co x tiles by tiles x ci), 2.25 (F(2x2)) or 4 (F(4x4)) times
 // fewer multiply-adds than the direct sum over positions.
 struct WinogradFilterGradient {
-    Halide::Func input_transformed;     // (ci, t, xi, nu, n): B^T d B, as the forward's
+    const WinogradTransforms *transforms = nullptr;
+    WinogradInputTransform input;          // (ci, t, ., nu, n): rows and B^T d B, as the forward's
+    Halide::Func output_grad_rows;         // (co, t, b, nu, n): dY A^T, row b of tile t's gradient at column point nu
     Halide::Func output_grad_transformed;  // (co, t, xi, nu, n): A dY A^T
-    Halide::Func transformed_grad;      // (co, ci, xi, nu): the products summed over tiles and images
-    Halide::Func filter_grad;           // (co, kx, ky, ci): G^T transformed_grad G
-    Halide::RDom tiles;                 // over (t, n)
+    Halide::Func transformed_grad;         // (co, ci, xi, nu): the products summed over tiles and images
+    Halide::Func filter_grad;              // (co, kx, ky, ci): G^T transformed_grad G
+    Halide::RDom tiles;                    // over (t, n)
 };
 
-// output_grad_padded is zero outside the output (a half tile at the end of a row or column sees no
-// gradient from positions that do not exist).
+// output_grad_padded is zero outside the output (a partial tile at the end of a row or column sees
+// no gradient from positions that do not exist).
 inline WinogradFilterGradient define_conv2d_winograd_backward_weights(Halide::Func input_padded, Halide::Func output_grad_padded,
                                                                       Expr output_width, Expr output_height, Expr batch,
-                                                                      Expr pad_x, Expr pad_y) {
+                                                                      Expr pad_x, Expr pad_y, const WinogradTransforms &f) {
     using Halide::Func;
     using Halide::Var;
-    Var co("co"), ci("ci"), xi("xi"), nu("nu"), t("t"), n("n"), kx("kx"), ky("ky");
-    const WinogradTransforms &f = winograd_f2x2();
+    Var co("co"), ci("ci"), xi("xi"), nu("nu"), t("t"), n("n"), kx("kx"), ky("ky"), b("b");
     WinogradFilterGradient w;
+    w.transforms = &f;
     const Expr tiles_x = winograd_tiles_along(output_width, f);
+    const Expr x0 = (t % tiles_x) * f.outputs, y0 = (t / tiles_x) * f.outputs;
+    w.input = define_winograd_input_transform(input_padded, t, n, x0 - pad_x, y0 - pad_y, n, f);
 
-    w.input_transformed = Func("winograd_input");
-    w.input_transformed(ci, t, xi, nu, n) = winograd_input_transform(input_padded, ci, t, xi, nu, n, tiles_x, pad_x, pad_y, f);
-
+    // A dY A^T, separably as B^T d B (A^T is m x points: its entry [a][nu]).
+    w.output_grad_rows = Func("winograd_output_grad_rows");
+    Expr row = 0.0f;
+    for (int a = 0; a < f.outputs; a++) row += table_entry(f.output, a, nu) * output_grad_padded(co, x0 + a, y0 + b, n);
+    w.output_grad_rows(co, t, b, nu, n) = row;
     w.output_grad_transformed = Func("winograd_output_grad");
-    Expr x0 = (t % tiles_x) * f.outputs, y0 = (t / tiles_x) * f.outputs;
     Expr m = 0.0f;
-    for (int b = 0; b < f.outputs; b++) {
-        for (int a = 0; a < f.outputs; a++) {
-            m += table_entry(f.output, b, xi) * table_entry(f.output, a, nu) * output_grad_padded(co, x0 + a, y0 + b, n);
-        }
-    }
+    for (int r = 0; r < f.outputs; r++) m += table_entry(f.output, r, xi) * w.output_grad_rows(co, t, r, nu, n);
     w.output_grad_transformed(co, t, xi, nu, n) = m;
 
     w.tiles = Halide::RDom(0, tiles_x * winograd_tiles_along(output_height, f), 0, batch, "winograd_tiles");
     w.transformed_grad = Func("winograd_transformed_grad");
     w.transformed_grad(co, ci, xi, nu) = 0.0f;
     w.transformed_grad(co, ci, xi, nu) += w.output_grad_transformed(co, w.tiles.x, xi, nu, w.tiles.y) *
-                                         w.input_transformed(ci, w.tiles.x, xi, nu, w.tiles.y);
+                                         w.input.transformed(ci, w.tiles.x, xi, nu, w.tiles.y);
 
     w.filter_grad = Func("winograd_filter_grad");
     Expr g = 0.0f;

@@ -1,4 +1,5 @@
-// 3x3 stride-1 convolutions by Winograd's F(2x2, 3x3) (conv2d_winograd_algorithm.h), for the CPU:
+// 3x3 stride-1 convolutions by Winograd's F(2x2, 3x3) or F(4x4, 3x3) (conv2d_winograd_algorithm.h,
+// GeneratorParam tile_outputs), for the CPU:
 // the forward with its activation epilogue, backward-data with the previous layer's activation
 // derivative, and backward-weights. Their arguments are those of the direct kernels without the
 // stride (the runtime calls these only for 3x3 filters at stride 1); the forward also takes its
@@ -120,6 +121,7 @@ public:
 // the runtime passes (its thread count), not on scheduling.
 class Conv2dWinogradBackwardWeights : public Generator<Conv2dWinogradBackwardWeights> {
 public:
+    GeneratorParam<int> tile_outputs{"tile_outputs", 2, 2, 4};
     Input<Buffer<float, 4>> output_grad{"output_grad"};  // (co, x, y, n)
     Input<Buffer<float, 4>> input{"input"};              // (ci, x, y, n)
     Input<int> pad_x{"pad_x", 0, 0, 1024};
@@ -142,7 +144,7 @@ public:
                                               "output_grad_padded");
         w = define_conv2d_winograd_backward_weights(input_padded, output_grad_padded, output_grad.dim(1).extent(),
                                                     output_grad.dim(2).extent(), output_grad.dim(3).extent(), pad_x,
-                                                    pad_y);
+                                                    pad_y, winograd_transforms(tile_outputs));
         filter_grad(co, kx, ky, ci) = w.filter_grad(co, kx, ky, ci);
 
         rb = define_conv2d_bias_gradient(bias_grad, output_grad);

@@ -49,6 +49,37 @@ inline WinogradTile winograd_register_tile(const Halide::Target &t) {
     return {2, 3, 96};
 }
 
+// A separable transform (rows (c, t, i, nu, k), then transformed (c, t, xi, nu, k)) of all the
+// points of a group's tiles, computed at `at` before the first point's matrix product. Per vector
+// of channels and tile, the block's row_count transformed rows (points x row_count vectors) are
+// held in registers and all the points written at once. Channels are computed in whole vectors
+// past a multiple of channel_align, and tiles to a multiple of tile_align: as far as the register
+// tiles read (the operands' channels are clamped, so the extra lanes read real data).
+inline void schedule_transform_all_points(Halide::Func rows, Halide::Func transformed, int row_count, int points,
+                                          int channel_align, int tile_align, Halide::LoopLevel at,
+                                          const Halide::Target &t) {
+    using namespace Halide;
+    const int vec = t.natural_vector_size<float>();
+    std::vector<Var> v = transformed.args();  // (c, t, xi, nu, k)
+    Var vco("transform_c_outer"), vci("transform_c_inner");
+    transformed.compute_at(at)
+        .align_extent(v[0], channel_align)
+        .align_extent(v[1], tile_align)
+        .bound(v[2], 0, points)
+        .bound(v[3], 0, points)
+        .split(v[0], vco, vci, vec, TailStrategy::RoundUp)
+        .reorder(vci, v[2], v[3], vco, v[1])
+        .vectorize(vci)
+        .unroll(v[2])
+        .unroll(v[3]);
+    std::vector<Var> r = rows.args();  // (c, t, i, nu, k)
+    bound_extents(rows, {vec, 1, row_count, points, 1})
+        .compute_at(transformed, vco)
+        .vectorize(r[0])
+        .unroll(r[2])
+        .unroll(r[3]);
+}
+
 // out (c, x, y, n) is the kernel's output; epilogue (c, x, y, n) is the activation or its
 // derivative, computed per row and specialized on `kind`.
 inline void schedule_conv2d_winograd(const Halide::Target &t, Halide::Func out, WinogradConv &w, Halide::Func padded,
@@ -56,7 +87,7 @@ inline void schedule_conv2d_winograd(const Halide::Target &t, Halide::Func out, 
     using namespace Halide;
     const int vec = t.natural_vector_size<float>();
     const WinogradTile tile = winograd_register_tile(t);
-    const int points = w.transforms.points;
+    const int points = w.transforms->points;
     const int tile_c = vec * tile.channel_vectors;
 
     Var c = out.args()[0], x = out.args()[1], y = out.args()[2], n = out.args()[3];
@@ -111,37 +142,20 @@ inline void schedule_conv2d_winograd(const Halide::Target &t, Halide::Func out, 
         .unroll(pco)
         .unroll(p[1]);
 
-    std::vector<Var> v = w.input_transformed.args();  // (c, T, xi, nu, group)
     if (points <= 4) {
         // F(2x2): one point's transformed input for the group of images, 4 of the block's inputs
         // each (the rows inlined), computed as far as the last register tile reads (align_extent),
         // so that no register tile reads memory nobody wrote.
-        w.input_transformed.compute_at(w.tiles, point_y)
+        std::vector<Var> v = w.input.transformed.args();  // (c, T, xi, nu, group)
+        w.input.transformed.compute_at(w.tiles, point_y)
             .align_extent(v[1], tile.tiles)
             .vectorize(v[0], vec, TailStrategy::GuardWithIf);
     } else {
-        // F(4x4): per point, 25 of the 36 inputs of a tile's block would take part. Separably, all
-        // 36 points of a tile take 6 rows of 6 column points, then 6 row points of each column
-        // point, held in registers: the group's transformed input (all points) is computed before
-        // the first point's matrix product.
+        // F(4x4): per point, 25 of the 36 inputs of a tile's block would take part; the group's
+        // tiles are transformed at all points before the first point's matrix product.
         // Whole vectors of channels: the generators clamp the padded copy's channels.
-        Var vco("input_c_outer"), vci("input_c_inner");
-        w.input_transformed.compute_at(out, group)
-            .align_extent(v[0], vec)
-            .align_extent(v[1], tile.tiles)
-            .bound(v[2], 0, points)
-            .bound(v[3], 0, points)
-            .split(v[0], vco, vci, vec, TailStrategy::RoundUp)
-            .reorder(vci, v[2], v[3], vco, v[1])
-            .vectorize(vci)
-            .unroll(v[2])
-            .unroll(v[3]);
-        std::vector<Var> r = w.input_rows.args();  // (c, T, i, nu, group)
-        bound_extents(w.input_rows, {vec, 1, points, points, 1})
-            .compute_at(w.input_transformed, vco)
-            .vectorize(r[0])
-            .unroll(r[2])
-            .unroll(r[3]);
+        schedule_transform_all_points(w.input.rows, w.input.transformed, points, points, vec, tile.tiles,
+                                      LoopLevel(out, group), t);
     }
 
     // The transformed filter, once per call: its channel blocks are whole register tiles. Threads
@@ -177,9 +191,10 @@ inline WinogradGradientTile winograd_gradient_tile(const Halide::Target &t) {
 
 // Each of `partitions` threads sums a share of the images into its own partial transformed
 // gradient (rfactor over the images). Per group of images and per point (unrolled, as in the
-// forward), the group's tiles are transformed at that point, input and output gradient (157 KB
-// each at 200 channels of 28x28: in L2); then every register tile of (co vectors x ci) sums the
-// product along the tiles and adds it into the partial. The partials are summed in a fixed order
+// forward), the group's tiles are transformed at that point, input and output gradient (F(2x2):
+// 157 KB each at 200 channels of 28x28, in L2; F(4x4) transforms all points of the group at once,
+// as its forward does); then every register tile of (co vectors x ci) sums the product along the
+// tiles and adds it into the partial. The partials are summed in a fixed order
 // and transformed back to 3x3 once per call.
 inline void schedule_conv2d_winograd_backward_weights(const Halide::Target &t, Halide::Func filter_grad,
                                                       WinogradFilterGradient &w, Halide::Func input_padded,
@@ -187,7 +202,7 @@ inline void schedule_conv2d_winograd_backward_weights(const Halide::Target &t, H
     using namespace Halide;
     const int vec = t.natural_vector_size<float>();
     const WinogradGradientTile tile = winograd_gradient_tile(t);
-    const int points = winograd_f2x2().points;
+    const int points = w.transforms->points;
     const int tile_co = vec * tile.co_vectors;
 
     Var v("partition"), group("group");
@@ -250,22 +265,33 @@ inline void schedule_conv2d_winograd_backward_weights(const Halide::Target &t, H
         .unroll(sco)
         .unroll(s[1]);
 
-    // The group's transformed tiles at one point, computed as far as whole register tiles read.
-    std::vector<Var> vi = w.input_transformed.args();  // (ci, t, xi, nu, n)
-    w.input_transformed.compute_at(partial, p[3])
-        .align_extent(vi[0], tile.ci)
-        .vectorize(vi[0], vec, TailStrategy::GuardWithIf);
-    std::vector<Var> vo = w.output_grad_transformed.args();  // (co, t, xi, nu, n)
-    w.output_grad_transformed.compute_at(partial, p[3])
-        .align_extent(vo[0], tile_co)
-        .vectorize(vo[0], vec, TailStrategy::GuardWithIf);
+    if (points <= 4) {
+        // F(2x2): the group's transformed tiles at one point, computed as far as whole register
+        // tiles read.
+        std::vector<Var> vi = w.input.transformed.args();  // (ci, t, xi, nu, n)
+        w.input.transformed.compute_at(partial, p[3])
+            .align_extent(vi[0], tile.ci)
+            .vectorize(vi[0], vec, TailStrategy::GuardWithIf);
+        std::vector<Var> vo = w.output_grad_transformed.args();  // (co, t, xi, nu, n)
+        w.output_grad_transformed.compute_at(partial, p[3])
+            .align_extent(vo[0], tile_co)
+            .vectorize(vo[0], vec, TailStrategy::GuardWithIf);
+    } else {
+        // F(4x4): all the points of the group's tiles at once, separably, as the forward's input.
+        const LoopLevel group_level(partial, groups);
+        schedule_transform_all_points(w.input.rows, w.input.transformed, points, points, tile.ci, 1, group_level, t);
+        schedule_transform_all_points(w.output_grad_rows, w.output_grad_transformed, w.transforms->outputs, points,
+                                      tile_co, 1, group_level, t);
+    }
 
     // The group's images, copied once with their channels clamped for the tiles past the last one:
-    // read in place, the clamp made every vector load of the transforms a gather.
+    // read in place, the clamp made every vector load of the transforms a gather. In whole vectors
+    // (RoundUp): F(4x4)'s transforms read whole vectors past the register tiles' channels, which
+    // Halide's guard on a GuardWithIf tail here did not cover (it stopped at the aligned extent).
     for (auto [padded, channels] : {std::pair{input_padded, tile.ci}, {output_grad_padded, tile_co}}) {
         padded.compute_at(partial, groups)
             .align_extent(padded.args()[0], channels)
-            .vectorize(padded.args()[0], vec, TailStrategy::GuardWithIf);
+            .vectorize(padded.args()[0], vec, TailStrategy::RoundUp);
     }
 }
 

@@ -1,6 +1,6 @@
-// The Winograd kernels (generators/conv2d_winograd_*): F(2x2, 3x3) forward, backward-data and
-// backward-weights, run with --conv-algorithm winograd's setting, and F(4x4, 3x3) forward and
-// backward-data (winograd4x4), against the float64 loops of reference_conv.h.
+// The Winograd kernels (generators/conv2d_winograd_*): forward, backward-data and backward-weights
+// by F(2x2, 3x3) (--conv-algorithm winograd) and by F(4x4, 3x3) (winograd4x4), against the float64
+// loops of reference_conv.h.
 
 #include "hnn/activation_ops.h"
 #include "hnn/conv2d_ops.h"
@@ -68,7 +68,7 @@ double normwise_tolerance(const std::vector<double> &want, double share = 2e-6) 
     return share * largest + 1e-7;
 }
 
-// The forward's and backward-data's algorithms, with their share of the largest magnitude.
+// The algorithms, with their share of the largest magnitude.
 struct Method {
     ConvAlgorithm algorithm;
     const char *name;
@@ -144,25 +144,26 @@ TEST_CASE("winograd conv2d backward-data matches float64, plain and with a fused
 }
 
 TEST_CASE("winograd conv2d backward-weights and bias gradient match float64", "[conv2d][winograd]") {
-    AlgorithmScope scope(ConvAlgorithm::winograd);
-    for (const Case &c : cases) {
-        INFO(describe(c));
-        const Conv2dGeometry g = geometry_of(c);
-        Tensor input = random_tensor({c.ci, c.w, c.h, c.n});
-        Tensor dout = random_tensor({c.co, g.out_width, g.out_height, c.n});
-        Tensor dw({c.co, 3, 3, c.ci}), dbias({c.co});
-        conv2d_backward_weights(dout, input, g, dw, &dbias);
-        auto want = reference::conv_backward_weights(shape_of(c, g), dout.host(), input.host());
-        require_close(dw, [&](size_t i) { return want[i]; }, 1e-5, normwise_tolerance(want), "filter_grad");
-        std::vector<double> want_bias(c.co, 0.0);
-        for (size_t i = 0; i < dout.size(); i++) want_bias[i % c.co] += dout.host()[i];
-        require_close(dbias, [&](size_t i) { return want_bias[i]; }, 1e-5, 1e-5, "bias_grad");
+    for (const Method &m : methods) {
+        AlgorithmScope scope(m.algorithm);
+        for (const Case &c : cases) {
+            INFO(m.name << ", " << describe(c));
+            const Conv2dGeometry g = geometry_of(c);
+            Tensor input = random_tensor({c.ci, c.w, c.h, c.n});
+            Tensor dout = random_tensor({c.co, g.out_width, g.out_height, c.n});
+            Tensor dw({c.co, 3, 3, c.ci}), dbias({c.co});
+            conv2d_backward_weights(dout, input, g, dw, &dbias);
+            auto want = reference::conv_backward_weights(shape_of(c, g), dout.host(), input.host());
+            require_close(dw, [&](size_t i) { return want[i]; }, 1e-5, normwise_tolerance(want, m.share), "filter_grad");
+            std::vector<double> want_bias(c.co, 0.0);
+            for (size_t i = 0; i < dout.size(); i++) want_bias[i % c.co] += dout.host()[i];
+            require_close(dbias, [&](size_t i) { return want_bias[i]; }, 1e-5, 1e-5, "bias_grad");
+        }
     }
 }
 
 TEST_CASE("winograd conv2d backward-weights sums a batch split among threads as float64 does", "[conv2d][winograd]") {
     // Each thread sums a share of the images (the last share shorter) into its own partial.
-    AlgorithmScope scope(ConvAlgorithm::winograd);
     const int threads = cpu_threads();
     struct RestoreThreads {
         int n;
@@ -173,12 +174,16 @@ TEST_CASE("winograd conv2d backward-weights sums a batch split among threads as 
         Tensor input = random_tensor({c.ci, c.w, c.h, c.n});
         Tensor dout = random_tensor({c.co, g.out_width, g.out_height, c.n});
         auto want = reference::conv_backward_weights(shape_of(c, g), dout.host(), input.host());
-        for (int t : {1, 2, 3}) {
-            INFO(describe(c) << ", " << t << " threads");
-            set_cpu_threads(t);
-            Tensor dw({c.co, 3, 3, c.ci});
-            conv2d_backward_weights(dout, input, g, dw);
-            require_close(dw, [&](size_t i) { return want[i]; }, 1e-5, normwise_tolerance(want), "filter_grad");
+        for (const Method &m : methods) {
+            AlgorithmScope scope(m.algorithm);
+            for (int t : {1, 2, 3}) {
+                INFO(m.name << ", " << describe(c) << ", " << t << " threads");
+                set_cpu_threads(t);
+                Tensor dw({c.co, 3, 3, c.ci});
+                conv2d_backward_weights(dout, input, g, dw);
+                require_close(dw, [&](size_t i) { return want[i]; }, 1e-5, normwise_tolerance(want, m.share),
+                              "filter_grad");
+            }
         }
     }
 }
@@ -249,7 +254,8 @@ TEST_CASE("conv algorithm auto takes Winograd where it measured faster", "[conv2
     auto runs = [&](ConvPass pass, int channels_in, int channels_out, int width, int kernel = 3, int stride = 1,
                     Device device = Device::cpu, int batch = 50) {
         const Conv2dGeometry g = conv2d_geometry(width, width, kernel, kernel, stride, same);
-        return conv_runs_winograd(pass, device, channels_in, channels_out, kernel, kernel, g, width, width, batch);
+        return conv_method(pass, device, channels_in, channels_out, kernel, kernel, g, width, width, batch) !=
+               ConvMethod::direct;
     };
     for (ConvPass pass : {ConvPass::forward, ConvPass::backward_data, ConvPass::backward_weights}) {
         CHECK(runs(pass, 200, 200, 28));
@@ -272,17 +278,23 @@ TEST_CASE("conv algorithm auto takes Winograd where it measured faster", "[conv2
     CHECK_FALSE(runs(ConvPass::forward, 192, 192, 5, 3, 1, Device::cpu, 100));  // 9 tiles
     CHECK(runs(ConvPass::backward_weights, 192, 192, 7));
     CHECK(runs(ConvPass::backward_weights, 192, 192, 4));
-    // Of those, the forward and backward-data take F(4x4) where their products sum over at least
-    // 128 channels on at least 36 tiles of 4x4: celu7's 28x28 (49 tiles) and allconv's 32x32
-    // backward-data from 192 channels, not its forward from 96 nor 16x16 (16 tiles).
+    // Of those, F(4x4) where the products sum over at least 128 channels on at least 36 tiles of
+    // 4x4: celu7's 28x28 (49 tiles) and allconv's 32x32 backward-data from 192 channels, not its
+    // forward from 96 nor 16x16 (16 tiles).
     auto method = [&](ConvPass pass, int channels_in, int channels_out, int width) {
         const Conv2dGeometry g = conv2d_geometry(width, width, 3, 3, 1, same);
         return conv_method(pass, Device::cpu, channels_in, channels_out, 3, 3, g, width, width, 50);
     };
     CHECK(method(ConvPass::forward, 200, 200, 28) == ConvMethod::winograd_4x4);
     CHECK(method(ConvPass::backward_data, 200, 200, 28) == ConvMethod::winograd_4x4);
-    CHECK(method(ConvPass::backward_weights, 200, 200, 28) == ConvMethod::winograd_2x2);
+    CHECK(method(ConvPass::backward_weights, 200, 200, 28) == ConvMethod::winograd_4x4);
     CHECK(method(ConvPass::forward, 128, 32, 21) == ConvMethod::winograd_4x4);
+    // backward-weights' register tiles span both channel counts: F(4x4) from 128 of each.
+    CHECK(method(ConvPass::backward_weights, 128, 200, 28) == ConvMethod::winograd_4x4);
+    CHECK(method(ConvPass::backward_weights, 200, 127, 28) == ConvMethod::winograd_2x2);
+    CHECK(method(ConvPass::backward_weights, 96, 192, 32) == ConvMethod::winograd_2x2);
+    CHECK(method(ConvPass::backward_weights, 192, 192, 16) == ConvMethod::winograd_2x2);
+    CHECK(method(ConvPass::backward_weights, 200, 200, 7) == ConvMethod::winograd_2x2);
     CHECK(method(ConvPass::forward, 127, 200, 28) == ConvMethod::winograd_2x2);
     CHECK(method(ConvPass::forward, 200, 200, 20) == ConvMethod::winograd_2x2);  // 25 tiles of 4x4
     CHECK(method(ConvPass::forward, 96, 192, 32) == ConvMethod::winograd_2x2);
@@ -299,7 +311,7 @@ TEST_CASE("conv algorithm auto takes Winograd where it measured faster", "[conv2
         AlgorithmScope winograd(ConvAlgorithm::winograd4x4);
         CHECK(method(ConvPass::forward, 1, 1, 1) == ConvMethod::winograd_4x4);
         CHECK(method(ConvPass::backward_data, 3, 96, 32) == ConvMethod::winograd_4x4);
-        CHECK(method(ConvPass::backward_weights, 200, 200, 28) == ConvMethod::winograd_2x2);
+        CHECK(method(ConvPass::backward_weights, 200, 200, 28) == ConvMethod::winograd_4x4);
     }
     AlgorithmScope direct(ConvAlgorithm::direct);
     CHECK_FALSE(runs(ConvPass::forward, 200, 200, 28));

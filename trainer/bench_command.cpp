@@ -199,11 +199,19 @@ std::string table_line(const char *spec, ...) {
     return line;
 }
 
+// The Winograd algorithms' row marks and footnotes, by conv_method_name.
+struct WinogradMark {
+    const char *algorithm, *mark, *name, *fewer;
+};
+constexpr WinogradMark kWinogradMarks[] = {{"winograd", "[w]", "F(2x2,3x3)", "2.25x"},
+                                           {"winograd4x4", "[w4]", "F(4x4,3x3)", "4x"}};
+
 std::string row_text(const OpMeasurement &m, const MachineLimits &limits, Notes &notes) {
     std::string label = m.op.label();
     if (!m.onednn_computes.empty()) label += " [" + std::to_string(notes.number(m.onednn_computes)) + "]";
-    if (m.algorithm == "winograd") label += "[w]";
-    if (m.algorithm == "winograd4x4") label += "[w4]";
+    for (const WinogradMark &w : kWinogradMarks) {
+        if (m.algorithm == w.algorithm) label += w.mark;
+    }
     const Throughput t = throughput(m.op, m.hnn_ms, limits);
     const std::string onednn = m.onednn_ms ? ms_text(*m.onednn_ms) : "n/a";
     const std::string ratio = m.onednn_ms ? format("%.2f", *m.onednn_ms / m.hnn_ms) : "n/a";
@@ -224,13 +232,11 @@ void print_table(std::ostream &out, const BenchSetup &s, const BenchOptions &o, 
     for (const OpMeasurement &m : r.ops) out << row_text(m, r.machine, notes) << "\n";
     out << "\n";
     for (size_t i = 0; i < notes.texts().size(); i++) out << "[" << i + 1 << "] oneDNN: " << notes.texts()[i] << "\n";
-    if (std::any_of(r.ops.begin(), r.ops.end(), [](const OpMeasurement &m) { return m.algorithm == "winograd"; })) {
-        out << "[w] hnn: Winograd F(2x2,3x3) (--conv-algorithm); its GFLOP/s and % limit count the direct sum's "
-               "multiply-adds, 2.25x those it computes\n";
-    }
-    if (std::any_of(r.ops.begin(), r.ops.end(), [](const OpMeasurement &m) { return m.algorithm == "winograd4x4"; })) {
-        out << "[w4] hnn: Winograd F(4x4,3x3) (--conv-algorithm); its GFLOP/s and % limit count the direct sum's "
-               "multiply-adds, 4x those it computes\n";
+    for (const WinogradMark &w : kWinogradMarks) {
+        if (std::any_of(r.ops.begin(), r.ops.end(), [&](const OpMeasurement &m) { return m.algorithm == w.algorithm; })) {
+            out << w.mark << " hnn: Winograd " << w.name << " (--conv-algorithm); its GFLOP/s and % limit count the "
+                << "direct sum's multiply-adds, " << w.fewer << " those it computes\n";
+        }
     }
     out << "max err: largest |hnn - oneDNN| over the outputs, relative to the largest |oneDNN| value\n";
     const Totals t = totals(r.ops);

@@ -122,13 +122,16 @@ std::atomic<ConvAlgorithm> chosen_algorithm{ConvAlgorithm::automatic};
 // slower. Backward-weights, which sums the tiles of several images in one register tile, won
 // from 4x4 (4 tiles) and lost 5% on 2x2.
 constexpr int kForwardMinTiles = 36, kForwardMinTilesLargeBatch = 16, kLargeBatch = 64, kBackwardWeightsMinTiles = 4;
-// Where auto's forward and backward-data take F(4x4) instead: its matrix products are 1.78 times
+// Where auto takes F(4x4) instead: its matrix products are 1.78 times
 // smaller, but each of its 36 points adds into up to 16 outputs of every tile (in L2), against a
 // sum over the channels the products reduce. On celu7's 28x28 (200 channels, 49 tiles of 4x4) it
 // ran 1.25-1.3x faster than F(2x2) (forward 94 ms against 118, backward-data 84 against 108 at
 // batch 100); on allconv's 32x32 it tied over 96 channels (forward 96->192: 38.0 ms against 37.3)
 // and won over 192 (that layer's backward-data: 28.5 against 32.9); on 16x16 (16 tiles) and less
-// it tied or lost (8x8 backward-data: 7.9 against 7.0).
+// it tied or lost (8x8 backward-data: 7.9 against 7.0). Backward-weights' register tiles span both
+// channel counts, so it asks 128 of each: on celu7's 28x28 it ran 72 ms against F(2x2)'s 92 (an
+// AMD EPYC of CI's class), on allconv's 32x32 from 96 channels 18.4 against 15.0, on 16x16 over
+// 192 channels 15.7 against 12.7, and on 7x7 9.3 against 8.5.
 constexpr int kWinograd4x4MinChannels = 128, kWinograd4x4MinTiles = 36;
 
 }  // namespace
@@ -142,30 +145,23 @@ ConvMethod conv_method(ConvPass pass, Device device, int channels_in, int channe
     const int min_tiles = pass == ConvPass::backward_weights ? kBackwardWeightsMinTiles
                           : batch >= kLargeBatch             ? kForwardMinTilesLargeBatch
                                                              : kForwardMinTiles;
-    // backward-weights has no F(4x4) kernel.
-    const ConvMethod winograd_4x4_or_2x2 =
-        pass == ConvPass::backward_weights ? ConvMethod::winograd_2x2 : ConvMethod::winograd_4x4;
-    // The channels the matrix products sum over: backward-data's convolution runs from the output
-    // gradient's channels.
-    const int reduced_channels = backward_data ? channels_out : channels_in;
+    // The forward's matrix products sum over the input channels, backward-data's over the output
+    // gradient's; backward-weights' sum over the tiles, and its register tiles span both.
+    const int reduced_channels = pass == ConvPass::backward_weights ? std::min(channels_in, channels_out)
+                                 : backward_data                    ? channels_out
+                                                                    : channels_in;
     const int64_t tiles_4x4 = int64_t(width + 3) / 4 * ((height + 3) / 4);
     switch (chosen_algorithm.load()) {
         case ConvAlgorithm::direct: return ConvMethod::direct;
         case ConvAlgorithm::winograd: return applies ? ConvMethod::winograd_2x2 : ConvMethod::direct;
-        case ConvAlgorithm::winograd4x4: return applies ? winograd_4x4_or_2x2 : ConvMethod::direct;
+        case ConvAlgorithm::winograd4x4: return applies ? ConvMethod::winograd_4x4 : ConvMethod::direct;
         case ConvAlgorithm::automatic:
             if (!applies || channels_in < 32 || channels_out < 32 || tiles < min_tiles) return ConvMethod::direct;
             return reduced_channels >= kWinograd4x4MinChannels && tiles_4x4 >= kWinograd4x4MinTiles
-                       ? winograd_4x4_or_2x2
+                       ? ConvMethod::winograd_4x4
                        : ConvMethod::winograd_2x2;
     }
     return ConvMethod::direct;
-}
-
-bool conv_runs_winograd(ConvPass pass, Device device, int channels_in, int channels_out, int kernel_width,
-                        int kernel_height, const Conv2dGeometry &g, int in_width, int in_height, int batch) {
-    return conv_method(pass, device, channels_in, channels_out, kernel_width, kernel_height, g, in_width, in_height,
-                       batch) != ConvMethod::direct;
 }
 
 const char *conv_method_name(ConvMethod method) {
@@ -355,12 +351,17 @@ void conv2d_backward_weights(Tensor &output_grad, Tensor &input, const Conv2dGeo
     halide_buffer_t *dout = positions_operand(output_grad, output_grad_rows, images_per_row);
     halide_buffer_t *in = positions_operand(input, input_rows, images_per_row);
     const int partitions = std::min(cpu_threads(), in->dim[3].extent);
-    const int r = method_of(ConvPass::backward_weights, input.device(), filter_grad, g, input.dim(1), input.dim(2),
-                            input.dim(3)) != ConvMethod::direct
-                      ? kernels.conv2d_winograd_backward_weights(dout, in, g.pad_x, g.pad_y, partitions,
-                                                                 filter_grad.raw(), bias_grad->raw())
-                      : kernels.conv2d_backward_weights(dout, in, g.stride, g.pad_x, g.pad_y, partitions,
-                                                        filter_grad.raw(), bias_grad->raw());
+    const ConvMethod method =
+        method_of(ConvPass::backward_weights, input.device(), filter_grad, g, input.dim(1), input.dim(2), input.dim(3));
+    int r;
+    if (method == ConvMethod::direct) {
+        r = kernels.conv2d_backward_weights(dout, in, g.stride, g.pad_x, g.pad_y, partitions, filter_grad.raw(),
+                                           bias_grad->raw());
+    } else {
+        auto winograd = method == ConvMethod::winograd_4x4 ? kernels.conv2d_winograd4x4_backward_weights
+                                                           : kernels.conv2d_winograd_backward_weights;
+        r = winograd(dout, in, g.pad_x, g.pad_y, partitions, filter_grad.raw(), bias_grad->raw());
+    }
     check_kernel(r, op, "output_grad " + output_grad.shape_string() + ", input " + input.shape_string() + ", " + geometry_text(g));
 }
 

@@ -71,6 +71,7 @@ const KernelTable &kernel_table(Device device) {
         ::conv2d_winograd_backward_weights,
         ::conv2d_winograd4x4_forward,
         ::conv2d_winograd4x4_backward_data,
+        ::conv2d_winograd4x4_backward_weights,
     };
     if (device == Device::cpu) return cpu;
     if (device == Device::opencl) {
@@ -104,6 +105,7 @@ const KernelTable &kernel_table(Device device) {
             nullptr,
             nullptr,
             nullptr,
+            nullptr,
         };
         return opencl;
 #else
@@ -129,6 +131,7 @@ const KernelTable &kernel_table(Device device) {
         ::adam_update_cuda,
         ::upsample_nearest_add_cuda,
         ::dropout_cuda,
+        nullptr,
         nullptr,
         nullptr,
         nullptr,

@@ -16,6 +16,7 @@
 #include "conv2d_winograd_backward_weights.h"
 #include "conv2d_winograd_forward.h"
 #include "conv2d_winograd4x4_backward_data.h"
+#include "conv2d_winograd4x4_backward_weights.h"
 #include "conv2d_winograd4x4_forward.h"
 #include "avg_pool_forward.h"
 #include "avg_pool_backward.h"
@@ -60,6 +61,7 @@ struct KernelTable {
     decltype(&::conv2d_winograd_backward_weights) conv2d_winograd_backward_weights;
     decltype(&::conv2d_winograd4x4_forward) conv2d_winograd4x4_forward;
     decltype(&::conv2d_winograd4x4_backward_data) conv2d_winograd4x4_backward_data;
+    decltype(&::conv2d_winograd4x4_backward_weights) conv2d_winograd4x4_backward_weights;
 };
 
 // Throws hnn::Error when the device's kernels are not built in.

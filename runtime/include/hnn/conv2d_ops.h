@@ -14,14 +14,15 @@ namespace hnn {
 
 // How the CPU computes 3x3 stride-1 convolutions (forward, backward-data, backward-weights): the
 // direct sum, Winograd's F(2x2, 3x3) (2.25 times fewer multiply-adds; its transforms add a little
-// rounding, bounded normwise) or, for the forward and backward-data, F(4x4, 3x3) (4 times fewer;
-// about 6 times F(2x2)'s rounding, 5e-6 of the largest output at 200 channels).
+// rounding, bounded normwise) or F(4x4, 3x3) (4 times fewer; about 6 times F(2x2)'s rounding, 5e-6
+// of the largest output at 200 channels).
 // - automatic (the default) takes Winograd where it measured faster: at least 32 channels in and
 //   out, and at least 12x12 positions for the forward and backward-data (7x7 from a batch of 64;
 //   4x4 for backward-weights); of those, F(4x4) where the products sum over at least 128
-//   channels on at least 21x21 positions (36 tiles of 4x4), and F(2x2) elsewhere.
+//   channels (backward-weights: 128 in and out) on at least 21x21 positions (36 tiles of 4x4), and
+//   F(2x2) elsewhere.
 // - winograd takes F(2x2) wherever it applies (3x3, stride 1, on the CPU) and the direct sum
-//   elsewhere; winograd4x4 the same with F(4x4) for the forward and backward-data.
+//   elsewhere; winograd4x4 the same with F(4x4).
 // Process-wide, as oneDNN's algorithm choice is per primitive: set it before the layers run, not
 // while they run.
 enum class ConvAlgorithm { automatic, direct, winograd, winograd4x4 };
@@ -30,16 +31,13 @@ ConvAlgorithm conv_algorithm();
 // "auto", "direct", "winograd" or "winograd4x4" (--conv-algorithm); anything else throws hnn::Error.
 ConvAlgorithm parse_conv_algorithm(const std::string &name);
 
-// Whether one pass of a convolution (channels_in -> channels_out, a kernel_width x kernel_height
-// filter, geometry g over a batch of in_width x in_height inputs) runs as Winograd on `device`
-// under the current conv_algorithm().
-// conv_method says which kernel: the direct sum, F(2x2, 3x3) or F(4x4, 3x3).
+// Which kernel runs one pass of a convolution (channels_in -> channels_out, a kernel_width x
+// kernel_height filter, geometry g over a batch of in_width x in_height inputs) on `device` under
+// the current conv_algorithm(): the direct sum, F(2x2, 3x3) or F(4x4, 3x3).
 enum class ConvPass { forward, backward_data, backward_weights };
 enum class ConvMethod { direct, winograd_2x2, winograd_4x4 };
 ConvMethod conv_method(ConvPass pass, Device device, int channels_in, int channels_out, int kernel_width,
                        int kernel_height, const Conv2dGeometry &g, int in_width, int in_height, int batch);
-bool conv_runs_winograd(ConvPass pass, Device device, int channels_in, int channels_out, int kernel_width,
-                        int kernel_height, const Conv2dGeometry &g, int in_width, int in_height, int batch);
 // "direct", "winograd" (F(2x2)) or "winograd4x4", as --conv-algorithm names them.
 const char *conv_method_name(ConvMethod method);
 
