@@ -25,7 +25,10 @@ inline void schedule_pool(const Halide::Target &t, Halide::Func out, Halide::Fun
     }
     const int vec = t.natural_vector_size<float>();
     out.fuse(y, n, yn);
-    window.compute_at(out, x);
+    // On the stack: its size (the channels) is known only at run time, which otherwise puts it on
+    // the heap, a malloc and free per output position (a 28x28x200 avg-pool forward at batch 100
+    // made 19600 of them and ran 2.5x slower than a loop over the same loads).
+    window.compute_at(out, x).store_in(MemoryType::Stack);
     // Wide channels: vectors along c. Few channels: vectors along x (the window math is the same).
     auto vectorized = [&](Stage stage) {
         if (fast_path.defined()) {
