@@ -11,6 +11,7 @@
 #include "conv2d_winograd_algorithm.h"
 #include "channel_reduction_schedule.h"
 #include "conv2d_algorithm.h"
+#include "conv2d_estimates.h"
 #include "conv2d_winograd_schedule.h"
 
 namespace hnn {
@@ -25,7 +26,11 @@ const WinogradTransforms &winograd_transforms(int tile_outputs) {
 
 class Conv2dWinogradForward : public Generator<Conv2dWinogradForward> {
 public:
+    // `hnn tune`'s knobs and activations (schedules/schedule_params.h), and the autoschedulers'
+    // shape (conv2d_estimates.h).
+    GeneratorParam<std::string> schedule_knobs{"schedule_knobs", ""};
     GeneratorParam<std::string> activation_kinds{"activation_kinds", ""};
+    GeneratorParam<std::string> estimates{"estimates", ""};
     GeneratorParam<int> tile_outputs{"tile_outputs", 2, 2, 4};
     Input<Buffer<float, 4>> input{"input"};    // (ci, x, y, n)
     Input<Buffer<float, 4>> filter{"filter"};  // (co, kx, ky, ci), 3x3
@@ -41,8 +46,10 @@ public:
     Var co{"co"}, x{"x"}, y{"y"}, n{"n"};
     Func activated{"activated"}, input_padded;
     WinogradConv w;
+    WinogradTile tile;
 
     void generate() {
+        tile = winograd_register_tile(get_target(), ScheduleParams(schedule_knobs, get_target(), winograd_knob_names()));
         const Expr out_channels = filter.dim(0).extent();
         // Channels clamped: a schedule may transform whole vectors of channels past the last.
         Func input_bounded = clamp_dimension(input, 0, input.dim(0).extent(), "input_bounded");
@@ -55,13 +62,25 @@ public:
         const WinogradTransforms &f = winograd_transforms(tile_outputs);
         w = define_conv2d_winograd(input_padded, filter_bounded, bias_bounded, input.dim(0).extent(), output_width,
                                    input.dim(2).extent() + 2 * pad_y - 2, input.dim(3).extent(), pad_x, pad_y, f,
-                                   winograd_register_tile(get_target()).group_tiles);
+                                   tile.group_tiles);
         activated(co, x, y, n) = activation(act.kind, w.conv(co, x, y, n), act.at(co, x, y, n));
         output(co, x, y, n) = Tuple(activated(co, x, y, n), w.conv(co, x, y, n));
     }
 
     void schedule() {
-        schedule_conv2d_winograd(get_target(), output, w, input_padded, activated, act.kind,
+        if (auto_schedule) {
+            const ConvEstimates e = parse_conv_estimates(estimates);
+            input.set_estimates({{0, e.ci}, {0, e.w}, {0, e.h}, {0, e.n}});
+            filter.set_estimates({{0, e.co}, {0, 3}, {0, 3}, {0, e.ci}});
+            bias.set_estimates({{0, e.co}});
+            pad_x.set_estimate(e.pad_x);
+            pad_y.set_estimate(e.pad_y);
+            output_width.set_estimate(e.ow);
+            act.set_estimates(e.act, e.co);
+            output.set_estimates({{0, e.co}, {0, e.ow}, {0, e.oh}, {0, e.n}});
+            return;
+        }
+        schedule_conv2d_winograd(get_target(), tile, output, w, input_padded, activated, act.kind,
                                  compiled_activation_kinds(activation_kinds));
     }
 };
@@ -71,7 +90,9 @@ public:
 // its channels swapped, padded by 2 - pad.
 class Conv2dWinogradBackwardData : public Generator<Conv2dWinogradBackwardData> {
 public:
+    GeneratorParam<std::string> schedule_knobs{"schedule_knobs", ""};
     GeneratorParam<std::string> activation_kinds{"activation_kinds", ""};
+    GeneratorParam<std::string> estimates{"estimates", ""};
     GeneratorParam<int> tile_outputs{"tile_outputs", 2, 2, 4};
     Input<Buffer<float, 4>> output_grad{"output_grad"};                    // (co, x, y, n)
     Input<Buffer<float, 4>> filter{"filter"};                              // (co, kx, ky, ci), 3x3
@@ -84,8 +105,10 @@ public:
     Var ci{"ci"}, x{"x"}, y{"y"}, n{"n"};
     Func derivative{"derivative"}, output_grad_padded;
     WinogradConv w;
+    WinogradTile tile;
 
     void generate() {
+        tile = winograd_register_tile(get_target(), ScheduleParams(schedule_knobs, get_target(), winograd_knob_names()));
         // input_grad's width numbers the tiles; it cannot be read before input_grad is defined, and
         // input_pre_activation has its shape (the runtime passes input_grad itself for identity).
         const Expr in_channels = filter.dim(3).extent();
@@ -100,8 +123,7 @@ public:
         const WinogradTransforms &f = winograd_transforms(tile_outputs);
         w = define_conv2d_winograd(output_grad_padded, filter_flipped, no_bias, output_grad.dim(0).extent(),
                                    input_pre_activation.dim(1).extent(), input_pre_activation.dim(2).extent(),
-                                   output_grad.dim(3).extent(), 2 - pad_x, 2 - pad_y, f,
-                                   winograd_register_tile(get_target()).group_tiles);
+                                   output_grad.dim(3).extent(), 2 - pad_x, 2 - pad_y, f, tile.group_tiles);
 
         // Clamped as in conv2d_backward_data: the epilogue runs over whole vectors of channels.
         ActivationParams p = act.at(min(ci, in_channels - 1), x, y, n);
@@ -111,7 +133,18 @@ public:
     }
 
     void schedule() {
-        schedule_conv2d_winograd(get_target(), input_grad, w, output_grad_padded, derivative, act.kind,
+        if (auto_schedule) {
+            const ConvEstimates e = parse_conv_estimates(estimates);
+            output_grad.set_estimates({{0, e.co}, {0, e.ow}, {0, e.oh}, {0, e.n}});
+            filter.set_estimates({{0, e.co}, {0, 3}, {0, 3}, {0, e.ci}});
+            input_pre_activation.set_estimates({{0, e.ci}, {0, e.w}, {0, e.h}, {0, e.n}});
+            pad_x.set_estimate(e.pad_x);
+            pad_y.set_estimate(e.pad_y);
+            act.set_estimates(e.act, e.ci);
+            input_grad.set_estimates({{0, e.ci}, {0, e.w}, {0, e.h}, {0, e.n}});
+            return;
+        }
+        schedule_conv2d_winograd(get_target(), tile, input_grad, w, output_grad_padded, derivative, act.kind,
                                  compiled_activation_kinds(activation_kinds));
     }
 };
@@ -121,6 +154,8 @@ public:
 // the runtime passes (its thread count), not on scheduling.
 class Conv2dWinogradBackwardWeights : public Generator<Conv2dWinogradBackwardWeights> {
 public:
+    GeneratorParam<std::string> schedule_knobs{"schedule_knobs", ""};
+    GeneratorParam<std::string> estimates{"estimates", ""};
     GeneratorParam<int> tile_outputs{"tile_outputs", 2, 2, 4};
     Input<Buffer<float, 4>> output_grad{"output_grad"};  // (co, x, y, n)
     Input<Buffer<float, 4>> input{"input"};              // (ci, x, y, n)
@@ -151,7 +186,20 @@ public:
     }
 
     void schedule() {
-        schedule_conv2d_winograd_backward_weights(get_target(), filter_grad, w, input_padded, output_grad_padded,
+        if (auto_schedule) {
+            const ConvEstimates e = parse_conv_estimates(estimates);
+            output_grad.set_estimates({{0, e.co}, {0, e.ow}, {0, e.oh}, {0, e.n}});
+            input.set_estimates({{0, e.ci}, {0, e.w}, {0, e.h}, {0, e.n}});
+            pad_x.set_estimate(e.pad_x);
+            pad_y.set_estimate(e.pad_y);
+            partitions.set_estimate(1);
+            filter_grad.set_estimates({{0, e.co}, {0, 3}, {0, 3}, {0, e.ci}});
+            bias_grad.set_estimates({{0, e.co}});
+            return;
+        }
+        const WinogradGradientTile tile =
+            winograd_gradient_tile(get_target(), ScheduleParams(schedule_knobs, get_target(), winograd_gradient_knob_names()));
+        schedule_conv2d_winograd_backward_weights(get_target(), tile, filter_grad, w, input_padded, output_grad_padded,
                                                   output_grad.dim(3).extent(), partitions);
         schedule_channel_reduction(bias_grad, co, rb, get_target());
     }

@@ -43,10 +43,18 @@ struct WinogradTile {
 // all 36 points at once (see below), 36 x 4 bytes a tile and channel, yet the same groups measured
 // best: on celu7's 28x28 (49 tiles of 4x4), groups of 2 images (2.8 MB at 200 channels, past L2)
 // ran the forward in 95 ms, of one image 108 ms, of 4 images 115 ms.
-inline WinogradTile winograd_register_tile(const Halide::Target &t) {
-    if (t.has_feature(Halide::Target::AVX512_Skylake)) return {2, 7, 96};
-    if (t.has_feature(Halide::Target::AVX2)) return {2, 5, 96};
-    return {2, 3, 96};
+// `hnn tune` may replace each value (knobs "tile_c", "tile_t", "group_tiles"; schedule_params.h).
+inline WinogradTile winograd_register_tile(const Halide::Target &t, const ScheduleParams &knobs = {}) {
+    const WinogradTile hand = t.has_feature(Halide::Target::AVX512_Skylake) ? WinogradTile{2, 7, 96}
+                              : t.has_feature(Halide::Target::AVX2)         ? WinogradTile{2, 5, 96}
+                                                                            : WinogradTile{2, 3, 96};
+    return {knobs.get("tile_c", hand.channel_vectors), knobs.get("tile_t", hand.tiles),
+            knobs.get("group_tiles", hand.group_tiles)};
+}
+
+inline const std::set<std::string> &winograd_knob_names() {
+    static const std::set<std::string> names{"tile_c", "tile_t", "group_tiles"};
+    return names;
 }
 
 // A separable transform (rows (c, t, i, nu, k), then transformed (c, t, xi, nu, k)) of all the
@@ -82,11 +90,12 @@ inline void schedule_transform_all_points(Halide::Func rows, Halide::Func transf
 
 // out (c, x, y, n) is the kernel's output; epilogue (c, x, y, n) is the activation or its
 // derivative, computed per row and specialized on `kind`.
-inline void schedule_conv2d_winograd(const Halide::Target &t, Halide::Func out, WinogradConv &w, Halide::Func padded,
-                                     Halide::Func epilogue, Expr kind, const std::set<int> &activation_kinds) {
+// `tile` is winograd_register_tile's, as the algorithm's groups were made with it.
+inline void schedule_conv2d_winograd(const Halide::Target &t, const WinogradTile &tile, Halide::Func out,
+                                     WinogradConv &w, Halide::Func padded, Halide::Func epilogue, Expr kind,
+                                     const std::set<int> &activation_kinds) {
     using namespace Halide;
     const int vec = t.natural_vector_size<float>();
-    const WinogradTile tile = winograd_register_tile(t);
     const int points = w.transforms->points;
     const int tile_c = vec * tile.channel_vectors;
 
@@ -184,9 +193,17 @@ struct WinogradGradientTile {
     int group_tiles;
 };
 
-inline WinogradGradientTile winograd_gradient_tile(const Halide::Target &t) {
-    if (t.has_feature(Halide::Target::AVX512_Skylake)) return {2, 7, 96};
-    return {2, 4, 96};
+// `hnn tune` may replace each value (knobs "tile_co", "tile_ci", "group_tiles").
+inline WinogradGradientTile winograd_gradient_tile(const Halide::Target &t, const ScheduleParams &knobs = {}) {
+    const WinogradGradientTile hand =
+        t.has_feature(Halide::Target::AVX512_Skylake) ? WinogradGradientTile{2, 7, 96} : WinogradGradientTile{2, 4, 96};
+    return {knobs.get("tile_co", hand.co_vectors), knobs.get("tile_ci", hand.ci),
+            knobs.get("group_tiles", hand.group_tiles)};
+}
+
+inline const std::set<std::string> &winograd_gradient_knob_names() {
+    static const std::set<std::string> names{"tile_co", "tile_ci", "group_tiles"};
+    return names;
 }
 
 // Each of `partitions` threads sums a share of the images into its own partial transformed
@@ -196,12 +213,12 @@ inline WinogradGradientTile winograd_gradient_tile(const Halide::Target &t) {
 // as its forward does); then every register tile of (co vectors x ci) sums the product along the
 // tiles and adds it into the partial. The partials are summed in a fixed order
 // and transformed back to 3x3 once per call.
-inline void schedule_conv2d_winograd_backward_weights(const Halide::Target &t, Halide::Func filter_grad,
-                                                      WinogradFilterGradient &w, Halide::Func input_padded,
-                                                      Halide::Func output_grad_padded, Expr batch, Expr partitions) {
+inline void schedule_conv2d_winograd_backward_weights(const Halide::Target &t, const WinogradGradientTile &tile,
+                                                      Halide::Func filter_grad, WinogradFilterGradient &w,
+                                                      Halide::Func input_padded, Halide::Func output_grad_padded,
+                                                      Expr batch, Expr partitions) {
     using namespace Halide;
     const int vec = t.natural_vector_size<float>();
-    const WinogradGradientTile tile = winograd_gradient_tile(t);
     const int points = w.transforms->points;
     const int tile_co = vec * tile.co_vectors;
 

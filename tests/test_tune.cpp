@@ -99,6 +99,33 @@ TEST_CASE("tune: a short search writes a tuned file that parses back, checks out
     std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("tune: a Winograd kernel's knobs are searched, written, checked and read by the build", "[tune][cli][winograd]") {
+    // F(2x2) backward-weights: the Winograd kernel that compiles fastest (no activation).
+    const std::filesystem::path dir = fresh_directory("hnn-tune-winograd");
+    const std::string args = "tune conv2d_winograd_backward_weights --shape ci=8,co=16,w=6,h=5,n=2,k=3,pad=1 "
+                             "--budget 4 --repeats 2 --min-speedup 0 --threads 2 --out " + dir.string();
+    test::CliRun r = run_hnn(args, true);
+    INFO("hnn " << args << "\n" << r.out);
+    REQUIRE(r.exit_code == 0);
+    std::vector<std::filesystem::path> files;
+    for (const auto &e : std::filesystem::directory_iterator(dir)) files.push_back(e.path());
+    REQUIRE(files.size() == 1);
+    const TunedFile f = parse_tuned_file(read_text(files[0]), files[0].filename().string());
+    CHECK(f.kernel == "conv2d_winograd_backward_weights");
+    REQUIRE(f.knobs.size() == 3);
+    CHECK(f.knobs[0].first == "group_tiles");
+    CHECK(f.knobs[1].first == "tile_ci");
+    CHECK(f.knobs[2].first == "tile_co");
+    // The winner's knobs, compiled as the build would, give the default schedule's numbers.
+    test::CliRun check = run_hnn("tune --check " + files[0].string() + " --repeats 1", true);
+    INFO(check.out);
+    CHECK(check.exit_code == 0);
+    CHECK(check.out.find("same numbers as the default schedule") != std::string::npos);
+    const std::string expected = "schedule_knobs=" + f.isa + ".group_tiles:" + std::to_string(f.knobs[0].second);
+    CHECK(cmake_knobs(dir, "conv2d_winograd_backward_weights").out.find(expected) != std::string::npos);
+    std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("tune: the build refuses a tuned file it cannot apply, naming the file and line", "[tune]") {
     const std::filesystem::path dir = fresh_directory("hnn-tune-bad");
     std::ofstream(dir / "conv2d_forward.avx2.txt") << "# comment\nkernel conv2d_forward\nisa avx2\nschedule hand\ntile_c many\n";
@@ -123,6 +150,8 @@ TEST_CASE("tune: bad shapes and kernels fail naming what is wrong", "[tune][cli]
         {"tune conv2d_forward --shape ci=8,co=16,w=6,h=5,n=2,k=3,act=nope", "field 'act'"},
         {"tune conv2d_backward_weights --shape ci=8,co=16,w=6,h=5,n=2,k=3,act=relu", "field 'act'"},
         {"tune conv2d_sideways --shape ci=8,co=16,w=6,h=5,n=2,k=3", "unknown or untunable kernel 'conv2d_sideways'"},
+        {"tune conv2d_winograd_forward --shape ci=8,co=16,w=6,h=5,n=2,k=5", "3x3 stride-1 convolutions only"},
+        {"tune conv2d_winograd4x4_backward_data --shape ci=8,co=16,w=6,h=5,n=2,k=3,stride=2", "'stride'"},
         {"tune --shape ci=8,co=16,w=6,h=5,n=2,k=3", "name a kernel"},
         {"tune --model celu7 --width 8 --batch 2 --shape ci=8", "not both"},
     };

@@ -452,17 +452,20 @@ void compare(const Outputs &hnn, const Outputs &onednn, OpMeasurement &m, const 
 
 }  // namespace
 
+ConvMethod conv_method_of(const BenchOp &op, Device device) {
+    if (op.group() != "conv") return ConvMethod::direct;
+    const ConvPass pass = op.kind == BenchOpKind::conv_forward         ? ConvPass::forward
+                          : op.kind == BenchOpKind::conv_backward_data ? ConvPass::backward_data
+                                                                       : ConvPass::backward_weights;
+    const ConvProblem &p = op.conv;
+    return conv_method(pass, device, p.in.channels, p.out_channels, p.kernel, p.kernel, p.geometry, p.in.width,
+                       p.in.height, p.batch);
+}
+
 OpMeasurement measure_op(const BenchOp &op, const Timing &timing, OnednnLayout layout, uint64_t seed, Device device) {
     OpMeasurement m;
     m.op = op;
-    if (op.group() == "conv") {
-        const ConvPass pass = op.kind == BenchOpKind::conv_forward         ? ConvPass::forward
-                              : op.kind == BenchOpKind::conv_backward_data ? ConvPass::backward_data
-                                                                           : ConvPass::backward_weights;
-        const ConvProblem &p = op.conv;
-        m.algorithm = conv_method_name(conv_method(pass, device, p.in.channels, p.out_channels, p.kernel, p.kernel,
-                                                   p.geometry, p.in.width, p.in.height, p.batch));
-    }
+    if (op.group() == "conv") m.algorithm = conv_method_name(conv_method_of(op, device));
     Case c = make_case(op, layout, seed, device);
     if (c.onednn) {
         m.onednn_computes = c.onednn->computes;

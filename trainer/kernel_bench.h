@@ -5,6 +5,7 @@
 #include "model.h"
 #include "onednn_ops.h"
 
+#include "hnn/conv2d_ops.h"
 #include "hnn/device.h"
 
 #include <cstdint>
@@ -47,6 +48,9 @@ struct BenchOp {
 
 // Every op of the model's layers for a batch, in layer order, identical ops merged.
 std::vector<BenchOp> model_ops(const ModelSpec &model, const Shape3 &input, int classes, int batch);
+
+// Which kernel runs a conv op on `device` under the current conv_algorithm() (not a conv op: direct).
+ConvMethod conv_method_of(const BenchOp &op, Device device);
 
 struct Timing {
     int warmup = 3, repeats = 10;

@@ -1,6 +1,7 @@
 #include "tune_command.h"
 
 #include "bench_command.h"
+#include "conv_algorithm_option.h"
 #include "kernel_bench.h"
 
 #include "hnn/error.h"
@@ -22,6 +23,7 @@ struct TuneOptions {
     std::vector<std::string> shapes;
     TrainOptions model;
     bool model_given = false;
+    std::string conv_algorithm = "auto";  // which kernels a model's 3x3 stride-1 layers run
     std::string budget, out, threads, repeats, warmup, seed, min_speedup;
     bool dry_run = false;
     std::string autoschedulers;
@@ -43,14 +45,22 @@ std::vector<std::string> command_line_arguments() {
     return out;
 }
 
-// The kernel each bench op runs, if it is tunable.
+// The kernel each bench op runs on the CPU (the direct sum or a Winograd kernel, as the runtime
+// picks it), if it is tunable.
 std::string tunable_kernel(const BenchOp &op) {
+    std::string pass;
     switch (op.kind) {
-    case BenchOpKind::conv_forward: return "conv2d_forward";
-    case BenchOpKind::conv_backward_data: return "conv2d_backward_data";
-    case BenchOpKind::conv_backward_weights: return "conv2d_backward_weights";
+    case BenchOpKind::conv_forward: pass = "forward"; break;
+    case BenchOpKind::conv_backward_data: pass = "backward_data"; break;
+    case BenchOpKind::conv_backward_weights: pass = "backward_weights"; break;
     default: return "";
     }
+    switch (conv_method_of(op, Device::cpu)) {
+    case ConvMethod::winograd_2x2: return "conv2d_winograd_" + pass;
+    case ConvMethod::winograd_4x4: return "conv2d_winograd4x4_" + pass;
+    case ConvMethod::direct: break;
+    }
+    return "conv2d_" + pass;
 }
 
 // hnn-tune's --shape text of a conv op. Backward-data is timed plain (identity), as hnn bench does.
@@ -68,6 +78,7 @@ std::string conv_spec(const BenchOp &op) {
 
 std::vector<std::string> model_shapes(const TuneOptions &o) {
     const BenchModel m = resolve_bench_model(o.model);
+    set_conv_algorithm(parse_conv_algorithm(o.conv_algorithm));
     std::vector<std::string> shapes;
     std::set<std::string> seen;
     for (const BenchOp &op : model_ops(m.model, m.input, 10, o.model.batch)) {
@@ -135,10 +146,13 @@ void add_tune_command(CLI::App &app) {
     auto o = std::make_shared<TuneOptions>();
     CLI::App *cmd = app.add_subcommand(
         "tune", "Search the schedules of the tunable kernels on this machine; write the winners to schedules/tuned");
-    cmd->add_option("kernel", o->kernel, "conv2d_forward, conv2d_backward_data or conv2d_backward_weights (with a model: only it)");
+    cmd->add_option("kernel", o->kernel,
+                    "conv2d_forward, conv2d_backward_data, conv2d_backward_weights, or the Winograd kernels "
+                    "conv2d_winograd[4x4]_forward|backward_data|backward_weights (with a model: only it)");
     cmd->add_option("--shape", o->shapes,
                     "ci=64,co=64,w=28,h=28,n=100,k=3[,stride=1][,pad=1|pad_x=..,pad_y=..][,ow=..,oh=..][,act=celu]; repeatable");
     add_bench_model_options(cmd, o->model);
+    add_conv_algorithm_option(cmd, o->conv_algorithm);
     cmd->add_option("--budget", o->budget, "Seconds for the whole search (default 120)");
     cmd->add_option("--out", o->out, "Directory of the tuned files (default: the source tree's schedules/tuned)");
     cmd->add_option("--threads", o->threads, "Threads of the kernels (default: every core)");

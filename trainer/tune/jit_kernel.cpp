@@ -1,5 +1,7 @@
 #include "jit_kernel.h"
 
+#include "tune_problem.h"
+
 #include "hnn/error.h"
 #include "hnn/kernel_scratch_memory.h"
 
@@ -72,14 +74,16 @@ void install_jit_handlers() {
     });
 }
 
-JitKernel::JitKernel(const std::string &generator, const Halide::Target &target,
+JitKernel::JitKernel(const std::string &kernel, const Halide::Target &target,
                      const std::map<std::string, std::string> &generator_params)
-    : name_(generator) {
+    : name_(kernel) {
     install_jit_handlers();
+    const KernelGenerator g = kernel_generator(kernel);
     try {
         Halide::GeneratorContext context(target.with_feature(Halide::Target::JIT));
-        auto gen = Halide::Internal::GeneratorRegistry::create(generator, context);
+        auto gen = Halide::Internal::GeneratorRegistry::create(g.generator, context);
         Halide::Internal::GeneratorParamsMap params;
+        for (const auto &[k, v] : g.params) params[k] = v;
         for (const auto &[k, v] : generator_params) params[k] = v;
         gen->set_generator_param_values(params);
         module_ = gen->build_module(name_);
@@ -87,7 +91,7 @@ JitKernel::JitKernel(const std::string &generator, const Halide::Target &target,
     } catch (const Halide::Error &e) {
         std::string p;
         for (const auto &[k, v] : generator_params) p += " " + k + "=" + v;
-        throw Error("compiling " + generator + " for " + target.to_string() + " with" + (p.empty() ? " defaults" : p) +
+        throw Error("compiling " + kernel + " for " + target.to_string() + " with" + (p.empty() ? " defaults" : p) +
                     ": " + e.what());
     }
 }

@@ -22,8 +22,10 @@ struct KernelArgs {
 
 class JitKernel {
 public:
-    // Throws hnn::Error (naming the generator and parameters) when Halide refuses them.
-    JitKernel(const std::string &generator, const Halide::Target &target,
+    // `kernel` as the build names it (tune_problem.h's kernel_generator says which generator and
+    // fixed parameters make it); `generator_params` are added to those. Throws hnn::Error (naming
+    // the kernel and parameters) when Halide refuses them.
+    JitKernel(const std::string &kernel, const Halide::Target &target,
               const std::map<std::string, std::string> &generator_params);
 
     // Runs the kernel once; throws hnn::Error with Halide's message when it fails.

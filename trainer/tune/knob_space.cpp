@@ -1,7 +1,9 @@
 #include "knob_space.h"
 
 #include "conv2d_schedule.h"
+#include "conv2d_winograd_schedule.h"
 #include "schedule_params.h"
+#include "tune_problem.h"
 
 #include <algorithm>
 
@@ -18,7 +20,20 @@ int vector_registers(const Halide::Target &t) {
 
 }  // namespace
 
+// The first two knobs of every kernel are its register tile's sides.
 std::vector<KnobRange> knob_ranges(const std::string &kernel, const Halide::Target &t) {
+    if (is_winograd(kernel)) {
+        if (pass_of(kernel) == KernelPass::backward_weights) {
+            const WinogradGradientTile hand = winograd_gradient_tile(t);
+            return {{"tile_co", hand.co_vectors, 1, 4},
+                    {"tile_ci", hand.ci, 1, 24},
+                    {"group_tiles", hand.group_tiles, 1, 1024, true}};
+        }
+        const WinogradTile hand = winograd_register_tile(t);
+        return {{"tile_c", hand.channel_vectors, 1, 4},
+                {"tile_t", hand.tiles, 1, 24},
+                {"group_tiles", hand.group_tiles, 1, 1024, true}};
+    }
     if (conv_like(kernel)) {
         const RegisterTile hand = conv_register_tile(t);
         return {{"tile_c", hand.channel_vectors, 1, 6},
@@ -34,10 +49,10 @@ std::vector<KnobRange> knob_ranges(const std::string &kernel, const Halide::Targ
 bool fits_registers(const std::string &kernel, const Halide::Target &t, const Knobs &k) {
     Knobs full = hand_knobs(kernel, t);
     for (const auto &[name, value] : k) full[name] = value;
-    // Accumulators, plus one register per vector of weights (conv) or of output gradient
+    // Accumulators, plus one register per vector of weights (convs) or of output gradient
     // (backward-weights) and one broadcast input.
-    const int a = conv_like(kernel) ? full["tile_c"] : full["tile_co"];
-    const int b = conv_like(kernel) ? full["tile_x"] : full["tile_ci"];
+    const std::vector<KnobRange> ranges = knob_ranges(kernel, t);
+    const int a = full[ranges[0].name], b = full[ranges[1].name];
     return a * b + a + 1 <= vector_registers(t);
 }
 

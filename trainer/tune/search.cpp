@@ -172,6 +172,12 @@ public:
     KernelSearch result() {
         s_.winner = best();
         s_.best_hand = best(true);
+        // The confirmed candidate stays the best hand one: its new time came from a side-by-side
+        // run, and another candidate's older time from the search is no fair comparison.
+        if (s_.confirmed) {
+            s_.best_hand = confirmed_;
+            if (s_.candidates[s_.winner].autoscheduler.empty()) s_.winner = confirmed_;
+        }
         return s_;
     }
 
@@ -183,6 +189,7 @@ public:
     void confirm_best_hand() {
         const size_t b = best(true);
         if (b == 0) return;
+        confirmed_ = b;
         CandidateResult &def = s_.candidates[0], &win = s_.candidates[b];
         std::map<std::string, std::string> params;
         if (!kinds_param_.empty()) params["activation_kinds"] = kinds_param_;
@@ -249,6 +256,7 @@ private:
     std::vector<std::vector<Halide::Buffer<float>>> reference_;
     std::string kinds_param_;
     KernelSearch s_;
+    size_t confirmed_ = 0;  // the candidate confirm_best_hand re-timed
 };
 
 }  // namespace

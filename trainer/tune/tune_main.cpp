@@ -304,7 +304,7 @@ int run(Options o) {
 int main(int argc, char **argv) {
     hnn::tune::Options o;
     CLI::App app{"hnn-tune: searches the schedules of hnn's kernels on this machine (run it as `hnn tune`)"};
-    app.add_option("kernel", o.kernel, "The kernel to tune (conv2d_forward, conv2d_backward_data, conv2d_backward_weights)");
+    app.add_option("kernel", o.kernel, "The kernel to tune (conv2d_forward, conv2d_backward_data, conv2d_backward_weights, conv2d_winograd[4x4]_PASS)");
     app.add_option("--shape", o.shapes,
                    "ci=64,co=64,w=28,h=28,n=100,k=3[,stride=1][,pad=1|pad_x=..,pad_y=..][,ow=..,oh=..][,act=celu]; "
                    "KERNEL:SHAPE without a kernel argument; repeat for several shapes")

@@ -11,7 +11,11 @@ namespace hnn::tune {
 namespace {
 
 bool has_activation(const std::string &kernel) {
-    return kernel == "conv2d_forward" || kernel == "conv2d_backward_data";
+    return pass_of(kernel) != KernelPass::backward_weights;
+}
+
+bool ends_with(const std::string &s, const std::string &suffix) {
+    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 int parse_int_field(const std::string &kernel, const std::string &key, const std::string &value, int minimum) {
@@ -40,8 +44,30 @@ Halide::Buffer<float> random_buffer(std::vector<int> sizes, std::mt19937_64 &rng
 }  // namespace
 
 const std::vector<std::string> &tunable_kernels() {
-    static const std::vector<std::string> kernels{"conv2d_forward", "conv2d_backward_data", "conv2d_backward_weights"};
+    static const std::vector<std::string> kernels{"conv2d_forward",
+                                                  "conv2d_backward_data",
+                                                  "conv2d_backward_weights",
+                                                  "conv2d_winograd_forward",
+                                                  "conv2d_winograd_backward_data",
+                                                  "conv2d_winograd_backward_weights",
+                                                  "conv2d_winograd4x4_forward",
+                                                  "conv2d_winograd4x4_backward_data",
+                                                  "conv2d_winograd4x4_backward_weights"};
     return kernels;
+}
+
+KernelPass pass_of(const std::string &kernel) {
+    if (ends_with(kernel, "_backward_weights")) return KernelPass::backward_weights;
+    if (ends_with(kernel, "_backward_data")) return KernelPass::backward_data;
+    return KernelPass::forward;
+}
+
+bool is_winograd(const std::string &kernel) { return kernel.rfind("conv2d_winograd", 0) == 0; }
+
+KernelGenerator kernel_generator(const std::string &kernel) {
+    const std::string f4x4 = "conv2d_winograd4x4_";
+    if (kernel.rfind(f4x4, 0) == 0) return {"conv2d_winograd_" + kernel.substr(f4x4.size()), {{"tile_outputs", "4"}}};
+    return {kernel, {}};
 }
 
 bool is_tunable(const std::string &kernel) {
@@ -102,6 +128,9 @@ TuneProblem parse_problem(const std::string &kernel, const std::string &spec) {
     c.ow = int_field("ow", 1, ow, false);
     c.oh = int_field("oh", 1, oh, false);
     if (c.ow < 1 || c.oh < 1) throw Error(kernel + " --shape: field 'k' is larger than the padded input");
+    if (is_winograd(kernel) && (c.k != 3 || c.stride != 1)) {
+        throw Error(kernel + " --shape: fields 'k' and 'stride': this kernel computes 3x3 stride-1 convolutions only");
+    }
     if ((c.ow - 1) * c.stride + c.k - c.pad_x > c.w + c.k || (c.oh - 1) * c.stride + c.k - c.pad_y > c.h + c.k) {
         throw Error(kernel + " --shape: field 'ow'/'oh' reads past the input by more than a kernel");
     }
@@ -161,14 +190,16 @@ KernelArgs make_kernel_args(const TuneProblem &p, uint64_t seed, int threads) {
     a.ints["pad_x"] = c.pad_x;
     a.ints["pad_y"] = c.pad_y;
     a.ints["activation_kind"] = static_cast<int>(c.act);
-    if (p.kernel == "conv2d_forward") {
+    a.ints["output_width"] = c.ow;  // the Winograd forward's
+    const KernelPass pass = pass_of(p.kernel);
+    if (pass == KernelPass::forward) {
         a.buffers["input"] = random_buffer({c.ci, c.w, c.h, c.n}, rng);
         a.buffers["filter"] = random_buffer({c.co, c.k, c.k, c.ci}, rng);
         a.buffers["bias"] = random_buffer({c.co}, rng);
         a.buffers["channel_slope"] = random_buffer({c.co}, rng);
         a.buffers["output.0"] = Halide::Buffer<float>(std::vector<int>{c.co, c.ow, c.oh, c.n});
         a.buffers["output.1"] = Halide::Buffer<float>(std::vector<int>{c.co, c.ow, c.oh, c.n});
-    } else if (p.kernel == "conv2d_backward_data") {
+    } else if (pass == KernelPass::backward_data) {
         a.buffers["output_grad"] = random_buffer({c.co, c.ow, c.oh, c.n}, rng);
         a.buffers["filter"] = random_buffer({c.co, c.k, c.k, c.ci}, rng);
         a.buffers["input_pre_activation"] = random_buffer({c.ci, c.w, c.h, c.n}, rng);
@@ -185,8 +216,11 @@ KernelArgs make_kernel_args(const TuneProblem &p, uint64_t seed, int threads) {
 }
 
 std::vector<std::string> output_names(const std::string &kernel) {
-    if (kernel == "conv2d_forward") return {"output.0", "output.1"};
-    if (kernel == "conv2d_backward_data") return {"input_grad"};
+    switch (pass_of(kernel)) {
+    case KernelPass::forward: return {"output.0", "output.1"};
+    case KernelPass::backward_data: return {"input_grad"};
+    case KernelPass::backward_weights: break;
+    }
     return {"filter_grad", "bias_grad"};
 }
 

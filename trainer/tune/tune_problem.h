@@ -7,6 +7,7 @@
 #include "hnn/activation.h"
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,20 @@ namespace hnn::tune {
 // The kernels whose schedules have knobs (generators with a `schedule_knobs` parameter).
 const std::vector<std::string> &tunable_kernels();
 bool is_tunable(const std::string &kernel);
+
+// What a tunable kernel computes: a convolution's forward, backward-data or backward-weights, by
+// the direct sum or (conv2d_winograd*, 3x3 stride 1 only) by Winograd's transforms.
+enum class KernelPass { forward, backward_data, backward_weights };
+KernelPass pass_of(const std::string &kernel);
+bool is_winograd(const std::string &kernel);
+
+// The generator a kernel is built from and the GeneratorParams its CMake line fixes
+// (conv2d_winograd4x4_forward: conv2d_winograd_forward with tile_outputs=4).
+struct KernelGenerator {
+    std::string generator;
+    std::map<std::string, std::string> params;
+};
+KernelGenerator kernel_generator(const std::string &kernel);
 
 // A convolution call: input (ci, w, h, n), filter (co, k, k, ci), output (co, ow, oh, n).
 struct ConvShape {
