@@ -11,8 +11,8 @@ namespace hnn {
 // out is pure over (c, x, y, n) and reads `window`, whose update reduces over the window.
 // `elements`: the larger of the input and the output, for the choice of one thread
 // (parallel_rows.h); `row_elements`: c x (output width), for parallel_row_tasks. fast_path: a
-// condition under which `out` does not read `window` (avg-pool backward with kernel == stride);
-// the loop nest gets a copy specialized on it.
+// condition under which `out` does not read `window` (avg-pool forward on 2x2 windows, backward
+// with kernel == stride); the CPU loop nest gets a copy specialized on it.
 inline void schedule_pool(const Halide::Target &t, Halide::Func out, Halide::Func window, Halide::Expr channels,
                           Halide::Expr elements, Halide::Expr row_elements, Halide::Expr fast_path = Halide::Expr()) {
     using namespace Halide;
