@@ -247,7 +247,7 @@ inline void schedule_narrow_backward_data(const Halide::Target &t, Halide::Func 
 
     Var dc = din_narrow.args()[0], dx = din_narrow.args()[1];
     Var dxo("narrow_x_outer"), dxi("narrow_x_inner");
-    din_narrow.compute_at(out, y).align_extent(dx, positions);
+    din_narrow.compute_at(out, y).store_at(out, n).align_extent(dx, positions);
     for (int kernel_width : kNarrowBackwardDataKernelWidths) {
         RVar co_outer("co_outer"), co_inner("co_inner");
         Var lane("lane"), tap("tap");

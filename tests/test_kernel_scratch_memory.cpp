@@ -57,7 +57,7 @@ TEST_CASE("halide_malloc blocks are aligned, reused by size and bounded by the c
     halide_free(nullptr, again);
     halide_free(nullptr, other);
 
-    // Small blocks are malloc's business.
+    // Blocks under a page are malloc's business.
     const size_t cached = kernel_scratch_stats().cached_bytes;
     void *small = halide_malloc(nullptr, 1000);
     REQUIRE(reinterpret_cast<uintptr_t>(small) % 64 == 0);
@@ -85,7 +85,7 @@ TEST_CASE("a kernel called again on the same shapes allocates no new scratch and
         ~RestoreThreads() { set_cpu_threads(n); }
     } restore{threads};
     // 64 channels of 20x20: the backward-weights kernel's padded image (124 KB) and partial sum
-    // (147 KB) are over the cache's 64 KB floor.
+    // (147 KB) are over the cache's one-page floor.
     const Conv2dGeometry g = conv2d_geometry(20, 20, 3, 3, 1, parse_padding("same"));
     Tensor dout = random_tensor({64, g.out_width, g.out_height, 2}), input = random_tensor({64, 20, 20, 2});
     Tensor first({64, 3, 3, 64}), second({64, 3, 3, 64}), db({64});
