@@ -43,6 +43,11 @@ const std::vector<Case> cases = {
     // 1x1 at stride 1 on small images runs as rows of several images' positions (with 2 threads:
     // 5 images of 3x2 a row).
     {7, 3, 2, 40, 12, 1, 1, "valid"},
+    // Images smaller than the kernel's reach, whose taps that meet no input are cropped away: celu7's
+    // 2x2 conv on 1x1 images (one tap of four), a 3x3 on 1x1, a 5x5 on 2x3 (the middle 3 columns), and
+    // at stride 2 (backward-data's phases over the cropped taps).
+    {6, 1, 1, 4, 9, 2, 1, "same"},    {5, 1, 1, 3, 7, 3, 1, "same"},   {3, 2, 3, 2, 4, 5, 1, "same"},
+    {4, 2, 2, 2, 5, 5, 2, "same"},
 };
 
 reference::ConvShape shape_of(const Case &c, const Conv2dGeometry &g) {
