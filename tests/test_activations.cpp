@@ -74,7 +74,9 @@ void check_activation(const Activation &a) {
     INFO("activation " << activation_name(k));
     // Odd sizes (not a multiple of any vector width), batch 1, and every vectorization path: along
     // channels (19), and under 16 channels along whole images, or along x for prelu and rrelu.
-    for (std::vector<int> shape : {std::vector<int>{5, 7, 3, 2}, {19, 3, 1, 1}, {1, 33, 1, 1}, {3, 1, 1, 1}}) {
+    // Images of under 64 floats share a row: batches of 7 (a prime) and 12 images of 1x1x10.
+    for (std::vector<int> shape : {std::vector<int>{5, 7, 3, 2}, {19, 3, 1, 1}, {1, 33, 1, 1}, {3, 1, 1, 1},
+                                   {10, 1, 1, 7}, {10, 1, 1, 12}}) {
         INFO("shape " << Tensor(shape).shape_string());
         Tensor x = random_tensor(shape, -10, 10);
         Tensor dy = random_tensor(shape, -2, 2);

@@ -12,19 +12,29 @@ namespace {
 // A CPU tensor with fewer channels than a vector has lanes is passed to the forward and backward
 // kernels as (c x y, 1, 1, n), the same memory (Tensor::reshaped): their vectors then run along
 // contiguous memory, instead of along x with a stride of c (gathers and scalar tails: elu over 50
-// images of 8x8x10 took 0.1 ms, oneDNN's 0.007). Only for activations that are the same function
+// images of 8x8x10 took 0.1 ms, oneDNN's 0.007). Images smaller than a few vectors (celu7's 1x1x10
+// logits: 10 floats) share a row, or their rows would still be one partial vector each (celu over
+// 100 of them took 0.025 ms, oneDNN's 0.005). Only for activations that are the same function
 // at every position: prelu has a slope per channel, and rrelu draws its slopes by (c, x, y, n).
 constexpr int kFlattenBelowChannels = 16;
+constexpr int kMinRowElements = 4 * kFlattenBelowChannels;
 
 bool runs_as_image_rows(const Activation &a, const Tensor &x) {
     return x.device() == Device::cpu && x.dim(0) < kFlattenBelowChannels && a.kind != ActivationKind::prelu &&
            a.kind != ActivationKind::rrelu;
 }
 
-// The buffer a kernel gets for t: t's own, or (as_rows) that of `rows`, set to t as one row per image.
+// The buffer a kernel gets for t: t's own, or (as_rows) that of `rows`, set to t as rows of whole
+// images: one image a row, or the fewest that fill kMinRowElements (a number dividing the batch).
 halide_buffer_t *kernel_operand(Tensor &t, Tensor &rows, bool as_rows) {
     if (!as_rows) return t.raw();
-    rows = t.reshaped({t.dim(0) * t.dim(1) * t.dim(2), 1, 1, t.dim(3)});
+    const int image = t.dim(0) * t.dim(1) * t.dim(2), batch = t.dim(3);
+    int images_per_row = 1;
+    while (image * images_per_row < kMinRowElements && images_per_row < batch) {
+        images_per_row++;
+        while (batch % images_per_row != 0) images_per_row++;
+    }
+    rows = t.reshaped({image * images_per_row, 1, 1, batch / images_per_row});
     return rows.raw();
 }
 
