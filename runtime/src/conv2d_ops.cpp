@@ -127,6 +127,9 @@ struct TileShape {
     }
 };
 constexpr TileShape kHandTile{48, 4}, kTile2x7{32, 7};
+// The forward's third tile, 1 x 12 (the _tile_1x12 kernel), where the output channels fit its one
+// vector: a classifier's 10 channels made 3 x 4 compute 48.
+constexpr TileShape kTile1x12{16, 12};
 
 // `tile_2x7` is null where there is no such variant (a GPU) and ignored where the kernel is tuned.
 template<typename Kernel>
@@ -270,8 +273,10 @@ void conv2d_forward(Tensor &input, Tensor &filter, Tensor *bias, const Conv2dGeo
     halide_buffer_t *in = positions_operand(input, input_rows, images_per_row);
     halide_buffer_t *out = positions_operand(output, output_rows, images_per_row);
     halide_buffer_t *pre = positions_operand(pre_activation, pre_rows, images_per_row);
-    auto kernel = kernel_for_shape(kernels.conv2d_forward, kernels.conv2d_forward_tile_2x7, kForwardTuned, co,
-                                   out->dim[1].extent);
+    auto kernel = kernels.conv2d_forward_tile_1x12 && !kForwardTuned && co <= kTile1x12.channels
+                      ? kernels.conv2d_forward_tile_1x12
+                      : kernel_for_shape(kernels.conv2d_forward, kernels.conv2d_forward_tile_2x7, kForwardTuned, co,
+                                         out->dim[1].extent);
     int r = kernel(in, weights, bias ? bias->raw() : shared_zeros(co, input.device()), gt.stride, gt.pad_x, gt.pad_y,
                    static_cast<int>(a.kind), a.negative_slope, a.alpha, a.beta, a.threshold, a.rrelu_lower,
                    a.rrelu_upper, key.training, key.seed, key.step, key.batch_offset,

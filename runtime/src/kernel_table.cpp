@@ -72,6 +72,7 @@ const KernelTable &kernel_table(Device device) {
         ::conv2d_winograd4x4_forward,
         ::conv2d_winograd4x4_backward_data,
         ::conv2d_winograd4x4_backward_weights,
+        ::conv2d_forward_tile_1x12,
     };
     if (device == Device::cpu) return cpu;
     if (device == Device::opencl) {
@@ -106,6 +107,7 @@ const KernelTable &kernel_table(Device device) {
             nullptr,
             nullptr,
             nullptr,
+            nullptr,
         };
         return opencl;
 #else
@@ -131,6 +133,7 @@ const KernelTable &kernel_table(Device device) {
         ::adam_update_cuda,
         ::upsample_nearest_add_cuda,
         ::dropout_cuda,
+        nullptr,
         nullptr,
         nullptr,
         nullptr,

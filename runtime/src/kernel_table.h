@@ -11,6 +11,7 @@
 #include "conv2d_backward_data_tile_2x7.h"
 #include "conv2d_backward_weights.h"
 #include "conv2d_forward.h"
+#include "conv2d_forward_tile_1x12.h"
 #include "conv2d_forward_tile_2x7.h"
 #include "conv2d_winograd_backward_data.h"
 #include "conv2d_winograd_backward_weights.h"
@@ -62,6 +63,8 @@ struct KernelTable {
     decltype(&::conv2d_winograd4x4_forward) conv2d_winograd4x4_forward;
     decltype(&::conv2d_winograd4x4_backward_data) conv2d_winograd4x4_backward_data;
     decltype(&::conv2d_winograd4x4_backward_weights) conv2d_winograd4x4_backward_weights;
+    // The CPU's forward for outputs of one vector of channels (null on a GPU).
+    decltype(&::conv2d_forward_tile_1x12) conv2d_forward_tile_1x12;
 };
 
 // Throws hnn::Error when the device's kernels are not built in.
