@@ -247,6 +247,8 @@ inline void schedule_narrow_backward_data(const Halide::Target &t, Halide::Func 
 
     Var dc = din_narrow.args()[0], dx = din_narrow.args()[1];
     Var dxo("narrow_x_outer"), dxi("narrow_x_inner");
+    // Stored per image: Halide allocates it in the general path's row loop as well (where it is
+    // never computed), and a malloc per row and channel tile was a quarter of a small 1x1 conv.
     din_narrow.compute_at(out, y).store_at(out, n).align_extent(dx, positions);
     for (int kernel_width : kNarrowBackwardDataKernelWidths) {
         RVar co_outer("co_outer"), co_inner("co_inner");
