@@ -108,23 +108,40 @@ public:
 };
 
 // (c, x, y, n) -> (c, n): the mean over x and y.
+//
+// On the CPU the sum runs over rows first, each row's (c, x) as one dense run of floats (the input's
+// x stride is its channel count): vectors of 16 floats whatever the channel count, where vectors of
+// channels left 10 channels (a classifier's) to scalar code, 0.35x oneDNN's time. The rows' sums are
+// then added over x.
 class GlobalAvgPoolForward : public Generator<GlobalAvgPoolForward> {
 public:
     Input<Buffer<float, 4>> input{"input"};
     Output<Buffer<float, 2>> output{"output"};
-    Func sum{"sum"};
+    Func sum{"sum"}, column_sum{"column_sum"};
     RDom r;
 
     void generate() {
-        Var c("c"), n("n");
-        r = RDom(0, input.dim(1).extent(), 0, input.dim(2).extent(), "r");
-        sum(c, n) = 0.0f;
-        sum(c, n) += input(c, r.x, r.y, n);
-        output(c, n) = sum(c, n) / cast<float>(input.dim(1).extent() * input.dim(2).extent());
+        Var c("c"), n("n"), i("i");
+        const Expr channels = input.dim(0).extent(), width = input.dim(1).extent(), height = input.dim(2).extent();
+        const Expr area = cast<float>(width * height);
+        if (get_target().has_gpu_feature()) {
+            r = RDom(0, width, 0, height, "r");
+            sum(c, n) = 0.0f;
+            sum(c, n) += input(c, r.x, r.y, n);
+        } else {
+            input.dim(1).set_stride(channels);
+            r = RDom(0, height, "r");
+            column_sum(i, n) = 0.0f;
+            column_sum(i, n) += input(i % channels, i / channels, r, n);
+            RDom rx(0, width, "rx");
+            sum(c, n) = 0.0f;
+            sum(c, n) += column_sum(c + rx * channels, n);
+        }
+        output(c, n) = sum(c, n) / area;
     }
     void schedule() {
         if (auto_schedule) return;
-        schedule_global_pool_forward(get_target(), output, sum, r, elements(input));
+        schedule_global_pool_forward(get_target(), output, sum, column_sum, r, input.dim(0).extent(), elements(input));
     }
 };
 
@@ -141,7 +158,7 @@ public:
     }
     void schedule() {
         if (auto_schedule) return;
-        schedule_global_pool_backward(get_target(), input_grad);
+        schedule_global_pool_backward(get_target(), input_grad, elements(input_grad), row_elements(input_grad));
     }
 };
 
