@@ -226,6 +226,10 @@ void set_onednn_threads(int threads) {
     omp_set_num_threads(threads);
 }
 
+void release_onednn_threads() {
+    omp_pause_resource_all(omp_pause_soft);
+}
+
 std::string onednn_version() {
     const dnnl_version_t *v = dnnl::version();
     return std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);
