@@ -25,6 +25,16 @@ inline void define_conv2d_forward(Halide::Func conv, Halide::Func input_padded, 
                          input_padded(r.z, x * s.stride + r.x - s.pad_x, y * s.stride + r.y - s.pad_y, n);
 }
 
+// A 1x1 convolution at stride 1 without padding, over positions p (x, y and n as one index: which
+// image and row a position lies in does not matter): a matrix product.
+// out(co, p) = bias(co) + sum_ci filter(co, ci) in(ci, p); r ranges over ci.
+inline void define_pointwise_conv2d_forward(Halide::Func conv, Halide::Func input, Halide::Func filter,
+                                            Halide::Func bias, Halide::RDom r) {
+    Halide::Var co("co"), p("p");
+    conv(co, p) = bias(co);
+    conv(co, p) += filter(co, r) * input(r, p);
+}
+
 // din(ci, x, y, n) = sum_{co, kx, ky} filter(co, kx, ky, ci) dout(co, (x + px - kx) / s, (y + py - ky) / s, n)
 // over the (kx, ky) for which the division is exact and lands inside dout. r ranges over (co, kx, ky).
 // filter_t is the filter transposed to (ci, kx, ky, co) so the vectorized ci reads contiguously.

@@ -74,6 +74,43 @@ public:
     }
 };
 
+// The forward of a 1x1 conv at stride 1 without padding, on the CPU: the runtime passes the input
+// and outputs as matrices over positions (c, x y n) and the filter as (co, ci). Same outputs as
+// conv2d_forward; rrelu, whose random slopes are keyed by (c, x, y, n), is not run here.
+class PointwiseConv2dForward : public Generator<PointwiseConv2dForward> {
+public:
+    GeneratorParam<std::string> activation_kinds{"activation_kinds", ""};
+    Input<Buffer<float, 2>> input{"input"};    // (ci, p)
+    Input<Buffer<float, 2>> filter{"filter"};  // (co, ci)
+    Input<Buffer<float, 1>> bias{"bias"};      // (co)
+    ActivationInputs act;
+    Output<Func> output{"output", {Float(32), Float(32)}, 2};  // (activated, pre_activation), (co, p)
+
+    Var co{"co"}, p{"p"};
+    Func conv{"conv"}, activated{"activated"}, input_bounded{"input_bounded"}, filter_bounded, bias_bounded;
+    RDom r;
+
+    void generate() {
+        const Expr out_channels = filter.dim(0).extent();
+        // Register tiles run whole past the last position and co: those reads are clamped.
+        Var c("c"), q("q");
+        input_bounded(c, q) = input(c, min(q, input.dim(1).extent() - 1));
+        filter_bounded = Func("filter_bounded");
+        filter_bounded(c, q) = filter(clamp(c, 0, out_channels - 1), q);
+        bias_bounded(co) = bias(clamp(co, 0, out_channels - 1));
+        r = RDom(0, input.dim(0).extent(), "r");
+        define_pointwise_conv2d_forward(conv, input_bounded, filter_bounded, bias_bounded, r);
+        activated(co, p) = activation(act.kind, conv(co, p), act.at(co, p, 0, 0));
+        output(co, p) = Tuple(activated(co, p), conv(co, p));
+    }
+
+    void schedule() {
+        if (auto_schedule) return;
+        schedule_pointwise_conv2d_forward(get_target(), output, conv, filter_bounded, r, act.kind, input.dim(1).extent(),
+                                          make_schedule_knobs("", activation_kinds, get_target(), {}));
+    }
+};
+
 // input_grad = (transposed conv of output_grad) * f'(input_pre_activation): the gradient at this
 // layer's input, through the activation of the layer that produced the input. activation_kind
 // identity gives the plain gradient (input_pre_activation is then not read).
@@ -217,5 +254,6 @@ public:
 }  // namespace hnn
 
 HALIDE_REGISTER_GENERATOR(hnn::Conv2dForward, conv2d_forward)
+HALIDE_REGISTER_GENERATOR(hnn::PointwiseConv2dForward, pointwise_conv2d_forward)
 HALIDE_REGISTER_GENERATOR(hnn::Conv2dBackwardData, conv2d_backward_data)
 HALIDE_REGISTER_GENERATOR(hnn::Conv2dBackwardWeights, conv2d_backward_weights)

@@ -239,6 +239,41 @@ TEST_CASE("conv2d backward-data with the fused activation derivative", "[conv2d]
     }
 }
 
+// 1x1 convs at stride 1 without padding (and convs cropped to one tap) run as matrix products over
+// positions (the pointwise kernel): every activation but rrelu, prelu with its slope per channel.
+TEST_CASE("conv2d forward as a matrix product over positions applies each activation", "[conv2d]") {
+    for (ActivationKind kind : {ActivationKind::relu, ActivationKind::leaky_relu, ActivationKind::prelu,
+                                ActivationKind::elu, ActivationKind::softplus, ActivationKind::mish,
+                                ActivationKind::swish, ActivationKind::sigmoid}) {
+        for (const Case &c : {Case{19, 5, 3, 3, 37, 1, 1, "valid"}, Case{40, 1, 1, 9, 10, 2, 1, "same"},
+                              Case{3, 2, 2, 1, 70, 1, 1, "same"}}) {
+            INFO(describe(c) << ", activation " << activation_name(kind));
+            Conv2dGeometry g = conv2d_geometry(c.w, c.h, c.k, c.k, c.stride, parse_padding(c.padding));
+            Tensor input = random_tensor({c.ci, c.w, c.h, c.n}, -2, 2);
+            Tensor filter = random_tensor({c.co, c.k, c.k, c.ci});
+            Tensor bias = random_tensor({c.co});
+            Tensor slope = random_tensor({c.co}, 0, 0.5f);
+            const std::vector<int> out_shape = {c.co, g.out_width, g.out_height, c.n};
+            Tensor out(out_shape), pre(out_shape);
+            Activation a;
+            a.kind = kind;
+            a.beta = 1.5f;
+            conv2d_forward(input, filter, &bias, g, a, out, pre, RandomKey{}, &slope);
+            auto want = reference::conv_forward(shape_of(c, g), input.host(), filter.host(), bias.host());
+            require_close(pre, [&](size_t i) { return want[i]; }, 1e-5, 1e-5, "pre_activation");
+            require_close(
+                out,
+                [&](size_t i) {
+                    reference::ActivationParams p;
+                    p.slope = slope.host()[i % c.co];
+                    p.beta = 1.5;
+                    return reference::activation(kind, want[i], p);
+                },
+                1e-5, 1e-5, "activated output");
+        }
+    }
+}
+
 TEST_CASE("conv2d with fused rrelu draws the same slopes as the activation kernel", "[conv2d]") {
     // The 1x1 shape would run as rows of several images' positions, which rrelu's keys forbid.
     auto c = GENERATE(Case{5, 6, 6, 2, 18, 3, 1, "same"}, Case{5, 3, 3, 40, 18, 1, 1, "valid"});

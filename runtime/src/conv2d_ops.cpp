@@ -40,6 +40,30 @@ struct StridedView {
     halide_buffer_t *raw() { return &buffer; }
 };
 
+// A 2-D view of a 4-D host buffer for the pointwise kernels: of a dense activation (c, x, y, n) as
+// (c, p), its positions x, y and n as one dimension; or of a 1x1 filter (co, 1, 1, ci) as (co, ci).
+struct MatrixView {
+    halide_buffer_t buffer;
+    halide_dimension_t dims[2];
+
+    enum Kind { positions, filter_1x1 };
+    MatrixView(const halide_buffer_t &b, Kind kind) : buffer(b) {
+        dims[0] = b.dim[0];
+        dims[1] = kind == positions ? halide_dimension_t(0, b.dim[1].extent * b.dim[2].extent * b.dim[3].extent, b.dim[1].stride)
+                                    : halide_dimension_t(0, b.dim[3].extent, b.dim[3].stride);
+        buffer.dimensions = 2;
+        buffer.dim = dims;
+    }
+    MatrixView(const MatrixView &) = delete;
+    halide_buffer_t *raw() { return &buffer; }
+};
+
+// Whether x, y and n of a (c, x, y, n) buffer are one run of positions (a Tensor's own memory).
+bool positions_are_dense(const halide_buffer_t &b) {
+    return b.dim[0].stride == 1 && b.dim[1].stride == b.dim[0].extent &&
+           b.dim[2].stride == b.dim[1].stride * b.dim[1].extent && b.dim[3].stride == b.dim[2].stride * b.dim[2].extent;
+}
+
 // The taps of a kernel that meet the image at some output position. On an image smaller than the
 // kernel's reach the others multiply padding only, yet the kernels visit them: celu7's 2x2 conv on
 // 1x1 images (padded right and below) spent three quarters of its multiply-adds on zeros, and
@@ -265,6 +289,22 @@ void conv2d_forward(Tensor &input, Tensor &filter, Tensor *bias, const Conv2dGeo
             gt.out_width, static_cast<int>(a.kind), a.negative_slope, a.alpha, a.beta, a.threshold, a.rrelu_lower,
             a.rrelu_upper, key.training, key.seed, key.step, key.batch_offset,
             slope_buffer(op, a, co, input.device(), channel_slope), output.raw(), pre_activation.raw());
+        check_kernel(r, op, shapes);
+        return;
+    }
+    // A 1x1 conv at stride 1 without padding is a matrix product over positions: the pointwise kernel
+    // computes it without the direct kernel's per-image padded copies and partial sums. Not for
+    // rrelu, whose random slopes are keyed by each element's (c, x, y, n), nor over a tuned
+    // conv2d_forward (the tuner measured that kernel at these shapes).
+    if (kernels.pointwise_conv2d_forward && !kForwardTuned && taps.width == 1 && taps.height == 1 && gt.stride == 1 &&
+        gt.pad_x == 0 && gt.pad_y == 0 && a.kind != ActivationKind::rrelu && positions_are_dense(*input.raw()) &&
+        positions_are_dense(*output.raw()) && positions_are_dense(*pre_activation.raw())) {
+        MatrixView in(*input.raw(), MatrixView::positions), w(*weights, MatrixView::filter_1x1);
+        MatrixView out(*output.raw(), MatrixView::positions), pre(*pre_activation.raw(), MatrixView::positions);
+        int r = kernels.pointwise_conv2d_forward(
+            in.raw(), w.raw(), bias ? bias->raw() : shared_zeros(co, input.device()), static_cast<int>(a.kind),
+            a.negative_slope, a.alpha, a.beta, a.threshold, a.rrelu_lower, a.rrelu_upper, key.training, key.seed,
+            key.step, key.batch_offset, slope_buffer(op, a, co, input.device(), channel_slope), out.raw(), pre.raw());
         check_kernel(r, op, shapes);
         return;
     }

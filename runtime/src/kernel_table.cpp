@@ -73,6 +73,7 @@ const KernelTable &kernel_table(Device device) {
         ::conv2d_winograd4x4_backward_data,
         ::conv2d_winograd4x4_backward_weights,
         ::conv2d_forward_tile_1x12,
+        ::pointwise_conv2d_forward,
     };
     if (device == Device::cpu) return cpu;
     if (device == Device::opencl) {
@@ -108,6 +109,7 @@ const KernelTable &kernel_table(Device device) {
             nullptr,
             nullptr,
             nullptr,
+            nullptr,
         };
         return opencl;
 #else
@@ -133,6 +135,7 @@ const KernelTable &kernel_table(Device device) {
         ::adam_update_cuda,
         ::upsample_nearest_add_cuda,
         ::dropout_cuda,
+        nullptr,
         nullptr,
         nullptr,
         nullptr,
