@@ -49,6 +49,15 @@ inline void define_conv2d_backward_data(Halide::Func din, Halide::Func output_gr
                         Halide::select(hit, output_grad_padded(r.x, tx / s.stride, ty / s.stride, n), 0.0f);
 }
 
+// The pointwise backward-data: din(ci, p) = sum_co filter_t(ci, co) dout(co, p), with filter_t the
+// 1x1 filter transposed to (ci, co) so the vectorized ci reads contiguously. r ranges over co.
+inline void define_pointwise_conv2d_backward_data(Halide::Func din, Halide::Func output_grad, Halide::Func filter_t,
+                                                  Halide::RDom r) {
+    Halide::Var ci("ci"), p("p");
+    din(ci, p) = 0.0f;
+    din(ci, p) += filter_t(ci, r) * output_grad(r, p);
+}
+
 // dfilter(co, kx, ky, ci) = sum_{x, y, n} dout(co, x, y, n) in(ci, x s + kx - px, y s + ky - py, n)
 // r ranges over dout's (x, y, n).
 inline void define_conv2d_backward_weights(Halide::Func dfilter, Halide::Func output_grad, Halide::Func input_padded,
@@ -57,6 +66,14 @@ inline void define_conv2d_backward_weights(Halide::Func dfilter, Halide::Func ou
     dfilter(co, kx, ky, ci) = 0.0f;
     dfilter(co, kx, ky, ci) += output_grad(co, r.x, r.y, r.z) *
                                input_padded(ci, r.x * s.stride + kx - s.pad_x, r.y * s.stride + ky - s.pad_y, r.z);
+}
+
+// The pointwise backward-weights: dfilter(co, ci) = sum_p dout(co, p) in(ci, p). r ranges over p.
+inline void define_pointwise_conv2d_backward_weights(Halide::Func dfilter, Halide::Func output_grad,
+                                                     Halide::Func input, Halide::RDom r) {
+    Halide::Var co("co"), ci("ci");
+    dfilter(co, ci) = 0.0f;
+    dfilter(co, ci) += output_grad(co, r) * input(ci, r);
 }
 
 // dbias(co) = sum_{x, y, n} dout(co, x, y, n), the bias gradient of every conv's backward-weights.

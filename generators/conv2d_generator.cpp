@@ -106,8 +106,8 @@ public:
 
     void schedule() {
         if (auto_schedule) return;
-        schedule_pointwise_conv2d_forward(get_target(), output, conv, filter_bounded, r, act.kind, input.dim(1).extent(),
-                                          make_schedule_knobs("", activation_kinds, get_target(), {}));
+        schedule_pointwise_conv2d(get_target(), output, conv, filter_bounded, r, act.kind, input.dim(1).extent(),
+                                  make_schedule_knobs("", activation_kinds, get_target(), {}));
     }
 };
 
@@ -191,6 +191,40 @@ public:
     }
 };
 
+// The backward-data of a 1x1 conv at stride 1 without padding, on the CPU, over matrix views as
+// pointwise_conv2d_forward's: input_grad (ci, p) = (filter^T output_grad)(ci, p) * f'(pre(ci, p)).
+// Same result as conv2d_backward_data; not for rrelu (its random slopes are keyed by (c, x, y, n)).
+class PointwiseConv2dBackwardData : public Generator<PointwiseConv2dBackwardData> {
+public:
+    GeneratorParam<std::string> activation_kinds{"activation_kinds", ""};
+    Input<Buffer<float, 2>> output_grad{"output_grad"};                    // (co, p)
+    Input<Buffer<float, 2>> filter{"filter"};                              // (co, ci)
+    Input<Buffer<float, 2>> input_pre_activation{"input_pre_activation"};  // (ci, p)
+    ActivationInputs act;
+    Output<Buffer<float, 2>> input_grad{"input_grad"};  // (ci, p)
+
+    Var ci{"ci"}, p{"p"};
+    Func din{"din"}, output_grad_bounded{"output_grad_bounded"}, filter_t{"filter_t"};
+    RDom r;
+
+    void generate() {
+        const Expr in_channels = filter.dim(1).extent();
+        // Register tiles run whole past the last position and ci: those reads are clamped.
+        Var c("c"), q("q");
+        output_grad_bounded(c, q) = output_grad(c, min(q, output_grad.dim(1).extent() - 1));
+        filter_t(c, q) = filter(q, clamp(c, 0, in_channels - 1));
+        r = RDom(0, filter.dim(0).extent(), "r");
+        define_pointwise_conv2d_backward_data(din, output_grad_bounded, filter_t, r);
+        input_grad(ci, p) = din(ci, p) * activation_derivative(act.kind, input_pre_activation(ci, p), act.at(ci, p, 0, 0));
+    }
+
+    void schedule() {
+        if (auto_schedule) return;
+        schedule_pointwise_conv2d(get_target(), input_grad, din, filter_t, r, act.kind, output_grad.dim(1).extent(),
+                                  make_schedule_knobs("", activation_kinds, get_target(), {}));
+    }
+};
+
 class Conv2dBackwardWeights : public Generator<Conv2dBackwardWeights> {
 public:
     GeneratorParam<std::string> schedule_knobs{"schedule_knobs", ""};
@@ -250,6 +284,42 @@ public:
     }
 };
 
+// The backward-weights of a 1x1 conv at stride 1 without padding, on the CPU, over matrix views:
+// filter_grad (co, ci) = sum_p output_grad(co, p) input(ci, p), bias_grad (co) = sum_p output_grad(co, p).
+class PointwiseConv2dBackwardWeights : public Generator<PointwiseConv2dBackwardWeights> {
+public:
+    Input<Buffer<float, 2>> output_grad{"output_grad"};  // (co, p)
+    Input<Buffer<float, 2>> input{"input"};              // (ci, p)
+    // Threads that sum shares of the positions into partial gradients: as conv2d_backward_weights'.
+    Input<int> partitions{"partitions", 1, 1, 1024};
+    Output<Buffer<float, 2>> filter_grad{"filter_grad"};  // (co, ci)
+    Output<Buffer<float, 1>> bias_grad{"bias_grad"};      // (co)
+
+    Var co{"co"}, ci{"ci"};
+    Func dw{"dw"}, output_grad_bounded{"output_grad_bounded"}, input_with_ones{"input_with_ones"};
+    RDom r;
+
+    void generate() {
+        const Expr in_channels = input.dim(0).extent();
+        // The bias gradient is the product with one more input channel of ones: the matrix product
+        // computes it along the way, where a separate sum read the whole output gradient once more.
+        // Register tiles run whole past the last co and ci: those reads are clamped.
+        Var c("c"), q("q");
+        output_grad_bounded(c, q) = output_grad(clamp(c, 0, output_grad.dim(0).extent() - 1), q);
+        input_with_ones(c, q) = select(c < in_channels, input(clamp(c, 0, in_channels - 1), q), 1.0f);
+        r = RDom(0, output_grad.dim(1).extent(), "r");
+        define_pointwise_conv2d_backward_weights(dw, output_grad_bounded, input_with_ones, r);
+        filter_grad(co, ci) = dw(co, ci);
+        bias_grad(co) = dw(co, in_channels);
+    }
+
+    void schedule() {
+        if (auto_schedule) return;
+        schedule_pointwise_conv2d_backward_weights(get_target(), filter_grad, bias_grad, dw, r, output_grad_bounded,
+                                                   input_with_ones, output_grad.dim(1).extent(), partitions);
+    }
+};
+
 }  // namespace
 }  // namespace hnn
 
@@ -257,3 +327,5 @@ HALIDE_REGISTER_GENERATOR(hnn::Conv2dForward, conv2d_forward)
 HALIDE_REGISTER_GENERATOR(hnn::PointwiseConv2dForward, pointwise_conv2d_forward)
 HALIDE_REGISTER_GENERATOR(hnn::Conv2dBackwardData, conv2d_backward_data)
 HALIDE_REGISTER_GENERATOR(hnn::Conv2dBackwardWeights, conv2d_backward_weights)
+HALIDE_REGISTER_GENERATOR(hnn::PointwiseConv2dBackwardData, pointwise_conv2d_backward_data)
+HALIDE_REGISTER_GENERATOR(hnn::PointwiseConv2dBackwardWeights, pointwise_conv2d_backward_weights)

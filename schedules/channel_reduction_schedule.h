@@ -11,7 +11,9 @@ inline void schedule_channel_reduction_cpu(Halide::Func sum, Halide::Var c, Hali
                                            const Halide::Target &t) {
     const int lanes = t.natural_vector_size<float>();
     sum.vectorize(c, lanes, Halide::TailStrategy::GuardWithIf);
-    sum.update().reorder(c, r.x, r.y, r.z).vectorize(c, lanes, Halide::TailStrategy::GuardWithIf);
+    std::vector<Halide::VarOrRVar> order{c};
+    for (int d = 0; d < r.dimensions(); d++) order.emplace_back(r[d]);
+    sum.update().reorder(order).vectorize(c, lanes, Halide::TailStrategy::GuardWithIf);
 }
 
 inline void schedule_channel_reduction_gpu(Halide::Func sum, Halide::Var c, Halide::RDom,

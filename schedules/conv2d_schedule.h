@@ -209,19 +209,21 @@ inline void schedule_conv2d_forward(const Halide::Target &t, Halide::Func output
     }
 }
 
-// The pointwise forward (a 1x1 conv as a matrix product over positions p, define_pointwise_conv2d_
-// forward): output (co, p) in register tiles of 2 vectors of co x 7 positions on AVX-512 (6 on
-// AVX2, 4 on the baseline), each summing all of ci in registers from the weights of its co (200 ci x
-// 32 co: 25 KB, in L1) and its positions' inputs. Threads take blocks of 14 tiles of positions;
-// within a block every co tile runs over the block's positions while its weights stay in L1. No
-// padded copy of the input and no partial sums in memory, which the direct kernel's image loop
-// needs: on celu7's 1x1 layers (14x14 and 3x3 images) a JIT of this schedule ran 1.2-1.5x faster
-// than the direct kernel. conv is the sum, filter_bounded the weights clamped past the last co.
+// The pointwise forward and backward-data (a 1x1 conv as a matrix product over positions p,
+// define_pointwise_conv2d_forward and _backward_data): output (c, p) in register tiles of 2 vectors
+// of c x 7 positions on AVX-512 (6 on AVX2, 4 on the baseline), each summing the whole reduction in
+// registers from the weights of its c (200 x 32 channels: 25 KB, in L1) and its positions' inputs.
+// Threads take blocks of 14 tiles of positions; within a block every c tile runs over the block's
+// positions while its weights stay in L1. No padded copy of the input and no partial sums in
+// memory, which the direct kernels' image loop needs: on celu7's 1x1 layers (14x14 and 3x3 images)
+// a JIT of this schedule ran 1.2-1.5x faster than the direct forward. `sum` is the product,
+// `weights` the (c, reduction) matrix clamped past the last c, and the output applies the
+// activation (forward) or its derivative (backward-data) to the sum as a tile is stored.
 // `position_count` is p's extent: fewer than 56 tiles of positions make blocks of fewer tiles, at
 // least 4 a thread of 2 (celu7's 1x1 images at batch 100 made one block of 98 positions and one of 2).
-inline void schedule_pointwise_conv2d_forward(const Halide::Target &t, Halide::Func output, Halide::Func conv,
-                                              Halide::Func filter_bounded, Halide::RDom r, Expr kind,
-                                              Expr position_count, const ScheduleKnobs &knobs = ScheduleKnobs()) {
+inline void schedule_pointwise_conv2d(const Halide::Target &t, Halide::Func output, Halide::Func sum,
+                                      Halide::Func weights, Halide::RDom r, Expr kind, Expr position_count,
+                                      const ScheduleKnobs &knobs = ScheduleKnobs()) {
     using namespace Halide;
     const int vec = t.natural_vector_size<float>();
     const int channel_vectors = 2;
@@ -236,21 +238,84 @@ inline void schedule_pointwise_conv2d_forward(const Halide::Target &t, Halide::F
         .reorder(coi, pi, po, coo, blk)
         .vectorize(coi, vec, TailStrategy::GuardWithIf)
         .parallel(blk);
-    Var ac = conv.args()[0], ap = conv.args()[1], aco("acc_c_outer"), aci("acc_c_inner");
-    conv.compute_at(output, po)
+    Var ac = sum.args()[0], ap = sum.args()[1], aco("acc_c_outer"), aci("acc_c_inner");
+    sum.compute_at(output, po)
         .bound_extent(ac, tile_c)
         .bound_extent(ap, positions)
         .split(ac, aco, aci, vec)
         .vectorize(aci)
         .unroll(aco)
         .unroll(ap);
-    conv.update().split(ac, aco, aci, vec).reorder(aci, aco, ap, r.x).vectorize(aci).unroll(aco).unroll(ap);
-    // Whole tiles of weights, clamped copies past the last co (see schedule_conv_like_cpu's weights).
-    filter_bounded.compute_root()
-        .align_extent(filter_bounded.args()[0], tile_c)
-        .vectorize(filter_bounded.args()[0], vec, TailStrategy::GuardWithIf);
+    sum.update().split(ac, aco, aci, vec).reorder(aci, aco, ap, r.x).vectorize(aci).unroll(aco).unroll(ap);
+    // Whole tiles of weights, clamped copies past the last c (see schedule_conv_like_cpu's weights).
+    weights.compute_root()
+        .align_extent(weights.args()[0], tile_c)
+        .vectorize(weights.args()[0], vec, TailStrategy::GuardWithIf);
     for (int k : knobs.activation_kinds) output.specialize(kind == k);
     output.specialize_fail("hnn: unknown activation kind");
+}
+
+// The pointwise backward-weights: filter_grad (co, ci) = sum over positions p (define_pointwise_conv2d_
+// backward_weights). As schedule_conv2d_backward_weights_cpu, each of `partitions` threads sums
+// a share of the positions into its own partial gradient, summed at the end in a fixed order; its
+// share is cut into runs of positions, across rows and images (the direct kernel's runs end with
+// the image: 9 positions on 3x3 images), and for each run every register tile of co vectors x ci
+// accumulates along the run in registers, then adds into the partial gradient. Each run's output
+// gradient and input are copied once, clamped to whole tiles of channels: the tiles read them with
+// dense loads and broadcasts from one address (read in place, the clamp gave each of a tile's 12
+// input channels its own address register, and the loop spilled them).
+inline void schedule_pointwise_conv2d_backward_weights(const Halide::Target &t, Halide::Func filter_grad,
+                                                       Halide::Func bias_grad, Halide::Func dw, Halide::RDom r,
+                                                       Halide::Func output_grad,
+                                                       Halide::Func input, Expr position_count, Expr partitions) {
+    using namespace Halide;
+    const int vec = t.natural_vector_size<float>();
+    const bool avx512 = t.has_feature(Target::AVX512_Skylake);
+    const int tile_co = vec, tile_ci = avx512 ? 12 : 8, run_positions = 64;
+
+    Var v("partition"), u("run");
+    RVar share_outer("share_outer"), share_inner("share_inner"), runs("runs"), run_inner("run_inner");
+    Expr share = (position_count + partitions - 1) / partitions;
+    dw.update().split(r.x, share_outer, share_inner, share, TailStrategy::GuardWithIf);
+    Func partial = dw.update().rfactor(share_outer, v);
+    partial.update().split(share_inner, runs, run_inner, run_positions, TailStrategy::GuardWithIf);
+    Func run = partial.update().rfactor(runs, u);
+
+    Var co = dw.args()[0];
+    dw.compute_root().vectorize(co, vec, TailStrategy::GuardWithIf);
+    dw.update().vectorize(co, vec, TailStrategy::GuardWithIf);
+    filter_grad.vectorize(filter_grad.args()[0], vec, TailStrategy::GuardWithIf);
+    bias_grad.vectorize(bias_grad.args()[0], vec, TailStrategy::GuardWithIf);
+
+    Var pco = partial.args()[0], pci = partial.args()[1], pv = partial.args()[2];
+    Var coo("co_outer"), coi("co_inner"), cio("ci_outer"), cii("ci_inner");
+    partial.compute_root().vectorize(pco, vec, TailStrategy::GuardWithIf).parallel(pv);
+    partial.update()
+        .split(pco, coo, coi, tile_co, TailStrategy::GuardWithIf)
+        .split(pci, cio, cii, tile_ci, TailStrategy::GuardWithIf)
+        .reorder(coi, cii, coo, cio, runs, pv)
+        .vectorize(coi, vec, TailStrategy::GuardWithIf)
+        .unroll(cii)
+        .parallel(pv);
+
+    std::vector<Var> a = run.args();  // (co, ci, partition, run)
+    Var aco("acc_co_outer"), aci("acc_co_inner");
+    bound_extents(run, {tile_co, tile_ci, 1, 1})
+        .compute_at(partial, coo)
+        .split(a[0], aco, aci, vec)
+        .vectorize(aci)
+        .unroll(aco)
+        .unroll(a[1]);
+    run.update()
+        .split(a[0], aco, aci, vec)
+        .reorder(aci, aco, a[1], run_inner)
+        .vectorize(aci)
+        .unroll(aco)
+        .unroll(a[1]);
+
+    Var gc = output_grad.args()[0], ic = input.args()[0];
+    output_grad.compute_at(partial, runs).align_extent(gc, tile_co).vectorize(gc, vec, TailStrategy::GuardWithIf);
+    input.compute_at(partial, runs).align_extent(ic, tile_ci).vectorize(ic, vec, TailStrategy::GuardWithIf);
 }
 
 // The kernel widths backward-data's narrow path unrolls, and the x positions of its tiles: 4 x 5

@@ -48,6 +48,10 @@ const std::vector<Case> cases = {
     // at stride 2 (backward-data's phases over the cropped taps).
     {6, 1, 1, 4, 9, 2, 1, "same"},    {5, 1, 1, 3, 7, 3, 1, "same"},   {3, 2, 3, 2, 4, 5, 1, "same"},
     {4, 2, 2, 2, 5, 5, 2, "same"},
+    // 1x1 at stride 1 without padding runs as matrix products over positions (the pointwise
+    // kernels): channels past their register tiles and not multiples of them, positions past the
+    // backward-weights' runs of 64; 24 input channels put its ones row (the bias) in a tile of its own.
+    {29, 9, 8, 3, 37, 1, 1, "valid"}, {24, 5, 5, 6, 33, 1, 1, "same"},
 };
 
 reference::ConvShape shape_of(const Case &c, const Conv2dGeometry &g) {
@@ -212,8 +216,8 @@ TEST_CASE("conv2d backward-weights and bias gradient match float64, finite diffe
 TEST_CASE("conv2d backward-data with the fused activation derivative", "[conv2d]") {
     for (ActivationKind kind : {ActivationKind::relu, ActivationKind::celu, ActivationKind::tanh, ActivationKind::mish,
                                 ActivationKind::prelu}) {
-        // The second is a first layer's shape (the narrow path), the third 1x1 on 3x3 images (rows
-        // of several images' positions).
+        // The second is a first layer's shape (the narrow path), the third 1x1 on 3x3 images (the
+        // pointwise kernel).
         for (const Case &c : {Case{6, 7, 6, 2, 20, 3, 2, "same"}, Case{3, 9, 7, 2, 21, 3, 1, "same"},
                               Case{6, 3, 3, 40, 20, 1, 1, "valid"}}) {
             INFO(describe(c) << ", activation " << activation_name(kind));
@@ -274,6 +278,41 @@ TEST_CASE("conv2d forward as a matrix product over positions applies each activa
     }
 }
 
+TEST_CASE("conv2d backward-data as a matrix product over positions fuses each activation's derivative",
+          "[conv2d]") {
+    for (ActivationKind kind : {ActivationKind::relu, ActivationKind::leaky_relu, ActivationKind::prelu,
+                                ActivationKind::elu, ActivationKind::celu, ActivationKind::softsign,
+                                ActivationKind::tanh, ActivationKind::sigmoid, ActivationKind::softplus,
+                                ActivationKind::mish, ActivationKind::swish, ActivationKind::silu}) {
+        for (const Case &c : {Case{37, 5, 3, 3, 19, 1, 1, "valid"}, Case{10, 1, 1, 9, 40, 2, 1, "same"},
+                              Case{70, 2, 2, 1, 3, 1, 1, "same"}}) {
+            INFO(describe(c) << ", activation " << activation_name(kind));
+            Conv2dGeometry g = conv2d_geometry(c.w, c.h, c.k, c.k, c.stride, parse_padding(c.padding));
+            Tensor pre = random_tensor({c.ci, c.w, c.h, c.n}, -3, 3);
+            Tensor filter = random_tensor({c.co, c.k, c.k, c.ci});
+            Tensor dout = random_tensor({c.co, g.out_width, g.out_height, c.n});
+            Tensor slope = random_tensor({c.ci}, 0, 0.5f);
+            Tensor din({c.ci, c.w, c.h, c.n});
+            Activation a;
+            a.kind = kind;
+            a.beta = 1.5f;
+            a.alpha = 0.7f;
+            conv2d_backward_data(dout, filter, g, din, &a, &pre, RandomKey{}, &slope);
+            auto plain = reference::conv_backward_data(shape_of(c, g), dout.host(), filter.host());
+            require_close(
+                din,
+                [&](size_t i) {
+                    reference::ActivationParams p;
+                    p.slope = slope.host()[i % c.ci];
+                    p.beta = 1.5;
+                    p.alpha = 0.7;
+                    return plain[i] * reference::derivative(kind, pre.host()[i], p);
+                },
+                1e-5, 1e-5, "fused input_grad");
+        }
+    }
+}
+
 TEST_CASE("conv2d with fused rrelu draws the same slopes as the activation kernel", "[conv2d]") {
     // The 1x1 shape would run as rows of several images' positions, which rrelu's keys forbid.
     auto c = GENERATE(Case{5, 6, 6, 2, 18, 3, 1, "same"}, Case{5, 3, 3, 40, 18, 1, 1, "valid"});
@@ -319,8 +358,9 @@ TEST_CASE("conv2d backward-weights sums a batch split among threads as float64 d
         int n;
         ~RestoreThreads() { set_cpu_threads(n); }
     } restore{threads};
+    // The pointwise kernel (the 1x1) splits the positions, not the images, among threads.
     const std::vector<Case> batch_cases = {{1, 28, 28, 51, 8, 3, 1, "same"}, {8, 28, 28, 51, 8, 3, 2, "same"},
-                                           {13, 9, 7, 29, 21, 3, 1, "same"}};
+                                           {13, 9, 7, 29, 21, 3, 1, "same"}, {29, 9, 7, 5, 37, 1, 1, "same"}};
     for (const Case &c : batch_cases) {
         Conv2dGeometry g = conv2d_geometry(c.w, c.h, c.k, c.k, c.stride, parse_padding(c.padding));
         auto s = shape_of(c, g);

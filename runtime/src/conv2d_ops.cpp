@@ -68,7 +68,7 @@ bool positions_are_dense(const halide_buffer_t &b) {
 // kernel's reach the others multiply padding only, yet the kernels visit them: celu7's 2x2 conv on
 // 1x1 images (padded right and below) spent three quarters of its multiply-adds on zeros, and
 // through its padded copies ran at 0.2-0.4x oneDNN. Cropped to the taps that matter (here one), it
-// is the same convolution with less padding, and a 1x1 one at that (positions_view_images).
+// is the same convolution with less padding, and a 1x1 one at that (pointwise_applies).
 struct TapWindow {
     int x0 = 0, width = 0, y0 = 0, height = 0;
     bool crops(int kernel_width, int kernel_height) const { return width != kernel_width || height != kernel_height; }
@@ -106,7 +106,8 @@ TapWindow useful_taps(Device device, int kernel_width, int kernel_height, const 
 // the kernels' loops per image and per row (a register tile of 4 or 7 positions along a row of 3,
 // a padded copy and a buffer per image of 9 positions) cost more than the multiply-adds; the same
 // memory seen as images of one row holding the positions of several images (Tensor::reshaped)
-// gives the same kernels long rows.
+// gives the same kernels long rows. (The pointwise kernels, pointwise_applies, compute these convs
+// unless the direct kernel is tuned: this view serves that case.)
 //
 // Images per row of that view, for tensors shaped as t, or 0 where it does not apply: on images of
 // fewer than 56 positions (larger ones measured no different), rows of up to 56 positions (8
@@ -172,6 +173,28 @@ constexpr bool kBackwardDataTuned = true;
 #else
 constexpr bool kBackwardDataTuned = false;
 #endif
+
+#ifdef HNN_TUNED_CONV2D_BACKWARD_WEIGHTS
+constexpr bool kBackwardWeightsTuned = true;
+#else
+constexpr bool kBackwardWeightsTuned = false;
+#endif
+
+// Whether the pointwise kernels compute this conv (over the taps that meet the image): a 1x1 conv
+// at stride 1 without padding, on buffers whose positions are one dense run, and no rrelu (its
+// random slopes are keyed by each element's (c, x, y, n)). Not over a tuned direct kernel: the
+// tuner measured that kernel at these shapes.
+bool pointwise_applies(bool kernel_built, bool direct_tuned, const TapWindow &taps, const Conv2dGeometry &g,
+                       ActivationKind kind, std::initializer_list<Tensor *> operands) {
+    if (!kernel_built || direct_tuned || taps.width != 1 || taps.height != 1 || g.stride != 1 || g.pad_x != 0 ||
+        g.pad_y != 0 || kind == ActivationKind::rrelu) {
+        return false;
+    }
+    for (Tensor *t : operands) {
+        if (!positions_are_dense(*t->raw())) return false;
+    }
+    return true;
+}
 
 std::atomic<ConvAlgorithm> chosen_algorithm{ConvAlgorithm::automatic};
 
@@ -293,12 +316,9 @@ void conv2d_forward(Tensor &input, Tensor &filter, Tensor *bias, const Conv2dGeo
         return;
     }
     // A 1x1 conv at stride 1 without padding is a matrix product over positions: the pointwise kernel
-    // computes it without the direct kernel's per-image padded copies and partial sums. Not for
-    // rrelu, whose random slopes are keyed by each element's (c, x, y, n), nor over a tuned
-    // conv2d_forward (the tuner measured that kernel at these shapes).
-    if (kernels.pointwise_conv2d_forward && !kForwardTuned && taps.width == 1 && taps.height == 1 && gt.stride == 1 &&
-        gt.pad_x == 0 && gt.pad_y == 0 && a.kind != ActivationKind::rrelu && positions_are_dense(*input.raw()) &&
-        positions_are_dense(*output.raw()) && positions_are_dense(*pre_activation.raw())) {
+    // computes it without the direct kernel's per-image padded copies and partial sums.
+    if (pointwise_applies(kernels.pointwise_conv2d_forward, kForwardTuned, taps, gt, a.kind,
+                          {&input, &output, &pre_activation})) {
         MatrixView in(*input.raw(), MatrixView::positions), w(*weights, MatrixView::filter_1x1);
         MatrixView out(*output.raw(), MatrixView::positions), pre(*pre_activation.raw(), MatrixView::positions);
         int r = kernels.pointwise_conv2d_forward(
@@ -349,9 +369,9 @@ void conv2d_backward_data(Tensor &output_grad, Tensor &filter, const Conv2dGeome
     halide_buffer_t *slope = slope_buffer(op, a, ci, input_grad.device(), channel_slope);
     const std::string shapes =
         "output_grad " + output_grad.shape_string() + ", filter " + filter.shape_string() + ", " + geometry_text(g);
+    const KernelTable &kernels = kernel_table(input_grad.device());
     auto run = [&](halide_buffer_t *output_grad_view, halide_buffer_t *filter_view, halide_buffer_t *pre_view,
                    int stride, int pad_x, int pad_y, halide_buffer_t *input_grad_view) {
-        const KernelTable &kernels = kernel_table(input_grad.device());
         auto kernel = kernel_for_shape(kernels.conv2d_backward_data, kernels.conv2d_backward_data_tile_2x7,
                                        kBackwardDataTuned, input_grad_view->dim[0].extent, input_grad_view->dim[1].extent);
         int r = kernel(output_grad_view, filter_view, pre_view, stride, pad_x, pad_y, static_cast<int>(a.kind),
@@ -364,6 +384,18 @@ void conv2d_backward_data(Tensor &output_grad, Tensor &filter, const Conv2dGeome
     StridedView filter_taps(*filter.raw(), taps.x0, taps.width, 1, taps.y0, taps.height, 1);
     halide_buffer_t *weights = taps.crops(filter.dim(1), filter.dim(2)) ? filter_taps.raw() : filter.raw();
     const Conv2dGeometry gt = taps.geometry(g);
+    // As the forward: the product with the filter transposed, the derivative applied as tiles are stored.
+    if (pointwise_applies(kernels.pointwise_conv2d_backward_data, kBackwardDataTuned, taps, gt, a.kind,
+                          {&output_grad, pre_tensor, &input_grad})) {
+        MatrixView dout(*output_grad.raw(), MatrixView::positions), w(*weights, MatrixView::filter_1x1);
+        MatrixView pre_view(*pre, MatrixView::positions), din(*input_grad.raw(), MatrixView::positions);
+        int r = kernels.pointwise_conv2d_backward_data(
+            dout.raw(), w.raw(), pre_view.raw(), static_cast<int>(a.kind), a.negative_slope, a.alpha, a.beta,
+            a.threshold, a.rrelu_lower, a.rrelu_upper, key.training, key.seed, key.step, key.batch_offset, slope,
+            din.raw());
+        check_kernel(r, op, shapes);
+        return;
+    }
     const ConvMethod method = method_of(ConvPass::backward_data, input_grad.device(), filter, taps, gt,
                                         input_grad.dim(1), input_grad.dim(2), input_grad.dim(3));
     if (method != ConvMethod::direct) {
@@ -443,6 +475,21 @@ void conv2d_backward_weights(Tensor &output_grad, Tensor &input, const Conv2dGeo
         weights_grad = filter_grad_taps.raw();
     }
     const Conv2dGeometry gt = taps.geometry(g);
+    const std::string shapes =
+        "output_grad " + output_grad.shape_string() + ", input " + input.shape_string() + ", " + geometry_text(g);
+    // A sum over positions of products of columns: the pointwise kernel takes runs of positions
+    // across images (the direct kernel's end with each image, 9 positions on 3x3) and finds the bias
+    // gradient in the same product (one more input channel, of ones).
+    if (pointwise_applies(kernels.pointwise_conv2d_backward_weights, kBackwardWeightsTuned, taps, gt,
+                          ActivationKind::identity, {&output_grad, &input})) {
+        MatrixView dout(*output_grad.raw(), MatrixView::positions), in(*input.raw(), MatrixView::positions);
+        MatrixView dw(*weights_grad, MatrixView::filter_1x1);
+        const int positions = dout.raw()->dim[1].extent;
+        int r = kernels.pointwise_conv2d_backward_weights(dout.raw(), in.raw(), std::min(cpu_threads(), positions),
+                                                          dw.raw(), bias_grad->raw());
+        check_kernel(r, op, shapes);
+        return;
+    }
     // The sum over positions does not depend on how they are cut into rows and images (identity:
     // no activation is fused here).
     const int images_per_row =
@@ -462,7 +509,7 @@ void conv2d_backward_weights(Tensor &output_grad, Tensor &input, const Conv2dGeo
                                                            : kernels.conv2d_winograd_backward_weights;
         r = winograd(dout, in, gt.pad_x, gt.pad_y, partitions, weights_grad, bias_grad->raw());
     }
-    check_kernel(r, op, "output_grad " + output_grad.shape_string() + ", input " + input.shape_string() + ", " + geometry_text(g));
+    check_kernel(r, op, shapes);
 }
 
 }  // namespace hnn

@@ -74,6 +74,8 @@ const KernelTable &kernel_table(Device device) {
         ::conv2d_winograd4x4_backward_weights,
         ::conv2d_forward_tile_1x12,
         ::pointwise_conv2d_forward,
+        ::pointwise_conv2d_backward_data,
+        ::pointwise_conv2d_backward_weights,
     };
     if (device == Device::cpu) return cpu;
     if (device == Device::opencl) {
@@ -110,6 +112,8 @@ const KernelTable &kernel_table(Device device) {
             nullptr,
             nullptr,
             nullptr,
+            nullptr,
+            nullptr,
         };
         return opencl;
 #else
@@ -135,6 +139,8 @@ const KernelTable &kernel_table(Device device) {
         ::adam_update_cuda,
         ::upsample_nearest_add_cuda,
         ::dropout_cuda,
+        nullptr,
+        nullptr,
         nullptr,
         nullptr,
         nullptr,

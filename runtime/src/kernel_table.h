@@ -30,6 +30,8 @@
 #include "adam_update.h"
 #include "upsample_nearest_add.h"
 #include "dropout.h"
+#include "pointwise_conv2d_backward_data.h"
+#include "pointwise_conv2d_backward_weights.h"
 #include "pointwise_conv2d_forward.h"
 
 #include <vector>
@@ -66,8 +68,10 @@ struct KernelTable {
     decltype(&::conv2d_winograd4x4_backward_weights) conv2d_winograd4x4_backward_weights;
     // The CPU's forward for outputs of one vector of channels (null on a GPU).
     decltype(&::conv2d_forward_tile_1x12) conv2d_forward_tile_1x12;
-    // The CPU's 1x1 stride-1 forward as a matrix product over positions (null on a GPU).
+    // The CPU's 1x1 stride-1 convolutions as matrix products over positions (null on a GPU).
     decltype(&::pointwise_conv2d_forward) pointwise_conv2d_forward;
+    decltype(&::pointwise_conv2d_backward_data) pointwise_conv2d_backward_data;
+    decltype(&::pointwise_conv2d_backward_weights) pointwise_conv2d_backward_weights;
 };
 
 // Throws hnn::Error when the device's kernels are not built in.
