@@ -79,6 +79,7 @@ public:
 // conv2d_forward; rrelu, whose random slopes are keyed by (c, x, y, n), is not run here.
 class PointwiseConv2dForward : public Generator<PointwiseConv2dForward> {
 public:
+    GeneratorParam<std::string> schedule_knobs{"schedule_knobs", ""};
     GeneratorParam<std::string> activation_kinds{"activation_kinds", ""};
     Input<Buffer<float, 2>> input{"input"};    // (ci, p)
     Input<Buffer<float, 2>> filter{"filter"};  // (co, ci)
@@ -107,7 +108,8 @@ public:
     void schedule() {
         if (auto_schedule) return;
         schedule_pointwise_conv2d(get_target(), output, conv, filter_bounded, r, act.kind, input.dim(1).extent(),
-                                  make_schedule_knobs("", activation_kinds, get_target(), {}));
+                                  make_schedule_knobs(schedule_knobs, activation_kinds, get_target(),
+                                                      pointwise_conv2d_knobs()));
     }
 };
 

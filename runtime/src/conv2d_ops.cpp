@@ -321,7 +321,11 @@ void conv2d_forward(Tensor &input, Tensor &filter, Tensor *bias, const Conv2dGeo
                           {&input, &output, &pre_activation})) {
         MatrixView in(*input.raw(), MatrixView::positions), w(*weights, MatrixView::filter_1x1);
         MatrixView out(*output.raw(), MatrixView::positions), pre(*pre_activation.raw(), MatrixView::positions);
-        int r = kernels.pointwise_conv2d_forward(
+        // Outputs of one vector of channels take a tile of 1 vector x 14 positions (as the direct
+        // forward's 1 x 12): 2 x 7 computed 32 channels for a classifier's 10.
+        auto pointwise = co <= kTile1x12.channels ? kernels.pointwise_conv2d_forward_tile_1x14
+                                                  : kernels.pointwise_conv2d_forward;
+        int r = pointwise(
             in.raw(), w.raw(), bias ? bias->raw() : shared_zeros(co, input.device()), static_cast<int>(a.kind),
             a.negative_slope, a.alpha, a.beta, a.threshold, a.rrelu_lower, a.rrelu_upper, key.training, key.seed,
             key.step, key.batch_offset, slope_buffer(op, a, co, input.device(), channel_slope), out.raw(), pre.raw());

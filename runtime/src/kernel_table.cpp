@@ -76,6 +76,7 @@ const KernelTable &kernel_table(Device device) {
         ::pointwise_conv2d_forward,
         ::pointwise_conv2d_backward_data,
         ::pointwise_conv2d_backward_weights,
+        ::pointwise_conv2d_forward_tile_1x14,
     };
     if (device == Device::cpu) return cpu;
     if (device == Device::opencl) {
@@ -114,6 +115,7 @@ const KernelTable &kernel_table(Device device) {
             nullptr,
             nullptr,
             nullptr,
+            nullptr,
         };
         return opencl;
 #else
@@ -139,6 +141,7 @@ const KernelTable &kernel_table(Device device) {
         ::adam_update_cuda,
         ::upsample_nearest_add_cuda,
         ::dropout_cuda,
+        nullptr,
         nullptr,
         nullptr,
         nullptr,

@@ -33,6 +33,7 @@
 #include "pointwise_conv2d_backward_data.h"
 #include "pointwise_conv2d_backward_weights.h"
 #include "pointwise_conv2d_forward.h"
+#include "pointwise_conv2d_forward_tile_1x14.h"
 
 #include <vector>
 
@@ -72,6 +73,7 @@ struct KernelTable {
     decltype(&::pointwise_conv2d_forward) pointwise_conv2d_forward;
     decltype(&::pointwise_conv2d_backward_data) pointwise_conv2d_backward_data;
     decltype(&::pointwise_conv2d_backward_weights) pointwise_conv2d_backward_weights;
+    decltype(&::pointwise_conv2d_forward_tile_1x14) pointwise_conv2d_forward_tile_1x14;  // at most 16 co
 };
 
 // Throws hnn::Error when the device's kernels are not built in.
