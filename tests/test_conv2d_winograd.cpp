@@ -265,19 +265,20 @@ TEST_CASE("conv algorithm auto takes Winograd where it measured faster", "[conv2
         CHECK_FALSE(runs(pass, 200, 200, 28, 5));
         CHECK_FALSE(runs(pass, 200, 200, 28, 3, 2));
         CHECK_FALSE(runs(pass, 200, 200, 28, 3, 1, Device::cuda));
-        CHECK_FALSE(runs(pass, 200, 200, 2));  // one tile
+        CHECK_FALSE(runs(pass, 200, 200, 2, 3, 1, Device::cpu, 31));  // one tile, a small batch
     }
-    // 7x7: 16 tiles, where the forward and backward-data lost at batch 50 and won at 100;
-    // backward-weights won down to 4x4.
-    CHECK_FALSE(runs(ConvPass::forward, 192, 192, 7));
-    CHECK_FALSE(runs(ConvPass::backward_data, 192, 192, 7));
-    CHECK_FALSE(runs(ConvPass::forward, 192, 192, 10));  // 25 tiles
-    CHECK_FALSE(runs(ConvPass::forward, 192, 192, 7, 3, 1, Device::cpu, 63));
-    CHECK(runs(ConvPass::forward, 192, 192, 7, 3, 1, Device::cpu, 64));
-    CHECK(runs(ConvPass::backward_data, 192, 192, 7, 3, 1, Device::cpu, 100));
-    CHECK_FALSE(runs(ConvPass::forward, 192, 192, 5, 3, 1, Device::cpu, 100));  // 9 tiles
-    CHECK(runs(ConvPass::backward_weights, 192, 192, 7));
-    CHECK(runs(ConvPass::backward_weights, 192, 192, 4));
+    // From a batch of 32 the forward and backward-data won down to one tile an image; below it
+    // they lost under 36 tiles (12x12). Backward-weights won down to 4x4 (4 tiles) at any batch.
+    for (ConvPass pass : {ConvPass::forward, ConvPass::backward_data}) {
+        CHECK(runs(pass, 192, 192, 2, 3, 1, Device::cpu, 32));
+        CHECK(runs(pass, 192, 192, 7, 3, 1, Device::cpu, 100));
+        CHECK_FALSE(runs(pass, 192, 192, 7, 3, 1, Device::cpu, 31));
+        CHECK_FALSE(runs(pass, 192, 192, 10, 3, 1, Device::cpu, 16));  // 25 tiles
+        CHECK(runs(pass, 192, 192, 12, 3, 1, Device::cpu, 1));
+    }
+    CHECK(runs(ConvPass::backward_weights, 192, 192, 7, 3, 1, Device::cpu, 1));
+    CHECK(runs(ConvPass::backward_weights, 192, 192, 4, 3, 1, Device::cpu, 1));
+    CHECK_FALSE(runs(ConvPass::backward_weights, 192, 192, 2, 3, 1, Device::cpu, 100));
     // Of those, F(4x4) where the products sum over at least 128 channels on at least 36 tiles of
     // 4x4: celu7's 28x28 (49 tiles) and allconv's 32x32 backward-data from 192 channels, not its
     // forward from 96 nor 16x16 (16 tiles).

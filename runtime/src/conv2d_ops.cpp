@@ -201,14 +201,16 @@ std::atomic<ConvAlgorithm> chosen_algorithm{ConvAlgorithm::automatic};
 // Where the Winograd kernels apply, and where conv_algorithm() takes them. Measured against the
 // direct kernels on celu7's and allconv's 3x3 layers (`hnn bench --conv-algorithm`): 96-200
 // channels on 14x14 to 32x32 ran 1.2-1.9x faster in all three kernels; first layers (1 or 3
-// channels) 2-3x slower. On 7x7 images (16 tiles: 2x2 outputs of the convolution's result, the
-// forward's output, backward-data's input gradient, backward-weights' output gradient) the
-// forward and backward-data, taking 6 images at a time, won at batch 100 (192 channels: 9.4 and
-// 10.2 ms against 11.2 and 11.5) but lost at batch 50 (forward 6.5 ms against 5.6), so they take
-// 16 tiles an image from a batch of 64 and else 36 (12x12); on 4x4 images they ran 1.6-1.9x
-// slower. Backward-weights, which sums the tiles of several images in one register tile, won
-// from 4x4 (4 tiles) and lost 5% on 2x2.
-constexpr int kForwardMinTiles = 36, kForwardMinTilesLargeBatch = 16, kLargeBatch = 64, kBackwardWeightsMinTiles = 4;
+// channels) 2-3x slower. On small images (tiles: 2x2 outputs of the convolution's result, the
+// forward's output, backward-data's input gradient, backward-weights' output gradient) the forward
+// and backward-data take several images at a time; from a batch of 32 they won down to one tile an
+// image (192 channels at batch 50, forward and backward-data: 2x2 images 0.77 and 0.97-1.0 ms
+// against 1.12-1.19, 4x4 1.31 and 1.60 against 1.94 and 1.88, 8x8 4.5-4.8 against 5.8-6.2, 7x7
+// 4.58-4.69 against 4.63-4.95; 96 channels on 8x8 at batch 32 0.72-0.79 against 1.0), but from
+// 1-16 images of 2x2 to 16x16 they lost 1.2-2x: there they take images of 36 tiles or more (12x12).
+// Backward-weights, which sums the tiles of several images in one register tile, won from 4x4 (4
+// tiles) and lost 5% on 2x2.
+constexpr int kForwardMinTiles = 36, kForwardMinTilesLargeBatch = 1, kLargeBatch = 32, kBackwardWeightsMinTiles = 4;
 // Where auto takes F(4x4) instead: its matrix products are 1.78 times
 // smaller, but each of its 36 points adds into up to 16 outputs of every tile (in L2), against a
 // sum over the channels the products reduce. On celu7's 28x28 (200 channels, 49 tiles of 4x4) it

@@ -17,8 +17,8 @@ namespace hnn {
 // rounding, bounded normwise) or F(4x4, 3x3) (4 times fewer; about 6 times F(2x2)'s rounding, 5e-6
 // of the largest output at 200 channels).
 // - automatic (the default) takes Winograd where it measured faster: at least 32 channels in and
-//   out, and at least 12x12 positions for the forward and backward-data (7x7 from a batch of 64;
-//   4x4 for backward-weights); of those, F(4x4) where the products sum over at least 128
+//   out, and for the forward and backward-data any image from a batch of 32, else at least 12x12
+//   positions (backward-weights: 4x4); of those, F(4x4) where the products sum over at least 128
 //   channels (backward-weights: 128 in and out) on at least 21x21 positions (36 tiles of 4x4), and
 //   F(2x2) elsewhere.
 // - winograd takes F(2x2) wherever it applies (3x3, stride 1, on the CPU) and the direct sum
