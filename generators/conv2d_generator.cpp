@@ -318,7 +318,8 @@ public:
     void schedule() {
         if (auto_schedule) return;
         schedule_pointwise_conv2d_backward_weights(get_target(), filter_grad, bias_grad, dw, r, output_grad_bounded,
-                                                   input_with_ones, output_grad.dim(1).extent(), partitions);
+                                                   input_with_ones, output_grad.dim(0).extent(),
+                                                   output_grad.dim(1).extent(), partitions);
     }
 };
 
