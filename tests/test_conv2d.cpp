@@ -213,6 +213,34 @@ TEST_CASE("conv2d backward-weights and bias gradient match float64, finite diffe
     }
 }
 
+namespace {
+
+// backward-data with activation a's derivative fused, against float64: the plain gradient times
+// f'(pre), prelu with its slope per channel.
+void check_fused_backward_data(const Case &c, Activation a) {
+    INFO(describe(c) << ", activation " << activation_name(a.kind));
+    Conv2dGeometry g = conv2d_geometry(c.w, c.h, c.k, c.k, c.stride, parse_padding(c.padding));
+    Tensor pre = random_tensor({c.ci, c.w, c.h, c.n}, -3, 3);
+    Tensor filter = random_tensor({c.co, c.k, c.k, c.ci});
+    Tensor dout = random_tensor({c.co, g.out_width, g.out_height, c.n});
+    Tensor slope = random_tensor({c.ci}, 0, 0.5f);
+    Tensor din({c.ci, c.w, c.h, c.n});
+    conv2d_backward_data(dout, filter, g, din, &a, &pre, RandomKey{}, &slope);
+    auto plain = reference::conv_backward_data(shape_of(c, g), dout.host(), filter.host());
+    require_close(
+        din,
+        [&](size_t i) {
+            reference::ActivationParams p;
+            p.slope = slope.host()[i % c.ci];
+            p.alpha = a.alpha;
+            p.beta = a.beta;
+            return plain[i] * reference::derivative(a.kind, pre.host()[i], p);
+        },
+        1e-5, 1e-5, "fused input_grad");
+}
+
+}  // namespace
+
 TEST_CASE("conv2d backward-data with the fused activation derivative", "[conv2d]") {
     for (ActivationKind kind : {ActivationKind::relu, ActivationKind::celu, ActivationKind::tanh, ActivationKind::mish,
                                 ActivationKind::prelu}) {
@@ -220,25 +248,9 @@ TEST_CASE("conv2d backward-data with the fused activation derivative", "[conv2d]
         // pointwise kernel).
         for (const Case &c : {Case{6, 7, 6, 2, 20, 3, 2, "same"}, Case{3, 9, 7, 2, 21, 3, 1, "same"},
                               Case{6, 3, 3, 40, 20, 1, 1, "valid"}}) {
-            INFO(describe(c) << ", activation " << activation_name(kind));
-            Conv2dGeometry g = conv2d_geometry(c.w, c.h, c.k, c.k, c.stride, parse_padding(c.padding));
-            Tensor pre = random_tensor({c.ci, c.w, c.h, c.n}, -3, 3);
-            Tensor filter = random_tensor({c.co, c.k, c.k, c.ci});
-            Tensor dout = random_tensor({c.co, g.out_width, g.out_height, c.n});
-            Tensor slope = random_tensor({c.ci}, 0, 0.5f);
-            Tensor din({c.ci, c.w, c.h, c.n});
             Activation a;
             a.kind = kind;
-            conv2d_backward_data(dout, filter, g, din, &a, &pre, RandomKey{}, &slope);
-            auto plain = reference::conv_backward_data(shape_of(c, g), dout.host(), filter.host());
-            require_close(
-                din,
-                [&](size_t i) {
-                    reference::ActivationParams p;
-                    p.slope = slope.host()[i % c.ci];
-                    return plain[i] * reference::derivative(kind, pre.host()[i], p);
-                },
-                1e-5, 1e-5, "fused input_grad");
+            check_fused_backward_data(c, a);
         }
     }
 }
@@ -286,29 +298,11 @@ TEST_CASE("conv2d backward-data as a matrix product over positions fuses each ac
                                 ActivationKind::mish, ActivationKind::swish, ActivationKind::silu}) {
         for (const Case &c : {Case{37, 5, 3, 3, 19, 1, 1, "valid"}, Case{10, 1, 1, 9, 40, 2, 1, "same"},
                               Case{70, 2, 2, 1, 3, 1, 1, "same"}}) {
-            INFO(describe(c) << ", activation " << activation_name(kind));
-            Conv2dGeometry g = conv2d_geometry(c.w, c.h, c.k, c.k, c.stride, parse_padding(c.padding));
-            Tensor pre = random_tensor({c.ci, c.w, c.h, c.n}, -3, 3);
-            Tensor filter = random_tensor({c.co, c.k, c.k, c.ci});
-            Tensor dout = random_tensor({c.co, g.out_width, g.out_height, c.n});
-            Tensor slope = random_tensor({c.ci}, 0, 0.5f);
-            Tensor din({c.ci, c.w, c.h, c.n});
             Activation a;
             a.kind = kind;
             a.beta = 1.5f;
             a.alpha = 0.7f;
-            conv2d_backward_data(dout, filter, g, din, &a, &pre, RandomKey{}, &slope);
-            auto plain = reference::conv_backward_data(shape_of(c, g), dout.host(), filter.host());
-            require_close(
-                din,
-                [&](size_t i) {
-                    reference::ActivationParams p;
-                    p.slope = slope.host()[i % c.ci];
-                    p.beta = 1.5;
-                    p.alpha = 0.7;
-                    return plain[i] * reference::derivative(kind, pre.host()[i], p);
-                },
-                1e-5, 1e-5, "fused input_grad");
+            check_fused_backward_data(c, a);
         }
     }
 }
