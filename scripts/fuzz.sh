@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (fuzz/: one per parser, with ASan and UBSan, no Halide kernels) into
-# build-fuzz/ with clang 14 and runs each for HNN_FUZZ_SECONDS (default 30) on a copy of its seed
+# build-fuzz/ with clang 14 and runs each for HNN_FUZZ_SECONDS (default 20) on a copy of its seed
 # corpus, so that the committed corpus never grows here. Fails on the first crash, sanitizer report,
 # uncaught exception, broken invariant, timeout, or single allocation over HNN_FUZZ_MALLOC_MB (a
 # header that lies about its sizes must be refused, not believed). Crashing inputs are kept in
@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-seconds=${HNN_FUZZ_SECONDS:-30}
+seconds=${HNN_FUZZ_SECONDS:-20}
 malloc_mb=${HNN_FUZZ_MALLOC_MB:-64}
 targets=(${HNN_FUZZ_TARGETS:-idx cifar checkpoint model_file param tuned_file})
 
