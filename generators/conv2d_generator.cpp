@@ -81,6 +81,7 @@ class PointwiseConv2dForward : public Generator<PointwiseConv2dForward> {
 public:
     GeneratorParam<std::string> schedule_knobs{"schedule_knobs", ""};
     GeneratorParam<std::string> activation_kinds{"activation_kinds", ""};
+    GeneratorParam<std::string> estimates{"estimates", ""};  // for auto_schedule only (k is 1; p = w h n)
     Input<Buffer<float, 2>> input{"input"};    // (ci, p)
     Input<Buffer<float, 2>> filter{"filter"};  // (co, ci)
     Input<Buffer<float, 1>> bias{"bias"};      // (co)
@@ -106,7 +107,15 @@ public:
     }
 
     void schedule() {
-        if (auto_schedule) return;
+        if (auto_schedule) {
+            const ConvEstimates e = parse_conv_estimates(estimates);
+            input.set_estimates({{0, e.ci}, {0, e.w * e.h * e.n}});
+            filter.set_estimates({{0, e.co}, {0, e.ci}});
+            bias.set_estimates({{0, e.co}});
+            act.set_estimates(e.act, e.co);
+            output.set_estimates({{0, e.co}, {0, e.w * e.h * e.n}});
+            return;
+        }
         schedule_pointwise_conv2d(get_target(), output, conv, filter_bounded, r, act.kind, input.dim(1).extent(),
                                   make_schedule_knobs(schedule_knobs, activation_kinds, get_target(),
                                                       pointwise_conv2d_knobs()));
@@ -198,7 +207,9 @@ public:
 // Same result as conv2d_backward_data; not for rrelu (its random slopes are keyed by (c, x, y, n)).
 class PointwiseConv2dBackwardData : public Generator<PointwiseConv2dBackwardData> {
 public:
+    GeneratorParam<std::string> schedule_knobs{"schedule_knobs", ""};
     GeneratorParam<std::string> activation_kinds{"activation_kinds", ""};
+    GeneratorParam<std::string> estimates{"estimates", ""};  // for auto_schedule only (k is 1; p = w h n)
     Input<Buffer<float, 2>> output_grad{"output_grad"};                    // (co, p)
     Input<Buffer<float, 2>> filter{"filter"};                              // (co, ci)
     Input<Buffer<float, 2>> input_pre_activation{"input_pre_activation"};  // (ci, p)
@@ -221,9 +232,18 @@ public:
     }
 
     void schedule() {
-        if (auto_schedule) return;
+        if (auto_schedule) {
+            const ConvEstimates e = parse_conv_estimates(estimates);
+            output_grad.set_estimates({{0, e.co}, {0, e.w * e.h * e.n}});
+            filter.set_estimates({{0, e.co}, {0, e.ci}});
+            input_pre_activation.set_estimates({{0, e.ci}, {0, e.w * e.h * e.n}});
+            act.set_estimates(e.act, e.ci);
+            input_grad.set_estimates({{0, e.ci}, {0, e.w * e.h * e.n}});
+            return;
+        }
         schedule_pointwise_conv2d(get_target(), input_grad, din, filter_t, r, act.kind, output_grad.dim(1).extent(),
-                                  make_schedule_knobs("", activation_kinds, get_target(), {}));
+                                  make_schedule_knobs(schedule_knobs, activation_kinds, get_target(),
+                                                      pointwise_conv2d_knobs()));
     }
 };
 
@@ -290,6 +310,8 @@ public:
 // filter_grad (co, ci) = sum_p output_grad(co, p) input(ci, p), bias_grad (co) = sum_p output_grad(co, p).
 class PointwiseConv2dBackwardWeights : public Generator<PointwiseConv2dBackwardWeights> {
 public:
+    GeneratorParam<std::string> schedule_knobs{"schedule_knobs", ""};
+    GeneratorParam<std::string> estimates{"estimates", ""};  // for auto_schedule only (k is 1; p = w h n)
     Input<Buffer<float, 2>> output_grad{"output_grad"};  // (co, p)
     Input<Buffer<float, 2>> input{"input"};              // (ci, p)
     // Threads that sum shares of the positions into partial gradients: as conv2d_backward_weights'.
@@ -316,10 +338,19 @@ public:
     }
 
     void schedule() {
-        if (auto_schedule) return;
-        schedule_pointwise_conv2d_backward_weights(get_target(), filter_grad, bias_grad, dw, r, output_grad_bounded,
-                                                   input_with_ones, output_grad.dim(0).extent(),
-                                                   output_grad.dim(1).extent(), partitions);
+        if (auto_schedule) {
+            const ConvEstimates e = parse_conv_estimates(estimates);
+            output_grad.set_estimates({{0, e.co}, {0, e.w * e.h * e.n}});
+            input.set_estimates({{0, e.ci}, {0, e.w * e.h * e.n}});
+            partitions.set_estimate(1);
+            filter_grad.set_estimates({{0, e.co}, {0, e.ci}});
+            bias_grad.set_estimates({{0, e.co}});
+            return;
+        }
+        schedule_pointwise_conv2d_backward_weights(
+            get_target(), filter_grad, bias_grad, dw, r, output_grad_bounded, input_with_ones,
+            output_grad.dim(0).extent(), output_grad.dim(1).extent(), partitions,
+            ScheduleParams(schedule_knobs, get_target(), pointwise_conv2d_backward_weights_knobs()));
     }
 };
 

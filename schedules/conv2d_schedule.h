@@ -216,6 +216,32 @@ inline const std::set<std::string> &pointwise_conv2d_knobs() {
     return knobs;
 }
 
+// Their register tile: 2 vectors of channels x 7 positions on AVX-512, 6 on AVX2, 4 on the
+// baseline, unless knobs say otherwise (see schedule_pointwise_conv2d).
+inline RegisterTile pointwise_register_tile(const Halide::Target &t, const ScheduleParams &p = ScheduleParams()) {
+    const int xs = t.has_feature(Halide::Target::AVX512_Skylake) ? 7 : t.has_feature(Halide::Target::AVX2) ? 6 : 4;
+    return {p.get("tile_c", 2), p.get("tile_x", xs)};
+}
+
+// The knobs of the pointwise backward-weights: its register tile (vectors of co x ci) and the
+// positions of a run; without run_positions, runs are 64 positions, 256 where co fits one tile
+// (see schedule_pointwise_conv2d_backward_weights).
+inline const std::set<std::string> &pointwise_conv2d_backward_weights_knobs() {
+    static const std::set<std::string> knobs{"tile_co", "tile_ci", "run_positions"};
+    return knobs;
+}
+
+struct PointwiseBackwardWeightsTile {
+    int co_vectors, ci;
+    int run_positions;  // 0: 64, or 256 where co fits one tile
+};
+
+inline PointwiseBackwardWeightsTile pointwise_backward_weights_tile(const Halide::Target &t,
+                                                                   const ScheduleParams &p = ScheduleParams()) {
+    const bool avx512 = t.has_feature(Halide::Target::AVX512_Skylake);
+    return {p.get("tile_co", 1), p.get("tile_ci", avx512 ? 12 : 8), p.get("run_positions", 0)};
+}
+
 // The pointwise forward and backward-data (a 1x1 conv as a matrix product over positions p,
 // define_pointwise_conv2d_forward and _backward_data): output (c, p) in register tiles of 2 vectors
 // of c x 7 positions on AVX-512 (6 on AVX2, 4 on the baseline), each summing the whole reduction in
@@ -236,10 +262,9 @@ inline void schedule_pointwise_conv2d(const Halide::Target &t, Halide::Func outp
                                       const ScheduleKnobs &knobs = ScheduleKnobs()) {
     using namespace Halide;
     const int vec = t.natural_vector_size<float>();
-    const int channel_vectors = knobs.params.get("tile_c", 2);
-    const int positions = knobs.params.get(
-        "tile_x", t.has_feature(Target::AVX512_Skylake) ? 7 : t.has_feature(Target::AVX2) ? 6 : 4);
-    const int tile_c = channel_vectors * vec;
+    const RegisterTile tile = pointwise_register_tile(t, knobs.params);
+    const int positions = tile.xs;
+    const int tile_c = tile.channel_vectors * vec;
     const Expr block = clamp(position_count / (8 * positions), 1, 14) * positions;
     Var co = output.args()[0], p = output.args()[1];
     Var coo("c_outer"), coi("c_inner"), cv("c_vectors"), po("p_outer"), pi("p_inner"), blk("block");
@@ -288,12 +313,13 @@ inline void schedule_pointwise_conv2d_backward_weights(const Halide::Target &t, 
                                                        Halide::Func bias_grad, Halide::Func dw, Halide::RDom r,
                                                        Halide::Func output_grad,
                                                        Halide::Func input, Expr channels_out, Expr position_count,
-                                                       Expr partitions) {
+                                                       Expr partitions,
+                                                       const ScheduleParams &knobs = ScheduleParams()) {
     using namespace Halide;
     const int vec = t.natural_vector_size<float>();
-    const bool avx512 = t.has_feature(Target::AVX512_Skylake);
-    const int tile_co = vec, tile_ci = avx512 ? 12 : 8;
-    Expr run_positions = select(channels_out <= tile_co, 256, 64);
+    const PointwiseBackwardWeightsTile tile = pointwise_backward_weights_tile(t, knobs);
+    const int tile_co = tile.co_vectors * vec, tile_ci = tile.ci;
+    Expr run_positions = tile.run_positions > 0 ? Expr(tile.run_positions) : select(channels_out <= tile_co, 256, 64);
 
     Var v("partition"), u("run");
     RVar share_outer("share_outer"), share_inner("share_inner"), runs("runs"), run_inner("run_inner");

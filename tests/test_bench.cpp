@@ -179,22 +179,32 @@ TEST_CASE("bench: the table names its columns, the ratio's direction and the tra
 }
 
 TEST_CASE("bench: --conv-algorithm winograd runs the 3x3 stride-1 convs as Winograd, checked against oneDNN", "[bench]") {
+    // 1x1 stride-1 convs, and the 2x2 conv on 1x1 images (one of its taps meets them), run the
+    // pointwise kernels whatever the algorithm.
+    auto expected = [](const json &op, bool winograd) {
+        const std::string shape = op.at("shape").get<std::string>();
+        if (winograd && shape.find(" k3 s1") != std::string::npos) return "winograd";
+        if (shape.find(" k1 s1") != std::string::npos || shape.find(" 1x1 ") != std::string::npos) return "pointwise";
+        return "direct";
+    };
     const json r = run_json(std::string(tiny_celu7) + " --only conv --conv-algorithm winograd");
     CHECK(r.at("conv_algorithm") == "winograd");
-    int winograd = 0;
+    int winograd = 0, pointwise = 0;
     for (const json &op : r.at("operations")) {
         INFO(op.dump());
-        const bool three_by_three = op.at("shape").get<std::string>().find(" k3 s1") != std::string::npos;
-        CHECK(op.at("algorithm") == (three_by_three ? "winograd" : "direct"));
-        winograd += three_by_three;
+        CHECK(op.at("algorithm") == expected(op, true));
+        winograd += op.at("algorithm") == "winograd";
+        pointwise += op.at("algorithm") == "pointwise";
     }
-    CHECK(winograd == 6);  // celu7's two 3x3 layers, three kernels each
+    CHECK(winograd == 6);   // celu7's two 3x3 layers, three kernels each
+    CHECK(pointwise == 12);  // its 1x1 layers on 14x14 and 3x3, the 2x2 on 1x1 and the 1x1 to 10 classes
     require_agreement(r);
 
     // auto at width 8: too few channels for Winograd.
     const json automatic = run_json(std::string(tiny_celu7) + " --only conv");
     for (const json &op : automatic.at("operations")) {
-        CHECK(op.at("algorithm") == "direct");
+        INFO(op.dump());
+        CHECK(op.at("algorithm") == expected(op, false));
     }
 }
 

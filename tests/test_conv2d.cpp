@@ -40,8 +40,8 @@ const std::vector<Case> cases = {
     // First layers (1 or 3 channels, 3x3 or 5x5, stride 1), whose backward-data vectorizes over co:
     // co past one vector and not a multiple of it, rows not a whole number of x tiles.
     {1, 13, 9, 2, 40, 5, 1, "same"},  {3, 10, 7, 2, 33, 3, 1, "valid"},
-    // 1x1 at stride 1 on small images runs as rows of several images' positions (with 2 threads:
-    // 5 images of 3x2 a row).
+    // 1x1 at stride 1 on small images of a large batch: the pointwise kernels' tiles of positions
+    // cross images.
     {7, 3, 2, 40, 12, 1, 1, "valid"},
     // Images smaller than the kernel's reach, whose taps that meet no input are cropped away: celu7's
     // 2x2 conv on 1x1 images (one tap of four), a 3x3 on 1x1, a 5x5 on 2x3 (the middle 3 columns), and
@@ -290,6 +290,23 @@ TEST_CASE("conv2d forward as a matrix product over positions applies each activa
     }
 }
 
+// What `hnn tune --model` reads to tune the kernel a layer runs.
+TEST_CASE("conv2d: 1x1 stride-1 convs without padding, and convs cropped to one tap, run the pointwise kernels",
+          "[conv2d]") {
+    auto runs = [](int k, int w, int stride, const std::string &padding, ActivationKind kind) {
+        const Conv2dGeometry g = conv2d_geometry(w, w, k, k, stride, parse_padding(padding));
+        return conv_runs_pointwise(Device::cpu, k, k, g, w, w, kind);
+    };
+    CHECK(runs(1, 14, 1, "valid", ActivationKind::celu));
+    CHECK(runs(1, 3, 1, "same", ActivationKind::identity));
+    CHECK(runs(3, 1, 1, "same", ActivationKind::relu));  // only the middle tap meets a 1x1 image
+    CHECK(runs(2, 1, 1, "same", ActivationKind::relu));
+    CHECK_FALSE(runs(3, 3, 1, "same", ActivationKind::relu));
+    CHECK_FALSE(runs(1, 14, 2, "valid", ActivationKind::relu));
+    CHECK_FALSE(runs(1, 14, 1, "1", ActivationKind::relu));
+    CHECK_FALSE(runs(1, 14, 1, "valid", ActivationKind::rrelu));
+}
+
 TEST_CASE("conv2d backward-data as a matrix product over positions fuses each activation's derivative",
           "[conv2d]") {
     for (ActivationKind kind : {ActivationKind::relu, ActivationKind::leaky_relu, ActivationKind::prelu,
@@ -308,7 +325,8 @@ TEST_CASE("conv2d backward-data as a matrix product over positions fuses each ac
 }
 
 TEST_CASE("conv2d with fused rrelu draws the same slopes as the activation kernel", "[conv2d]") {
-    // The 1x1 shape would run as rows of several images' positions, which rrelu's keys forbid.
+    // The 1x1 shape runs the direct kernel: the pointwise kernels' matrices renumber the (c, x, y, n)
+    // that rrelu's keys are made of.
     auto c = GENERATE(Case{5, 6, 6, 2, 18, 3, 1, "same"}, Case{5, 3, 3, 40, 18, 1, 1, "valid"});
     INFO(describe(c));
     Conv2dGeometry g = conv2d_geometry(c.w, c.h, c.k, c.k, c.stride, parse_padding(c.padding));

@@ -126,6 +126,36 @@ TEST_CASE("tune: a Winograd kernel's knobs are searched, written, checked and re
     std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("tune: a pointwise kernel's knobs are searched, written, checked and read by the build", "[tune][cli]") {
+    // Backward-weights: the pointwise kernel that compiles fastest (no activation).
+    const std::filesystem::path dir = fresh_directory("hnn-tune-pointwise");
+    const std::string args = "tune pointwise_conv2d_backward_weights --shape ci=8,co=16,w=6,h=5,n=2,k=1 "
+                             "--budget 4 --repeats 2 --min-speedup 0 --threads 2 --out " + dir.string();
+    test::CliRun r = run_hnn(args, true);
+    INFO("hnn " << args << "\n" << r.out);
+    REQUIRE(r.exit_code == 0);
+    std::vector<std::filesystem::path> files;
+    for (const auto &e : std::filesystem::directory_iterator(dir)) files.push_back(e.path());
+    REQUIRE(files.size() == 1);
+    const TunedFile f = parse_tuned_file(read_text(files[0]), files[0].filename().string());
+    CHECK(f.kernel == "pointwise_conv2d_backward_weights");
+    // run_positions only from a candidate: the default picks it per shape (256 here, where co fits
+    // one tile), and the default's file (--min-speedup 0) leaves it to the default.
+    std::vector<std::string> names;
+    for (const auto &knob : f.knobs) names.push_back(knob.first);
+    const std::vector<std::string> with_runs{"run_positions", "tile_ci", "tile_co"}, without{"tile_ci", "tile_co"};
+    CHECK((names == with_runs || names == without));
+    REQUIRE(f.shapes.size() == 1);
+    CHECK(f.shapes[0].spec == "ci=8,co=16,w=6,h=5,n=2,k=1,stride=1,pad=0,ow=6,oh=5");
+    test::CliRun check = run_hnn("tune --check " + files[0].string() + " --repeats 1", true);
+    INFO(check.out);
+    CHECK(check.exit_code == 0);
+    CHECK(check.out.find("same numbers as the default schedule") != std::string::npos);
+    const std::string expected = "schedule_knobs=" + f.isa + "." + f.knobs[0].first + ":" + std::to_string(f.knobs[0].second);
+    CHECK(cmake_knobs(dir, "pointwise_conv2d_backward_weights").out.find(expected) != std::string::npos);
+    std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("tune: the build refuses a tuned file it cannot apply, naming the file and line", "[tune]") {
     const std::filesystem::path dir = fresh_directory("hnn-tune-bad");
     std::ofstream(dir / "conv2d_forward.avx2.txt") << "# comment\nkernel conv2d_forward\nisa avx2\nschedule hand\ntile_c many\n";
@@ -152,6 +182,11 @@ TEST_CASE("tune: bad shapes and kernels fail naming what is wrong", "[tune][cli]
         {"tune conv2d_sideways --shape ci=8,co=16,w=6,h=5,n=2,k=3", "unknown or untunable kernel 'conv2d_sideways'"},
         {"tune conv2d_winograd_forward --shape ci=8,co=16,w=6,h=5,n=2,k=5", "3x3 stride-1 convolutions only"},
         {"tune conv2d_winograd4x4_backward_data --shape ci=8,co=16,w=6,h=5,n=2,k=3,stride=2", "'stride'"},
+        {"tune pointwise_conv2d_forward --shape ci=8,co=16,w=6,h=5,n=2,k=3", "1x1 stride-1 convolutions without padding only"},
+        {"tune pointwise_conv2d_backward_data --shape ci=8,co=16,w=6,h=5,n=2,k=1,stride=2", "1x1 stride-1"},
+        {"tune pointwise_conv2d_forward --shape ci=8,co=16,w=6,h=5,n=2,k=1,act=rrelu", "rrelu runs the direct kernel (conv2d_forward)"},
+        {"tune conv2d_forward --shape ci=8,co=16,w=6,h=5,n=2,k=1,act=relu", "runs pointwise_conv2d_forward"},
+        {"tune conv2d_backward_weights --shape ci=8,co=16,w=6,h=5,n=2,k=1", "runs pointwise_conv2d_backward_weights"},
         {"tune --shape ci=8,co=16,w=6,h=5,n=2,k=3", "name a kernel"},
         {"tune --model celu7 --width 8 --batch 2 --shape ci=8", "not both"},
     };

@@ -462,10 +462,20 @@ ConvMethod conv_method_of(const BenchOp &op, Device device) {
                        p.in.height, p.batch);
 }
 
+bool runs_pointwise(const BenchOp &op, Device device) {
+    if (op.group() != "conv" || conv_method_of(op, device) != ConvMethod::direct) return false;
+    const ConvProblem &c = op.conv;
+    // Backward-data is timed plain, without a fused derivative.
+    const ActivationKind kind = op.kind == BenchOpKind::conv_forward ? op.activation.kind : ActivationKind::identity;
+    return conv_runs_pointwise(device, c.kernel, c.kernel, c.geometry, c.in.width, c.in.height, kind);
+}
+
 OpMeasurement measure_op(const BenchOp &op, const Timing &timing, OnednnLayout layout, uint64_t seed, Device device) {
     OpMeasurement m;
     m.op = op;
-    if (op.group() == "conv") m.algorithm = conv_method_name(conv_method_of(op, device));
+    if (op.group() == "conv") {
+        m.algorithm = runs_pointwise(op, device) ? "pointwise" : conv_method_name(conv_method_of(op, device));
+    }
     Case c = make_case(op, layout, seed, device);
     if (c.onednn) {
         m.onednn_computes = c.onednn->computes;

@@ -51,6 +51,8 @@ std::vector<BenchOp> model_ops(const ModelSpec &model, const Shape3 &input, int 
 
 // Which kernel runs a conv op on `device` under the current conv_algorithm() (not a conv op: direct).
 ConvMethod conv_method_of(const BenchOp &op, Device device);
+// Whether the direct method's conv op runs the pointwise kernels there (conv_runs_pointwise).
+bool runs_pointwise(const BenchOp &op, Device device);
 
 struct Timing {
     int warmup = 3, repeats = 10;
@@ -70,7 +72,7 @@ struct OpMeasurement {
     bool checked = false;  // hnn's outputs compared with oneDNN's on the same inputs
     double max_abs_error = 0, max_rel_error = 0;
     double reference_max_abs = 0;  // the largest |oneDNN| value: a check of zeros against zeros proves nothing
-    std::string algorithm;         // convs: "direct", "winograd" or "winograd4x4" (conv_method_name); "" otherwise
+    std::string algorithm;         // convs: "direct", "winograd", "winograd4x4" (conv_method_name) or "pointwise"; "" otherwise
     bool agrees() const { return !checked || max_rel_error <= op.tolerance(); }
 };
 

@@ -45,8 +45,8 @@ std::vector<std::string> command_line_arguments() {
     return out;
 }
 
-// The kernel each bench op runs on the CPU (the direct sum or a Winograd kernel, as the runtime
-// picks it), if it is tunable.
+// The kernel each bench op runs on the CPU (the direct sum, a Winograd kernel or a pointwise one, as
+// the runtime picks it), if it is tunable.
 std::string tunable_kernel(const BenchOp &op) {
     std::string pass;
     switch (op.kind) {
@@ -60,12 +60,20 @@ std::string tunable_kernel(const BenchOp &op) {
     case ConvMethod::winograd_4x4: return "conv2d_winograd4x4_" + pass;
     case ConvMethod::direct: break;
     }
-    return "conv2d_" + pass;
+    return (runs_pointwise(op, Device::cpu) ? "pointwise_conv2d_" : "conv2d_") + pass;
 }
 
 // hnn-tune's --shape text of a conv op. Backward-data is timed plain (identity), as hnn bench does.
+// A pointwise op's is the 1x1 conv of the taps that meet the image: the same positions in and out.
 std::string conv_spec(const BenchOp &op) {
     const ConvProblem &c = op.conv;
+    if (runs_pointwise(op, Device::cpu)) {
+        std::string s = "ci=" + std::to_string(c.in.channels) + ",co=" + std::to_string(c.out_channels) +
+                        ",w=" + std::to_string(c.in.width) + ",h=" + std::to_string(c.in.height) +
+                        ",n=" + std::to_string(c.batch) + ",k=1";
+        if (op.kind == BenchOpKind::conv_forward) s += std::string(",act=") + activation_name(op.activation.kind);
+        return s;
+    }
     std::string s = "ci=" + std::to_string(c.in.channels) + ",co=" + std::to_string(c.out_channels) +
                     ",w=" + std::to_string(c.in.width) + ",h=" + std::to_string(c.in.height) +
                     ",n=" + std::to_string(c.batch) + ",k=" + std::to_string(c.kernel) +
@@ -147,8 +155,9 @@ void add_tune_command(CLI::App &app) {
     CLI::App *cmd = app.add_subcommand(
         "tune", "Search the schedules of the tunable kernels on this machine; write the winners to schedules/tuned");
     cmd->add_option("kernel", o->kernel,
-                    "conv2d_forward, conv2d_backward_data, conv2d_backward_weights, or the Winograd kernels "
-                    "conv2d_winograd[4x4]_forward|backward_data|backward_weights (with a model: only it)");
+                    "conv2d_forward, conv2d_backward_data, conv2d_backward_weights, the Winograd kernels "
+                    "conv2d_winograd[4x4]_forward|backward_data|backward_weights, or the 1x1 kernels "
+                    "pointwise_conv2d_forward|backward_data|backward_weights (with a model: only it)");
     cmd->add_option("--shape", o->shapes,
                     "ci=64,co=64,w=28,h=28,n=100,k=3[,stride=1][,pad=1|pad_x=..,pad_y=..][,ow=..,oh=..][,act=celu]; repeatable");
     add_bench_model_options(cmd, o->model);

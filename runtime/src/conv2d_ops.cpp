@@ -101,42 +101,6 @@ TapWindow useful_taps(Device device, int kernel_width, int kernel_height, const 
     return w;
 }
 
-// A 1x1 convolution at stride 1 without padding is a matrix product over positions: which image
-// and row a position lies in does not matter. On small images (celu7's 3x3 and 1x1, allconv's 8x8)
-// the kernels' loops per image and per row (a register tile of 4 or 7 positions along a row of 3,
-// a padded copy and a buffer per image of 9 positions) cost more than the multiply-adds; the same
-// memory seen as images of one row holding the positions of several images (Tensor::reshaped)
-// gives the same kernels long rows. (The pointwise kernels, pointwise_applies, compute these convs
-// unless the direct kernel is tuned: this view serves that case.)
-//
-// Images per row of that view, for tensors shaped as t, or 0 where it does not apply: on images of
-// fewer than 56 positions (larger ones measured no different), rows of up to 56 positions (8
-// register tiles of 7) from a number of images that divides the batch, but at least 4 rows a
-// thread, so that threads get even shares. rrelu is keyed by each element's coordinates, which the
-// view renumbers.
-int positions_view_images(Device device, int kernel_width, int kernel_height, const Conv2dGeometry &g,
-                          ActivationKind kind, const Tensor &t) {
-    if (device != Device::cpu || kernel_width != 1 || kernel_height != 1 || g.stride != 1 || g.pad_x != 0 ||
-        g.pad_y != 0 || kind == ActivationKind::rrelu) {
-        return 0;
-    }
-    const int positions = t.dim(1) * t.dim(2), batch = t.dim(3);
-    if (positions >= 56) return 0;
-    int images = 1;
-    for (int k = 2; k <= batch; k++) {
-        if (batch % k == 0 && positions * k <= 56 && batch / k >= 4 * cpu_threads()) images = k;
-    }
-    return images;
-}
-
-// The buffer a kernel gets for t: t's own (images_per_row 0), or that of `rows`, set to t seen as
-// images of one row of images_per_row images' positions.
-halide_buffer_t *positions_operand(Tensor &t, Tensor &rows, int images_per_row) {
-    if (images_per_row == 0) return t.raw();
-    rows = t.reshaped({t.dim(0), t.dim(1) * t.dim(2) * images_per_row, 1, t.dim(3) / images_per_row});
-    return rows.raw();
-}
-
 // The forward and backward-data compute whole register tiles: on AVX-512 3 vectors of channels x 4
 // positions (conv_register_tile in schedules/conv2d_schedule.h), or 2 x 7 in the _tile_2x7 kernels
 // (generators/CMakeLists.txt). The one with fewer padded outputs runs: 2 x 7 for 200 channels on
@@ -174,19 +138,19 @@ constexpr bool kBackwardDataTuned = true;
 constexpr bool kBackwardDataTuned = false;
 #endif
 
-#ifdef HNN_TUNED_CONV2D_BACKWARD_WEIGHTS
-constexpr bool kBackwardWeightsTuned = true;
+#ifdef HNN_TUNED_POINTWISE_CONV2D_FORWARD
+constexpr bool kPointwiseForwardTuned = true;
 #else
-constexpr bool kBackwardWeightsTuned = false;
+constexpr bool kPointwiseForwardTuned = false;
 #endif
 
 // Whether the pointwise kernels compute this conv (over the taps that meet the image): a 1x1 conv
 // at stride 1 without padding, on buffers whose positions are one dense run, and no rrelu (its
-// random slopes are keyed by each element's (c, x, y, n)). Not over a tuned direct kernel: the
-// tuner measured that kernel at these shapes.
-bool pointwise_applies(bool kernel_built, bool direct_tuned, const TapWindow &taps, const Conv2dGeometry &g,
-                       ActivationKind kind, std::initializer_list<Tensor *> operands) {
-    if (!kernel_built || direct_tuned || taps.width != 1 || taps.height != 1 || g.stride != 1 || g.pad_x != 0 ||
+// random slopes are keyed by each element's (c, x, y, n)). Tuned direct kernels do not take these
+// convs: `hnn tune` tunes the pointwise kernels for them.
+bool pointwise_applies(bool kernel_built, const TapWindow &taps, const Conv2dGeometry &g, ActivationKind kind,
+                       std::initializer_list<Tensor *> operands) {
+    if (!kernel_built || taps.width != 1 || taps.height != 1 || g.stride != 1 || g.pad_x != 0 ||
         g.pad_y != 0 || kind == ActivationKind::rrelu) {
         return false;
     }
@@ -251,6 +215,13 @@ ConvMethod conv_method(ConvPass pass, Device device, int channels_in, int channe
                        : ConvMethod::winograd_2x2;
     }
     return ConvMethod::direct;
+}
+
+bool conv_runs_pointwise(Device device, int kernel_width, int kernel_height, const Conv2dGeometry &g, int in_width,
+                         int in_height, ActivationKind kind) {
+    const TapWindow taps = useful_taps(device, kernel_width, kernel_height, g, in_width, in_height);
+    return device == Device::cpu &&
+           pointwise_applies(kernel_table(device).pointwise_conv2d_forward != nullptr, taps, taps.geometry(g), kind, {});
 }
 
 const char *conv_method_name(ConvMethod method) {
@@ -319,14 +290,15 @@ void conv2d_forward(Tensor &input, Tensor &filter, Tensor *bias, const Conv2dGeo
     }
     // A 1x1 conv at stride 1 without padding is a matrix product over positions: the pointwise kernel
     // computes it without the direct kernel's per-image padded copies and partial sums.
-    if (pointwise_applies(kernels.pointwise_conv2d_forward, kForwardTuned, taps, gt, a.kind,
+    if (pointwise_applies(kernels.pointwise_conv2d_forward, taps, gt, a.kind,
                           {&input, &output, &pre_activation})) {
         MatrixView in(*input.raw(), MatrixView::positions), w(*weights, MatrixView::filter_1x1);
         MatrixView out(*output.raw(), MatrixView::positions), pre(*pre_activation.raw(), MatrixView::positions);
         // Outputs of one vector of channels take a tile of 1 vector x 14 positions (as the direct
-        // forward's 1 x 12): 2 x 7 computed 32 channels for a classifier's 10.
-        auto pointwise = co <= kTile1x12.channels ? kernels.pointwise_conv2d_forward_tile_1x14
-                                                  : kernels.pointwise_conv2d_forward;
+        // forward's 1 x 12): 2 x 7 computed 32 channels for a classifier's 10. A tuned kernel runs
+        // at every shape.
+        auto pointwise = co <= kTile1x12.channels && !kPointwiseForwardTuned ? kernels.pointwise_conv2d_forward_tile_1x14
+                                                                             : kernels.pointwise_conv2d_forward;
         int r = pointwise(
             in.raw(), w.raw(), bias ? bias->raw() : shared_zeros(co, input.device()), static_cast<int>(a.kind),
             a.negative_slope, a.alpha, a.beta, a.threshold, a.rrelu_lower, a.rrelu_upper, key.training, key.seed,
@@ -334,11 +306,7 @@ void conv2d_forward(Tensor &input, Tensor &filter, Tensor *bias, const Conv2dGeo
         check_kernel(r, op, shapes);
         return;
     }
-    const int images_per_row = positions_view_images(input.device(), taps.width, taps.height, gt, a.kind, input);
-    Tensor input_rows, output_rows, pre_rows;
-    halide_buffer_t *in = positions_operand(input, input_rows, images_per_row);
-    halide_buffer_t *out = positions_operand(output, output_rows, images_per_row);
-    halide_buffer_t *pre = positions_operand(pre_activation, pre_rows, images_per_row);
+    halide_buffer_t *in = input.raw(), *out = output.raw(), *pre = pre_activation.raw();
     auto kernel = kernels.conv2d_forward_tile_1x12 && !kForwardTuned && co <= kTile1x12.channels
                       ? kernels.conv2d_forward_tile_1x12
                       : kernel_for_shape(kernels.conv2d_forward, kernels.conv2d_forward_tile_2x7, kForwardTuned, co,
@@ -391,7 +359,7 @@ void conv2d_backward_data(Tensor &output_grad, Tensor &filter, const Conv2dGeome
     halide_buffer_t *weights = taps.crops(filter.dim(1), filter.dim(2)) ? filter_taps.raw() : filter.raw();
     const Conv2dGeometry gt = taps.geometry(g);
     // As the forward: the product with the filter transposed, the derivative applied as tiles are stored.
-    if (pointwise_applies(kernels.pointwise_conv2d_backward_data, kBackwardDataTuned, taps, gt, a.kind,
+    if (pointwise_applies(kernels.pointwise_conv2d_backward_data, taps, gt, a.kind,
                           {&output_grad, pre_tensor, &input_grad})) {
         MatrixView dout(*output_grad.raw(), MatrixView::positions), w(*weights, MatrixView::filter_1x1);
         MatrixView pre_view(*pre, MatrixView::positions), din(*input_grad.raw(), MatrixView::positions);
@@ -421,12 +389,7 @@ void conv2d_backward_data(Tensor &output_grad, Tensor &filter, const Conv2dGeome
     // (a device buffer is not viewed this way), and not when rrelu's derivative is fused: its random
     // slopes are keyed by the element's coordinates, which a view renumbers.
     if (g.stride == 1 || input_grad.device() != Device::cpu || a.kind == ActivationKind::rrelu) {
-        const int images_per_row =
-            positions_view_images(input_grad.device(), taps.width, taps.height, gt, a.kind, input_grad);
-        Tensor output_grad_rows, pre_rows, input_grad_rows;
-        run(positions_operand(output_grad, output_grad_rows, images_per_row), weights,
-            positions_operand(*pre_tensor, pre_rows, images_per_row), gt.stride, gt.pad_x, gt.pad_y,
-            positions_operand(input_grad, input_grad_rows, images_per_row));
+        run(output_grad.raw(), weights, pre, gt.stride, gt.pad_x, gt.pad_y, input_grad.raw());
         return;
     }
     const int s = gt.stride, kw = taps.width, kh = taps.height, w = input_grad.dim(1), h = input_grad.dim(2);
@@ -486,8 +449,8 @@ void conv2d_backward_weights(Tensor &output_grad, Tensor &input, const Conv2dGeo
     // A sum over positions of products of columns: the pointwise kernel takes runs of positions
     // across images (the direct kernel's end with each image, 9 positions on 3x3) and finds the bias
     // gradient in the same product (one more input channel, of ones).
-    if (pointwise_applies(kernels.pointwise_conv2d_backward_weights, kBackwardWeightsTuned, taps, gt,
-                          ActivationKind::identity, {&output_grad, &input})) {
+    if (pointwise_applies(kernels.pointwise_conv2d_backward_weights, taps, gt, ActivationKind::identity,
+                          {&output_grad, &input})) {
         MatrixView dout(*output_grad.raw(), MatrixView::positions), in(*input.raw(), MatrixView::positions);
         MatrixView dw(*weights_grad, MatrixView::filter_1x1);
         const int positions = dout.raw()->dim[1].extent;
@@ -496,13 +459,7 @@ void conv2d_backward_weights(Tensor &output_grad, Tensor &input, const Conv2dGeo
         check_kernel(r, op, shapes);
         return;
     }
-    // The sum over positions does not depend on how they are cut into rows and images (identity:
-    // no activation is fused here).
-    const int images_per_row =
-        positions_view_images(input.device(), taps.width, taps.height, gt, ActivationKind::identity, input);
-    Tensor output_grad_rows, input_rows;
-    halide_buffer_t *dout = positions_operand(output_grad, output_grad_rows, images_per_row);
-    halide_buffer_t *in = positions_operand(input, input_rows, images_per_row);
+    halide_buffer_t *dout = output_grad.raw(), *in = input.raw();
     const int partitions = std::min(cpu_threads(), in->dim[3].extent);
     const ConvMethod method = method_of(ConvPass::backward_weights, input.device(), filter_grad, taps, gt, input.dim(1),
                                         input.dim(2), input.dim(3));

@@ -34,6 +34,18 @@ std::vector<KnobRange> knob_ranges(const std::string &kernel, const Halide::Targ
                 {"tile_t", hand.tiles, 1, 24},
                 {"group_tiles", hand.group_tiles, 1, 1024, true}};
     }
+    if (is_pointwise(kernel)) {
+        if (pass_of(kernel) == KernelPass::backward_weights) {
+            const PointwiseBackwardWeightsTile hand = pointwise_backward_weights_tile(t);
+            // The default's runs are 64 positions, or 256 where co fits one tile: the search starts from 64.
+            return {{"tile_co", hand.co_vectors, 1, 4},
+                    {"tile_ci", hand.ci, 1, 24},
+                    {"run_positions", hand.run_positions > 0 ? hand.run_positions : 64, 16, 1024, true,
+                     hand.run_positions == 0}};
+        }
+        const RegisterTile hand = pointwise_register_tile(t);
+        return {{"tile_c", hand.channel_vectors, 1, 6}, {"tile_x", hand.xs, 1, 14}};
+    }
     if (conv_like(kernel)) {
         const RegisterTile hand = conv_register_tile(t);
         return {{"tile_c", hand.channel_vectors, 1, 6},
@@ -59,6 +71,14 @@ bool fits_registers(const std::string &kernel, const Halide::Target &t, const Kn
 Knobs hand_knobs(const std::string &kernel, const Halide::Target &t) {
     Knobs k;
     for (const KnobRange &r : knob_ranges(kernel, t)) k[r.name] = r.hand;
+    return k;
+}
+
+Knobs default_knobs(const std::string &kernel, const Halide::Target &t) {
+    Knobs k;
+    for (const KnobRange &r : knob_ranges(kernel, t)) {
+        if (!r.per_shape) k[r.name] = r.hand;
+    }
     return k;
 }
 

@@ -17,6 +17,7 @@ struct KnobRange {
     std::string name;
     int hand = 0, min = 1, max = 1;
     bool doubling = false;  // steps multiply or divide by 2 (a size in positions), not add 1 or 2
+    bool per_shape = false;  // the default schedule picks the value per shape; `hand` is where the search starts
 };
 
 std::vector<KnobRange> knob_ranges(const std::string &kernel, const Halide::Target &t);
@@ -27,6 +28,10 @@ bool fits_registers(const std::string &kernel, const Halide::Target &t, const Kn
 
 // Every knob at its hand value: the search's starting point.
 Knobs hand_knobs(const std::string &kernel, const Halide::Target &t);
+
+// The knobs that give the default schedule at every shape: the hand values of those it does not
+// pick per shape.
+Knobs default_knobs(const std::string &kernel, const Halide::Target &t);
 
 // The candidates one step away from `from` (each knob ±1, ±2, or ×2, ÷2), that fit the registers.
 std::vector<Knobs> neighbours(const std::string &kernel, const Halide::Target &t, const Knobs &from);

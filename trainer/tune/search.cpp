@@ -268,8 +268,11 @@ KernelSearch search_kernel(const std::string &kernel, const std::vector<TuneProb
         if (Clock::now() >= o.autoscheduler_deadline) break;
         e.evaluate_autoscheduler(name);
     }
-    std::set<Knobs> tried{{}, hand_knobs(kernel, o.target)};  // the hand values are the default
     Knobs current = hand_knobs(kernel, o.target);
+    std::set<Knobs> tried{{}, current};
+    // The hand values are the default, unless the default picks a knob per shape: then they are a
+    // candidate of their own.
+    if (current != default_knobs(kernel, o.target) && Clock::now() < o.deadline) e.evaluate(current);
     size_t current_index = 0;
     bool improved = true;
     while (improved && Clock::now() < o.deadline) {

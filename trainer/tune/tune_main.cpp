@@ -126,7 +126,7 @@ std::string shapes_text(const std::vector<TuneProblem> &problems) {
 
 void print_row(const std::string &kernel, const std::string &shapes, const std::string &candidate, const std::string &ms,
                const std::string &speedup, const std::string &error, const std::string &note) {
-    std::printf("%-24s %-32s %-22s %10s %8s %10s  %s\n", kernel.c_str(), shapes.c_str(), candidate.c_str(), ms.c_str(),
+    std::printf("%-33s %-32s %-22s %10s %8s %10s  %s\n", kernel.c_str(), shapes.c_str(), candidate.c_str(), ms.c_str(),
                 speedup.c_str(), error.c_str(), note.c_str());
     std::fflush(stdout);
 }
@@ -142,8 +142,9 @@ TunedFile tuned_file(const KernelSearch &s, const Halide::Target &t, const Optio
     TunedFile f;
     f.kernel = s.kernel;
     f.isa = schedule_isa(t);
-    // The default winning (with --min-speedup 1 or less) writes its hand values out.
-    for (const auto &[name, value] : win.knobs.empty() ? hand_knobs(s.kernel, t) : win.knobs) {
+    // The default winning (with --min-speedup 1 or less) writes its hand values out, but for knobs it
+    // picks per shape.
+    for (const auto &[name, value] : win.knobs.empty() ? default_knobs(s.kernel, t) : win.knobs) {
         f.knobs.emplace_back(name, value);
     }
     f.command = o.command;
@@ -304,7 +305,7 @@ int run(Options o) {
 int main(int argc, char **argv) {
     hnn::tune::Options o;
     CLI::App app{"hnn-tune: searches the schedules of hnn's kernels on this machine (run it as `hnn tune`)"};
-    app.add_option("kernel", o.kernel, "The kernel to tune (conv2d_forward, conv2d_backward_data, conv2d_backward_weights, conv2d_winograd[4x4]_PASS)");
+    app.add_option("kernel", o.kernel, "The kernel to tune (conv2d_forward, conv2d_backward_data, conv2d_backward_weights, conv2d_winograd[4x4]_PASS, pointwise_conv2d_PASS)");
     app.add_option("--shape", o.shapes,
                    "ci=64,co=64,w=28,h=28,n=100,k=3[,stride=1][,pad=1|pad_x=..,pad_y=..][,ow=..,oh=..][,act=celu]; "
                    "KERNEL:SHAPE without a kernel argument; repeat for several shapes")

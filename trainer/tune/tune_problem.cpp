@@ -52,7 +52,10 @@ const std::vector<std::string> &tunable_kernels() {
                                                   "conv2d_winograd_backward_weights",
                                                   "conv2d_winograd4x4_forward",
                                                   "conv2d_winograd4x4_backward_data",
-                                                  "conv2d_winograd4x4_backward_weights"};
+                                                  "conv2d_winograd4x4_backward_weights",
+                                                  "pointwise_conv2d_forward",
+                                                  "pointwise_conv2d_backward_data",
+                                                  "pointwise_conv2d_backward_weights"};
     return kernels;
 }
 
@@ -63,6 +66,8 @@ KernelPass pass_of(const std::string &kernel) {
 }
 
 bool is_winograd(const std::string &kernel) { return kernel.rfind("conv2d_winograd", 0) == 0; }
+
+bool is_pointwise(const std::string &kernel) { return kernel.rfind("pointwise_conv2d", 0) == 0; }
 
 KernelGenerator kernel_generator(const std::string &kernel) {
     const std::string f4x4 = "conv2d_winograd4x4_";
@@ -131,6 +136,12 @@ TuneProblem parse_problem(const std::string &kernel, const std::string &spec) {
     if (is_winograd(kernel) && (c.k != 3 || c.stride != 1)) {
         throw Error(kernel + " --shape: fields 'k' and 'stride': this kernel computes 3x3 stride-1 convolutions only");
     }
+    const bool pointwise_shape = c.k == 1 && c.stride == 1 && c.pad_x == 0 && c.pad_y == 0;
+    if (is_pointwise(kernel) && !pointwise_shape) {
+        throw Error(kernel + " --shape: fields 'k', 'stride' and 'pad': this kernel computes 1x1 stride-1 "
+                             "convolutions without padding only");
+    }
+
     if ((c.ow - 1) * c.stride + c.k - c.pad_x > c.w + c.k || (c.oh - 1) * c.stride + c.k - c.pad_y > c.h + c.k) {
         throw Error(kernel + " --shape: field 'ow'/'oh' reads past the input by more than a kernel");
     }
@@ -141,6 +152,16 @@ TuneProblem parse_problem(const std::string &kernel, const std::string &spec) {
         } catch (const Error &e) {
             throw Error(kernel + " --shape: field 'act': " + e.what());
         }
+    }
+    // rrelu's random slopes are keyed by each element's (c, x, y, n), which the pointwise kernels'
+    // matrices renumber: the runtime runs the direct kernels there, and only there (conv2d_ops.cpp).
+    if (is_pointwise(kernel) && c.act == ActivationKind::rrelu) {
+        throw Error(kernel + " --shape: field 'act': rrelu runs the direct kernel (conv2d_" +
+                    kernel.substr(std::string("pointwise_conv2d_").size()) + ")");
+    }
+    if (kernel.rfind("conv2d_", 0) == 0 && pointwise_shape && c.act != ActivationKind::rrelu) {
+        throw Error(kernel + " --shape: a 1x1 stride-1 convolution without padding runs pointwise_" + kernel +
+                    " (the direct kernel only with rrelu); tune that kernel");
     }
     return p;
 }
@@ -192,6 +213,31 @@ KernelArgs make_kernel_args(const TuneProblem &p, uint64_t seed, int threads) {
     a.ints["activation_kind"] = static_cast<int>(c.act);
     a.ints["output_width"] = c.ow;  // the Winograd forward's
     const KernelPass pass = pass_of(p.kernel);
+    if (is_pointwise(p.kernel)) {
+        // Matrices over positions, as the runtime views the activations (conv2d_ops.cpp).
+        const int positions = c.w * c.h * c.n;
+        if (pass == KernelPass::forward) {
+            a.buffers["input"] = random_buffer({c.ci, positions}, rng);
+            a.buffers["filter"] = random_buffer({c.co, c.ci}, rng);
+            a.buffers["bias"] = random_buffer({c.co}, rng);
+            a.buffers["channel_slope"] = random_buffer({c.co}, rng);
+            a.buffers["output.0"] = Halide::Buffer<float>(std::vector<int>{c.co, positions});
+            a.buffers["output.1"] = Halide::Buffer<float>(std::vector<int>{c.co, positions});
+        } else if (pass == KernelPass::backward_data) {
+            a.buffers["output_grad"] = random_buffer({c.co, positions}, rng);
+            a.buffers["filter"] = random_buffer({c.co, c.ci}, rng);
+            a.buffers["input_pre_activation"] = random_buffer({c.ci, positions}, rng);
+            a.buffers["channel_slope"] = random_buffer({c.ci}, rng);
+            a.buffers["input_grad"] = Halide::Buffer<float>(std::vector<int>{c.ci, positions});
+        } else {
+            a.buffers["output_grad"] = random_buffer({c.co, positions}, rng);
+            a.buffers["input"] = random_buffer({c.ci, positions}, rng);
+            a.ints["partitions"] = std::max(1, std::min(threads, positions));
+            a.buffers["filter_grad"] = Halide::Buffer<float>(std::vector<int>{c.co, c.ci});
+            a.buffers["bias_grad"] = Halide::Buffer<float>(std::vector<int>{c.co});
+        }
+        return a;
+    }
     if (pass == KernelPass::forward) {
         a.buffers["input"] = random_buffer({c.ci, c.w, c.h, c.n}, rng);
         a.buffers["filter"] = random_buffer({c.co, c.k, c.k, c.ci}, rng);

@@ -18,10 +18,12 @@ const std::vector<std::string> &tunable_kernels();
 bool is_tunable(const std::string &kernel);
 
 // What a tunable kernel computes: a convolution's forward, backward-data or backward-weights, by
-// the direct sum or (conv2d_winograd*, 3x3 stride 1 only) by Winograd's transforms.
+// the direct sum, (conv2d_winograd*, 3x3 stride 1 only) by Winograd's transforms, or
+// (pointwise_conv2d*, 1x1 stride 1 without padding only) as a matrix product over positions.
 enum class KernelPass { forward, backward_data, backward_weights };
 KernelPass pass_of(const std::string &kernel);
 bool is_winograd(const std::string &kernel);
+bool is_pointwise(const std::string &kernel);
 
 // The generator a kernel is built from and the GeneratorParams its CMake line fixes
 // (conv2d_winograd4x4_forward: conv2d_winograd_forward with tile_outputs=4).

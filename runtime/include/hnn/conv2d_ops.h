@@ -41,6 +41,13 @@ ConvMethod conv_method(ConvPass pass, Device device, int channels_in, int channe
 // "direct", "winograd" (F(2x2)) or "winograd4x4", as --conv-algorithm names them.
 const char *conv_method_name(ConvMethod method);
 
+// Whether a direct-method pass on dense tensors runs the pointwise kernels (pointwise_conv2d_*, a
+// matrix product over positions) instead: a 1x1 conv at stride 1 without padding, counting only the
+// taps that meet the image (a 3x3 conv on 1x1 images is one), on the CPU, and not with rrelu fused
+// (`kind`: the forward's activation, backward-data's derivative; identity for backward-weights).
+bool conv_runs_pointwise(Device device, int kernel_width, int kernel_height, const Conv2dGeometry &g, int in_width,
+                         int in_height, ActivationKind kind);
+
 // output = f(conv(input) + bias), pre_activation = conv(input) + bias, in one pass. bias may be null
 // (no bias). f is `activation` (ActivationKind::identity for none); channel_slope is prelu's a_c.
 void conv2d_forward(Tensor &input, Tensor &filter, Tensor *bias, const Conv2dGeometry &g, const Activation &activation,
