@@ -176,6 +176,14 @@ TEST_CASE("bench: the table names its columns, the ratio's direction and the tra
         REQUIRE(r.out.find(text) != std::string::npos);
     }
     REQUIRE(r.out.find("conv fwd") == std::string::npos);  // --only pool
+
+    // The rows the pointwise kernels compute are marked, and the mark explained.
+    test::CliRun convs = run_hnn("bench --model celu7 --width 4 --batch 2 --repeats 1 --warmup 0 --only conv");
+    INFO(convs.out);
+    REQUIRE(convs.exit_code == 0);
+    REQUIRE(convs.out.find("conv bwd-weights[p]") != std::string::npos);
+    REQUIRE(convs.out.find("[p] hnn: a matrix product over positions") != std::string::npos);
+    REQUIRE(convs.out.find("k5 s1") != std::string::npos);
 }
 
 TEST_CASE("bench: --conv-algorithm winograd runs the 3x3 stride-1 convs as Winograd, checked against oneDNN", "[bench]") {

@@ -212,6 +212,7 @@ std::string row_text(const OpMeasurement &m, const MachineLimits &limits, Notes 
     for (const WinogradMark &w : kWinogradMarks) {
         if (m.algorithm == w.algorithm) label += w.mark;
     }
+    if (m.algorithm == "pointwise") label += "[p]";
     const Throughput t = throughput(m.op, m.hnn_ms, limits);
     const std::string onednn = m.onednn_ms ? ms_text(*m.onednn_ms) : "n/a";
     const std::string ratio = m.onednn_ms ? format("%.2f", *m.onednn_ms / m.hnn_ms) : "n/a";
@@ -237,6 +238,10 @@ void print_table(std::ostream &out, const BenchSetup &s, const BenchOptions &o, 
             out << w.mark << " hnn: Winograd " << w.name << " (--conv-algorithm); its GFLOP/s and % limit count the "
                 << "direct sum's multiply-adds, " << w.fewer << " those it computes\n";
         }
+    }
+    if (std::any_of(r.ops.begin(), r.ops.end(), [](const OpMeasurement &m) { return m.algorithm == "pointwise"; })) {
+        out << "[p] hnn: a matrix product over positions (pointwise_conv2d_*): a 1x1 stride-1 conv without padding, "
+            << "or one where a single tap meets the image (its GFLOP/s count every tap)\n";
     }
     out << "max err: largest |hnn - oneDNN| over the outputs, relative to the largest |oneDNN| value\n";
     const Totals t = totals(r.ops);
