@@ -40,6 +40,25 @@ test::CliRun cmake_knobs(const std::filesystem::path &dir, const std::string &ke
                              HNN_SOURCE_DIR "/cmake/print_tuned_knobs.cmake 2>&1");
 }
 
+// `hnn tune KERNEL --shape SHAPE` with a small budget into `dir`: the one file it writes, parsed,
+// after `hnn tune --check` has found its knobs give the default schedule's numbers.
+TunedFile tune_and_check(const std::string &kernel, const std::string &shape, const std::filesystem::path &dir) {
+    const std::string args = "tune " + kernel + " --shape " + shape +
+                             " --budget 4 --repeats 2 --min-speedup 0 --threads 2 --out " + dir.string();
+    test::CliRun r = run_hnn(args, true);
+    INFO("hnn " << args << "\n" << r.out);
+    REQUIRE(r.exit_code == 0);
+    std::vector<std::filesystem::path> files;
+    for (const auto &e : std::filesystem::directory_iterator(dir)) files.push_back(e.path());
+    REQUIRE(files.size() == 1);
+    // The winner's knobs, compiled as the build would, give the default schedule's numbers.
+    test::CliRun check = run_hnn("tune --check " + files[0].string() + " --repeats 1", true);
+    INFO(check.out);
+    CHECK(check.exit_code == 0);
+    CHECK(check.out.find("same numbers as the default schedule") != std::string::npos);
+    return parse_tuned_file(read_text(files[0]), files[0].filename().string());
+}
+
 TEST_CASE("tune: a short search writes a tuned file that parses back, checks out and the build reads", "[tune][cli]") {
     const std::filesystem::path dir = fresh_directory("hnn-tune");
     // --min-speedup 0: a file is written even where the default wins, so the test does not depend
@@ -102,25 +121,12 @@ TEST_CASE("tune: a short search writes a tuned file that parses back, checks out
 TEST_CASE("tune: a Winograd kernel's knobs are searched, written, checked and read by the build", "[tune][cli][winograd]") {
     // F(2x2) backward-weights: the Winograd kernel that compiles fastest (no activation).
     const std::filesystem::path dir = fresh_directory("hnn-tune-winograd");
-    const std::string args = "tune conv2d_winograd_backward_weights --shape ci=8,co=16,w=6,h=5,n=2,k=3,pad=1 "
-                             "--budget 4 --repeats 2 --min-speedup 0 --threads 2 --out " + dir.string();
-    test::CliRun r = run_hnn(args, true);
-    INFO("hnn " << args << "\n" << r.out);
-    REQUIRE(r.exit_code == 0);
-    std::vector<std::filesystem::path> files;
-    for (const auto &e : std::filesystem::directory_iterator(dir)) files.push_back(e.path());
-    REQUIRE(files.size() == 1);
-    const TunedFile f = parse_tuned_file(read_text(files[0]), files[0].filename().string());
+    const TunedFile f = tune_and_check("conv2d_winograd_backward_weights", "ci=8,co=16,w=6,h=5,n=2,k=3,pad=1", dir);
     CHECK(f.kernel == "conv2d_winograd_backward_weights");
     REQUIRE(f.knobs.size() == 3);
     CHECK(f.knobs[0].first == "group_tiles");
     CHECK(f.knobs[1].first == "tile_ci");
     CHECK(f.knobs[2].first == "tile_co");
-    // The winner's knobs, compiled as the build would, give the default schedule's numbers.
-    test::CliRun check = run_hnn("tune --check " + files[0].string() + " --repeats 1", true);
-    INFO(check.out);
-    CHECK(check.exit_code == 0);
-    CHECK(check.out.find("same numbers as the default schedule") != std::string::npos);
     const std::string expected = "schedule_knobs=" + f.isa + ".group_tiles:" + std::to_string(f.knobs[0].second);
     CHECK(cmake_knobs(dir, "conv2d_winograd_backward_weights").out.find(expected) != std::string::npos);
     std::filesystem::remove_all(dir);
@@ -129,15 +135,7 @@ TEST_CASE("tune: a Winograd kernel's knobs are searched, written, checked and re
 TEST_CASE("tune: a pointwise kernel's knobs are searched, written, checked and read by the build", "[tune][cli]") {
     // Backward-weights: the pointwise kernel that compiles fastest (no activation).
     const std::filesystem::path dir = fresh_directory("hnn-tune-pointwise");
-    const std::string args = "tune pointwise_conv2d_backward_weights --shape ci=8,co=16,w=6,h=5,n=2,k=1 "
-                             "--budget 4 --repeats 2 --min-speedup 0 --threads 2 --out " + dir.string();
-    test::CliRun r = run_hnn(args, true);
-    INFO("hnn " << args << "\n" << r.out);
-    REQUIRE(r.exit_code == 0);
-    std::vector<std::filesystem::path> files;
-    for (const auto &e : std::filesystem::directory_iterator(dir)) files.push_back(e.path());
-    REQUIRE(files.size() == 1);
-    const TunedFile f = parse_tuned_file(read_text(files[0]), files[0].filename().string());
+    const TunedFile f = tune_and_check("pointwise_conv2d_backward_weights", "ci=8,co=16,w=6,h=5,n=2,k=1", dir);
     CHECK(f.kernel == "pointwise_conv2d_backward_weights");
     // run_positions only from a candidate: the default picks it per shape (256 here, where co fits
     // one tile), and the default's file (--min-speedup 0) leaves it to the default.
@@ -147,10 +145,6 @@ TEST_CASE("tune: a pointwise kernel's knobs are searched, written, checked and r
     CHECK((names == with_runs || names == without));
     REQUIRE(f.shapes.size() == 1);
     CHECK(f.shapes[0].spec == "ci=8,co=16,w=6,h=5,n=2,k=1,stride=1,pad=0,ow=6,oh=5");
-    test::CliRun check = run_hnn("tune --check " + files[0].string() + " --repeats 1", true);
-    INFO(check.out);
-    CHECK(check.exit_code == 0);
-    CHECK(check.out.find("same numbers as the default schedule") != std::string::npos);
     const std::string expected = "schedule_knobs=" + f.isa + "." + f.knobs[0].first + ":" + std::to_string(f.knobs[0].second);
     CHECK(cmake_knobs(dir, "pointwise_conv2d_backward_weights").out.find(expected) != std::string::npos);
     std::filesystem::remove_all(dir);

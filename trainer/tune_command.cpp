@@ -67,19 +67,16 @@ std::string tunable_kernel(const BenchOp &op) {
 // A pointwise op's is the 1x1 conv of the taps that meet the image: the same positions in and out.
 std::string conv_spec(const BenchOp &op) {
     const ConvProblem &c = op.conv;
-    if (runs_pointwise(op, Device::cpu)) {
-        std::string s = "ci=" + std::to_string(c.in.channels) + ",co=" + std::to_string(c.out_channels) +
-                        ",w=" + std::to_string(c.in.width) + ",h=" + std::to_string(c.in.height) +
-                        ",n=" + std::to_string(c.batch) + ",k=1";
-        if (op.kind == BenchOpKind::conv_forward) s += std::string(",act=") + activation_name(op.activation.kind);
-        return s;
-    }
     std::string s = "ci=" + std::to_string(c.in.channels) + ",co=" + std::to_string(c.out_channels) +
                     ",w=" + std::to_string(c.in.width) + ",h=" + std::to_string(c.in.height) +
-                    ",n=" + std::to_string(c.batch) + ",k=" + std::to_string(c.kernel) +
-                    ",stride=" + std::to_string(c.geometry.stride) + ",pad_x=" + std::to_string(c.geometry.pad_x) +
-                    ",pad_y=" + std::to_string(c.geometry.pad_y) + ",ow=" + std::to_string(c.geometry.out_width) +
-                    ",oh=" + std::to_string(c.geometry.out_height);
+                    ",n=" + std::to_string(c.batch);
+    if (runs_pointwise(op, Device::cpu)) {
+        s += ",k=1";
+    } else {
+        s += ",k=" + std::to_string(c.kernel) + ",stride=" + std::to_string(c.geometry.stride) +
+             ",pad_x=" + std::to_string(c.geometry.pad_x) + ",pad_y=" + std::to_string(c.geometry.pad_y) +
+             ",ow=" + std::to_string(c.geometry.out_width) + ",oh=" + std::to_string(c.geometry.out_height);
+    }
     if (op.kind == BenchOpKind::conv_forward) s += std::string(",act=") + activation_name(op.activation.kind);
     return s;
 }

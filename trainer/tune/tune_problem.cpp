@@ -141,7 +141,6 @@ TuneProblem parse_problem(const std::string &kernel, const std::string &spec) {
         throw Error(kernel + " --shape: fields 'k', 'stride' and 'pad': this kernel computes 1x1 stride-1 "
                              "convolutions without padding only");
     }
-
     if ((c.ow - 1) * c.stride + c.k - c.pad_x > c.w + c.k || (c.oh - 1) * c.stride + c.k - c.pad_y > c.h + c.k) {
         throw Error(kernel + " --shape: field 'ow'/'oh' reads past the input by more than a kernel");
     }
@@ -212,50 +211,33 @@ KernelArgs make_kernel_args(const TuneProblem &p, uint64_t seed, int threads) {
     a.ints["pad_y"] = c.pad_y;
     a.ints["activation_kind"] = static_cast<int>(c.act);
     a.ints["output_width"] = c.ow;  // the Winograd forward's
+    // The pointwise kernels take matrices over positions, as the runtime views the activations
+    // (conv2d_ops.cpp); the others (c, x, y, n) tensors and (co, kx, ky, ci) filters. Their
+    // backward-weights split the positions, the others the images, among `threads`.
+    const bool pointwise = is_pointwise(p.kernel);
+    const int positions = c.w * c.h * c.n;
+    const std::vector<int> in = pointwise ? std::vector<int>{c.ci, positions} : std::vector<int>{c.ci, c.w, c.h, c.n};
+    const std::vector<int> out = pointwise ? std::vector<int>{c.co, positions} : std::vector<int>{c.co, c.ow, c.oh, c.n};
+    const std::vector<int> filter = pointwise ? std::vector<int>{c.co, c.ci} : std::vector<int>{c.co, c.k, c.k, c.ci};
     const KernelPass pass = pass_of(p.kernel);
-    if (is_pointwise(p.kernel)) {
-        // Matrices over positions, as the runtime views the activations (conv2d_ops.cpp).
-        const int positions = c.w * c.h * c.n;
-        if (pass == KernelPass::forward) {
-            a.buffers["input"] = random_buffer({c.ci, positions}, rng);
-            a.buffers["filter"] = random_buffer({c.co, c.ci}, rng);
-            a.buffers["bias"] = random_buffer({c.co}, rng);
-            a.buffers["channel_slope"] = random_buffer({c.co}, rng);
-            a.buffers["output.0"] = Halide::Buffer<float>(std::vector<int>{c.co, positions});
-            a.buffers["output.1"] = Halide::Buffer<float>(std::vector<int>{c.co, positions});
-        } else if (pass == KernelPass::backward_data) {
-            a.buffers["output_grad"] = random_buffer({c.co, positions}, rng);
-            a.buffers["filter"] = random_buffer({c.co, c.ci}, rng);
-            a.buffers["input_pre_activation"] = random_buffer({c.ci, positions}, rng);
-            a.buffers["channel_slope"] = random_buffer({c.ci}, rng);
-            a.buffers["input_grad"] = Halide::Buffer<float>(std::vector<int>{c.ci, positions});
-        } else {
-            a.buffers["output_grad"] = random_buffer({c.co, positions}, rng);
-            a.buffers["input"] = random_buffer({c.ci, positions}, rng);
-            a.ints["partitions"] = std::max(1, std::min(threads, positions));
-            a.buffers["filter_grad"] = Halide::Buffer<float>(std::vector<int>{c.co, c.ci});
-            a.buffers["bias_grad"] = Halide::Buffer<float>(std::vector<int>{c.co});
-        }
-        return a;
-    }
     if (pass == KernelPass::forward) {
-        a.buffers["input"] = random_buffer({c.ci, c.w, c.h, c.n}, rng);
-        a.buffers["filter"] = random_buffer({c.co, c.k, c.k, c.ci}, rng);
+        a.buffers["input"] = random_buffer(in, rng);
+        a.buffers["filter"] = random_buffer(filter, rng);
         a.buffers["bias"] = random_buffer({c.co}, rng);
         a.buffers["channel_slope"] = random_buffer({c.co}, rng);
-        a.buffers["output.0"] = Halide::Buffer<float>(std::vector<int>{c.co, c.ow, c.oh, c.n});
-        a.buffers["output.1"] = Halide::Buffer<float>(std::vector<int>{c.co, c.ow, c.oh, c.n});
+        a.buffers["output.0"] = Halide::Buffer<float>(out);
+        a.buffers["output.1"] = Halide::Buffer<float>(out);
     } else if (pass == KernelPass::backward_data) {
-        a.buffers["output_grad"] = random_buffer({c.co, c.ow, c.oh, c.n}, rng);
-        a.buffers["filter"] = random_buffer({c.co, c.k, c.k, c.ci}, rng);
-        a.buffers["input_pre_activation"] = random_buffer({c.ci, c.w, c.h, c.n}, rng);
+        a.buffers["output_grad"] = random_buffer(out, rng);
+        a.buffers["filter"] = random_buffer(filter, rng);
+        a.buffers["input_pre_activation"] = random_buffer(in, rng);
         a.buffers["channel_slope"] = random_buffer({c.ci}, rng);
-        a.buffers["input_grad"] = Halide::Buffer<float>(std::vector<int>{c.ci, c.w, c.h, c.n});
+        a.buffers["input_grad"] = Halide::Buffer<float>(in);
     } else {
-        a.buffers["output_grad"] = random_buffer({c.co, c.ow, c.oh, c.n}, rng);
-        a.buffers["input"] = random_buffer({c.ci, c.w, c.h, c.n}, rng);
-        a.ints["partitions"] = std::max(1, std::min(threads, c.n));
-        a.buffers["filter_grad"] = Halide::Buffer<float>(std::vector<int>{c.co, c.k, c.k, c.ci});
+        a.buffers["output_grad"] = random_buffer(out, rng);
+        a.buffers["input"] = random_buffer(in, rng);
+        a.ints["partitions"] = std::max(1, std::min(threads, pointwise ? positions : c.n));
+        a.buffers["filter_grad"] = Halide::Buffer<float>(filter);
         a.buffers["bias_grad"] = Halide::Buffer<float>(std::vector<int>{c.co});
     }
     return a;
