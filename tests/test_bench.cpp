@@ -5,6 +5,8 @@
 
 #include "cli_util.h"
 
+#include "hnn/device.h"
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -71,6 +73,8 @@ TEST_CASE("bench: --json holds the machine's limits, each layer's ops beside one
     REQUIRE(machine.at("fma_peak_gflops").get<double>() > 0);
     REQUIRE(machine.at("copy_bandwidth_gbs").get<double>() > 0);
     REQUIRE(machine.at("threads").get<int>() >= 1);
+    // The variant the kernels ran, which the conv algorithm choice depends on.
+    REQUIRE(machine.at("kernel_isa").get<std::string>() == cpu_isa_name(cpu_kernel_isa()));
 
     const json &ops = r.at("operations");
     REQUIRE(ops.is_array());

@@ -248,14 +248,30 @@ TEST_CASE("winograd and direct 3x3 convolutions agree at a reference layer's sha
                   "winograd4x4");
 }
 
+TEST_CASE("cpu_kernel_isa names the kernel variant this CPU runs", "[conv2d][winograd]") {
+    // GCC's own reading of CPUID against the Halide runtime's, for the features of HNN_CPU_TARGETS.
+    const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
+                        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+                        __builtin_cpu_supports("avx512vl");
+    const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                      __builtin_cpu_supports("f16c") && __builtin_cpu_supports("sse4.1");
+    const CpuIsa want = avx512 && avx2 ? CpuIsa::avx512 : avx2 ? CpuIsa::avx2 : CpuIsa::baseline;
+    CHECK(std::string(cpu_isa_name(cpu_kernel_isa())) == cpu_isa_name(want));
+    // auto decides by it when not told.
+    AlgorithmScope scope(ConvAlgorithm::automatic);
+    const Conv2dGeometry g = conv2d_geometry(8, 8, 3, 3, 1, parse_padding("same"));
+    CHECK(conv_method(ConvPass::forward, Device::cpu, 192, 192, 3, 3, g, 8, 8, 50) ==
+          conv_method(ConvPass::forward, Device::cpu, 192, 192, 3, 3, g, 8, 8, 50, want));
+}
+
 TEST_CASE("conv algorithm auto takes Winograd where it measured faster", "[conv2d][winograd]") {
     AlgorithmScope scope(ConvAlgorithm::automatic);
     const Padding same = parse_padding("same");
     auto runs = [&](ConvPass pass, int channels_in, int channels_out, int width, int kernel = 3, int stride = 1,
                     Device device = Device::cpu, int batch = 50) {
         const Conv2dGeometry g = conv2d_geometry(width, width, kernel, kernel, stride, same);
-        return conv_method(pass, device, channels_in, channels_out, kernel, kernel, g, width, width, batch) !=
-               ConvMethod::direct;
+        return conv_method(pass, device, channels_in, channels_out, kernel, kernel, g, width, width, batch,
+                           CpuIsa::avx512) != ConvMethod::direct;
     };
     for (ConvPass pass : {ConvPass::forward, ConvPass::backward_data, ConvPass::backward_weights}) {
         CHECK(runs(pass, 200, 200, 28));
@@ -279,12 +295,13 @@ TEST_CASE("conv algorithm auto takes Winograd where it measured faster", "[conv2
     CHECK(runs(ConvPass::backward_weights, 192, 192, 7, 3, 1, Device::cpu, 1));
     CHECK(runs(ConvPass::backward_weights, 192, 192, 4, 3, 1, Device::cpu, 1));
     CHECK_FALSE(runs(ConvPass::backward_weights, 192, 192, 2, 3, 1, Device::cpu, 100));
-    // Of those, F(4x4) where the products sum over at least 128 channels on at least 36 tiles of
-    // 4x4: celu7's 28x28 (49 tiles) and allconv's 32x32 backward-data from 192 channels, not its
-    // forward from 96 nor 16x16 (16 tiles).
-    auto method = [&](ConvPass pass, int channels_in, int channels_out, int width) {
+    // Of those, with AVX-512 F(4x4) where the products sum over at least 128 channels on at least
+    // 36 tiles of 4x4: celu7's 28x28 (49 tiles) and allconv's 32x32 backward-data from 192
+    // channels, not its forward from 96 nor 16x16 (16 tiles).
+    auto method = [&](ConvPass pass, int channels_in, int channels_out, int width, CpuIsa isa = CpuIsa::avx512,
+                      int batch = 50) {
         const Conv2dGeometry g = conv2d_geometry(width, width, 3, 3, 1, same);
-        return conv_method(pass, Device::cpu, channels_in, channels_out, 3, 3, g, width, width, 50);
+        return conv_method(pass, Device::cpu, channels_in, channels_out, 3, 3, g, width, width, batch, isa);
     };
     CHECK(method(ConvPass::forward, 200, 200, 28) == ConvMethod::winograd_4x4);
     CHECK(method(ConvPass::backward_data, 200, 200, 28) == ConvMethod::winograd_4x4);
@@ -302,6 +319,25 @@ TEST_CASE("conv algorithm auto takes Winograd where it measured faster", "[conv2
     CHECK(method(ConvPass::backward_data, 96, 192, 32) == ConvMethod::winograd_4x4);
     CHECK(method(ConvPass::backward_data, 192, 96, 32) == ConvMethod::winograd_2x2);
     CHECK(method(ConvPass::forward, 192, 192, 16) == ConvMethod::winograd_2x2);
+    // With AVX2's narrower vectors F(4x4) from 32 channels: the forward and backward-data on 36
+    // tiles of 4x4 at any batch, backward-weights from 16 tiles.
+    for (CpuIsa narrow : {CpuIsa::avx2, CpuIsa::baseline}) {
+        for (ConvPass pass : {ConvPass::forward, ConvPass::backward_data}) {
+            CHECK(method(pass, 96, 192, 32, narrow) == ConvMethod::winograd_4x4);
+            CHECK(method(pass, 32, 32, 21, narrow) == ConvMethod::winograd_4x4);
+            CHECK(method(pass, 96, 96, 32, narrow, 8) == ConvMethod::winograd_4x4);
+            CHECK(method(pass, 192, 192, 20, narrow) == ConvMethod::winograd_2x2);  // 25 tiles
+            CHECK(method(pass, 192, 192, 16, narrow) == ConvMethod::winograd_2x2);
+            CHECK(method(pass, 200, 200, 7, narrow, 100) == ConvMethod::winograd_2x2);
+        }
+        CHECK(method(ConvPass::backward_weights, 96, 96, 32, narrow) == ConvMethod::winograd_4x4);
+        CHECK(method(ConvPass::backward_weights, 192, 192, 16, narrow) == ConvMethod::winograd_4x4);
+        CHECK(method(ConvPass::backward_weights, 192, 192, 13, narrow) == ConvMethod::winograd_4x4);  // 16 tiles
+        CHECK(method(ConvPass::backward_weights, 192, 192, 12, narrow) == ConvMethod::winograd_2x2);
+        CHECK(method(ConvPass::backward_weights, 192, 192, 8, narrow) == ConvMethod::winograd_2x2);
+        CHECK(method(ConvPass::backward_weights, 200, 200, 7, narrow, 100) == ConvMethod::winograd_2x2);
+        CHECK(method(ConvPass::forward, 31, 192, 32, narrow) == ConvMethod::direct);
+    }
     {
         AlgorithmScope winograd(ConvAlgorithm::winograd);
         CHECK(runs(ConvPass::forward, 1, 1, 1));

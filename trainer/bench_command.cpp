@@ -183,7 +183,8 @@ void print_header(std::ostream &out, const BenchSetup &s, const BenchOptions &o,
     }
     out << s.threads << " threads (hnn and oneDNN " << onednn_version() << "), 3x3 convs " << o.conv_algorithm << "\n";
     out << "machine: FMA peak " << format("%.1f", m.fma_peak_gflops) << " GFLOP/s (" << m.fma_isa << "), copy bandwidth "
-        << format("%.1f", m.copy_bandwidth_gbs) << " GB/s (read + write), " << m.threads << " threads\n";
+        << format("%.1f", m.copy_bandwidth_gbs) << " GB/s (read + write), " << m.threads << " threads; hnn's kernels run "
+        << cpu_isa_name(cpu_kernel_isa()) << " code\n";
     out << "times: median of " << s.timing.repeats << " runs after " << s.timing.warmup
         << " warm-up runs; ratio = oneDNN ms / hnn ms (> 1: hnn is faster); % limit: hnn's share of the FMA peak "
            "(convs) or copy bandwidth (over 100: the data stayed in cache)\n\n";
@@ -333,6 +334,7 @@ json result_json(const BenchSetup &s, const BenchOptions &o, const BenchResult &
                                             : json{{"fma_peak_gflops", r.machine.fma_peak_gflops},
                                                    {"copy_bandwidth_gbs", r.machine.copy_bandwidth_gbs},
                                                    {"fma_isa", r.machine.fma_isa},
+                                                   {"kernel_isa", cpu_isa_name(cpu_kernel_isa())},
                                                    {"threads", r.machine.threads}}},
         {"ratio_definition", "onednn_ms / hnn_ms (> 1: hnn is faster)"},
         {"operations", ops},

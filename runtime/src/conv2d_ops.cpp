@@ -175,22 +175,46 @@ std::atomic<ConvAlgorithm> chosen_algorithm{ConvAlgorithm::automatic};
 // Backward-weights, which sums the tiles of several images in one register tile, won from 4x4 (4
 // tiles) and lost 5% on 2x2.
 constexpr int kForwardMinTiles = 36, kForwardMinTilesLargeBatch = 1, kLargeBatch = 32, kBackwardWeightsMinTiles = 4;
-// Where auto takes F(4x4) instead: its matrix products are 1.78 times
-// smaller, but each of its 36 points adds into up to 16 outputs of every tile (in L2), against a
-// sum over the channels the products reduce. On celu7's 28x28 (200 channels, 49 tiles of 4x4) it
-// ran 1.25-1.3x faster than F(2x2) (forward 94 ms against 118, backward-data 84 against 108 at
-// batch 100); on allconv's 32x32 it tied over 96 channels (forward 96->192: 38.0 ms against 37.3)
-// and won over 192 (that layer's backward-data: 28.5 against 32.9); on 16x16 (16 tiles) and less
-// it tied or lost (8x8 backward-data: 7.9 against 7.0). Backward-weights' register tiles span both
-// channel counts, so it asks 128 of each: on celu7's 28x28 it ran 72 ms against F(2x2)'s 92 (an
-// AMD EPYC of CI's class), on allconv's 32x32 from 96 channels 18.4 against 15.0, on 16x16 over
-// 192 channels 15.7 against 12.7, and on 7x7 9.3 against 8.5.
+// Where auto takes F(4x4) instead, with AVX-512's 16-float vectors: its matrix products are 1.78
+// times smaller, but each of its 36 points adds into up to 16 outputs of every tile (in L2),
+// against a sum over the channels the products reduce. On celu7's 28x28 (200 channels, 49 tiles of
+// 4x4) it ran 1.25-1.3x faster than F(2x2) (forward 94 ms against 118, backward-data 84 against 108
+// at batch 100); on allconv's 32x32 it tied over 96 channels (forward 96->192: 38.0 ms against
+// 37.3) and won over 192 (that layer's backward-data: 28.5 against 32.9); on 16x16 (16 tiles) and
+// less it tied or lost (8x8 backward-data: 7.9 against 7.0). Backward-weights' register tiles span
+// both channel counts, so it asks 128 of each: on celu7's 28x28 it ran 72 ms against F(2x2)'s 92
+// (an AMD EPYC of CI's class), on allconv's 32x32 from 96 channels 18.4 against 15.0, on 16x16
+// over 192 channels 15.7 against 12.7, and on 7x7 9.3 against 8.5.
 constexpr int kWinograd4x4MinChannels = 128, kWinograd4x4MinTiles = 36;
+// With AVX2's 8-float vectors (a Zen 3 EPYC, 2 cores, interleaved medians) the multiply-adds weigh
+// more, and on 36 tiles F(4x4) won from 32 channels: allconv's 32x32 at 96 channels forward 29-35
+// ms against 35-42, backward-data 22.6-27.8 against 28.6-29.7, backward-weights 22.4-25.6 against
+// 33.5-37.0 (96->192: 42.6 against 66.6); 32 channels 1.2x, and at batch 8 too (forward 4.5 against
+// 4.9). On 16 tiles (16x16) the forward and backward-data tied (192 channels: 23.8-29.0 against
+// 26.6-29.2 in three runs; batch 8 forward lost, 6.5 against 5.1), and on 4 (7x7, 8x8) they won in
+// one state of the machine (13.8 against 16.4) and lost in another (20.1 against 18.0).
+// Backward-weights won from 16 tiles (30.6-36.2 against 28.0-48.5), tied on 7x7 and 12x12, and lost
+// on 8x8 (10.7 against 7.5) and 10x10 (16.9 against 11.7), whose last tiles are half empty.
+constexpr int kAvx2BackwardWeightsWinograd4x4MinTiles = 16;
+
+// F(4x4) or F(2x2), where auto takes Winograd.
+ConvMethod winograd_method(ConvPass pass, CpuIsa isa, int reduced_channels, int64_t tiles_4x4) {
+    bool four_by_four;
+    if (isa == CpuIsa::avx512) {
+        four_by_four = reduced_channels >= kWinograd4x4MinChannels && tiles_4x4 >= kWinograd4x4MinTiles;
+    } else if (pass == ConvPass::backward_weights) {
+        four_by_four = tiles_4x4 >= kAvx2BackwardWeightsWinograd4x4MinTiles;
+    } else {
+        four_by_four = tiles_4x4 >= kWinograd4x4MinTiles;
+    }
+    return four_by_four ? ConvMethod::winograd_4x4 : ConvMethod::winograd_2x2;
+}
 
 }  // namespace
 
 ConvMethod conv_method(ConvPass pass, Device device, int channels_in, int channels_out, int kernel_width,
-                       int kernel_height, const Conv2dGeometry &g, int in_width, int in_height, int batch) {
+                       int kernel_height, const Conv2dGeometry &g, int in_width, int in_height, int batch,
+                       CpuIsa isa) {
     const bool applies = device == Device::cpu && kernel_width == 3 && kernel_height == 3 && g.stride == 1;
     const bool backward_data = pass == ConvPass::backward_data;
     const int width = backward_data ? in_width : g.out_width, height = backward_data ? in_height : g.out_height;
@@ -210,9 +234,7 @@ ConvMethod conv_method(ConvPass pass, Device device, int channels_in, int channe
         case ConvAlgorithm::winograd4x4: return applies ? ConvMethod::winograd_4x4 : ConvMethod::direct;
         case ConvAlgorithm::automatic:
             if (!applies || channels_in < 32 || channels_out < 32 || tiles < min_tiles) return ConvMethod::direct;
-            return reduced_channels >= kWinograd4x4MinChannels && tiles_4x4 >= kWinograd4x4MinTiles
-                       ? ConvMethod::winograd_4x4
-                       : ConvMethod::winograd_2x2;
+            return winograd_method(pass, isa, reduced_channels, tiles_4x4);
     }
     return ConvMethod::direct;
 }

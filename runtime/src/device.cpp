@@ -11,7 +11,9 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
+#include <initializer_list>
 #include <thread>
 
 namespace hnn {
@@ -92,6 +94,14 @@ const halide_device_interface_t *device_interface(Device device) {
 
 namespace {
 
+// Asks the Halide runtime the question the multi-target wrapper asks of each target.
+bool cpu_can_use(std::initializer_list<halide_target_feature_t> features) {
+    constexpr int words = (halide_target_feature_end + 63) / 64;
+    uint64_t bits[words] = {};
+    for (halide_target_feature_t f : features) bits[f / 64] |= uint64_t(1) << (f % 64);
+    return halide_can_use_target_features(words, bits) != 0;
+}
+
 int default_cpu_threads() {
     if (const char *env = std::getenv("HL_NUM_THREADS")) {
         const int n = std::atoi(env);
@@ -106,6 +116,38 @@ int &threads_setting() {
 }
 
 }  // namespace
+
+CpuIsa cpu_kernel_isa() {
+    // The features of the targets in HNN_CPU_TARGETS (cmake/HnnKernels.cmake), which defines which
+    // of them the build has.
+    static const CpuIsa isa = [] {
+        const std::initializer_list<halide_target_feature_t> avx2 = {
+            halide_target_feature_avx, halide_target_feature_avx2, halide_target_feature_f16c,
+            halide_target_feature_fma, halide_target_feature_sse41};
+#ifdef HNN_CPU_KERNELS_AVX512
+        if (cpu_can_use({halide_target_feature_avx, halide_target_feature_avx2, halide_target_feature_avx512,
+                         halide_target_feature_avx512_skylake, halide_target_feature_f16c, halide_target_feature_fma,
+                         halide_target_feature_sse41})) {
+            return CpuIsa::avx512;
+        }
+#endif
+#ifdef HNN_CPU_KERNELS_AVX2
+        if (cpu_can_use(avx2)) return CpuIsa::avx2;
+#endif
+        (void)avx2;
+        return CpuIsa::baseline;
+    }();
+    return isa;
+}
+
+const char *cpu_isa_name(CpuIsa isa) {
+    switch (isa) {
+    case CpuIsa::avx512: return "avx512";
+    case CpuIsa::avx2: return "avx2";
+    case CpuIsa::baseline: return "baseline";
+    }
+    return "unknown";
+}
 
 int available_cores() {
     cpu_set_t set;

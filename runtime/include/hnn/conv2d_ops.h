@@ -36,8 +36,10 @@ ConvAlgorithm parse_conv_algorithm(const std::string &name);
 // the current conv_algorithm(): the direct sum, F(2x2, 3x3) or F(4x4, 3x3).
 enum class ConvPass { forward, backward_data, backward_weights };
 enum class ConvMethod { direct, winograd_2x2, winograd_4x4 };
+// `isa`: the CPU kernels' variant, whose vector width moves the choice between F(2x2) and F(4x4).
 ConvMethod conv_method(ConvPass pass, Device device, int channels_in, int channels_out, int kernel_width,
-                       int kernel_height, const Conv2dGeometry &g, int in_width, int in_height, int batch);
+                       int kernel_height, const Conv2dGeometry &g, int in_width, int in_height, int batch,
+                       CpuIsa isa = cpu_kernel_isa());
 // "direct", "winograd" (F(2x2)) or "winograd4x4", as --conv-algorithm names them.
 const char *conv_method_name(ConvMethod method);
 

@@ -19,6 +19,13 @@ bool cuda_available();
 // aborts; probed once and cached. HL_OCL_PLATFORM_NAME and HL_OCL_DEVICE_TYPE choose among several.
 bool opencl_available();
 
+// The variant of the CPU kernels that Halide's multi-target dispatch runs on this CPU (the first of
+// HNN_CPU_TARGETS whose features the CPU has). Where the best algorithm differs by vector width
+// (F(4x4) against F(2x2) Winograd), the runtime asks this.
+enum class CpuIsa { avx512, avx2, baseline };
+CpuIsa cpu_kernel_isa();
+const char *cpu_isa_name(CpuIsa isa);
+
 // Cores this process may run on: its CPU affinity (taskset, mpirun's binding, a container's
 // cpuset), which may be fewer than the machine has.
 int available_cores();
