@@ -13,6 +13,7 @@
 #include "activation_kind.h"
 #include "channel_reduction_schedule.h"
 #include "conv2d_gpu_schedule.h"
+#include "register_sums.h"
 #include "schedule_params.h"
 #include "tile_bounds.h"
 
@@ -122,46 +123,20 @@ inline void schedule_conv_like_cpu(const Halide::Target &t, Halide::Func out, Ha
             .vectorize(aci)
             .unroll(aco)
             .unroll(axi);
-        std::vector<Var> s = chunk_sum.args();  // (c, x, y, n, chunk)
-        Var sco("sum_c_outer"), sci("sum_c_inner");
-        bound_extents(chunk_sum, {tile_c, tile.xs, 1, 1, 1})
-            .compute_at(acc, axo)
-            .split(s[0], sco, sci, vec)
-            .vectorize(sci)
-            .unroll(sco)
-            .unroll(s[1]);
+        // chunk_sum (c, x, y, n, chunk): one register tile's sum over the chunk.
+        const RegisterSums chunk_tile{{tile_c, tile.xs, 1, 1, 1}, {1}, "sum_c"};
+        schedule_register_sums_pure(chunk_sum, vec, chunk_tile, LoopLevel(acc, axo));
         // A first layer's 1 or 3 channels make a chunk loop of 1 or 3 iterations per tap: unrolled,
         // the taps' loop carries 12 or 36 multiply-adds per iteration instead of a loop's overhead.
         for (int narrow : {1, 3}) {
-            chunk_sum.update()
-                .specialize(inner.extent() == narrow)
-                .split(s[0], sco, sci, vec)
-                .reorder(sci, sco, s[1], chunk_inner, middle, outer)
-                .vectorize(sci)
-                .unroll(sco)
-                .unroll(s[1])
+            schedule_register_sums_update(chunk_sum.update().specialize(inner.extent() == narrow), chunk_sum, vec,
+                                          chunk_tile, {chunk_inner, middle, outer})
                 .unroll(chunk_inner);
         }
-        chunk_sum.update()
-            .split(s[0], sco, sci, vec)
-            .reorder(sci, sco, s[1], chunk_inner, middle, outer)
-            .vectorize(sci)
-            .unroll(sco)
-            .unroll(s[1]);
+        schedule_register_sums_update(chunk_sum.update(), chunk_sum, vec, chunk_tile, {chunk_inner, middle, outer});
     } else {
-        acc.compute_at(out, xo)
-            .bound_extent(ac, tile_c)
-            .bound_extent(ax, tile.xs)
-            .split(ac, aco, aci, vec)
-            .vectorize(aci)
-            .unroll(aco)
-            .unroll(ax);
-        acc.update()
-            .split(ac, aco, aci, vec)
-            .reorder(aci, aco, ax, inner, middle, outer)
-            .vectorize(aci)
-            .unroll(aco)
-            .unroll(ax);
+        schedule_register_sums(acc, vec, {{tile_c, tile.xs, 1, 1}, {1}, "acc_c"}, LoopLevel(out, xo),
+                               {inner, middle, outer});
     }
 
     // Register tiles past the last channel read whole tiles of weights. Halide computes a root Func
@@ -280,15 +255,7 @@ inline void schedule_pointwise_conv2d(const Halide::Target &t, Halide::Func outp
         .unroll(cv)
         .unroll(pi)
         .parallel(blk);
-    Var ac = sum.args()[0], ap = sum.args()[1], aco("acc_c_outer"), aci("acc_c_inner");
-    sum.compute_at(output, coo)
-        .bound_extent(ac, tile_c)
-        .bound_extent(ap, positions)
-        .split(ac, aco, aci, vec)
-        .vectorize(aci)
-        .unroll(aco)
-        .unroll(ap);
-    sum.update().split(ac, aco, aci, vec).reorder(aci, aco, ap, r.x).vectorize(aci).unroll(aco).unroll(ap);
+    schedule_register_sums(sum, vec, {{tile_c, positions}, {1}, "acc_c"}, LoopLevel(output, coo), {r.x});
     // Whole tiles of weights, clamped copies past the last c (see schedule_conv_like_cpu's weights).
     weights.compute_root()
         .align_extent(weights.args()[0], tile_c)
@@ -346,20 +313,8 @@ inline void schedule_pointwise_conv2d_backward_weights(const Halide::Target &t, 
         .unroll(cii)
         .parallel(pv);
 
-    std::vector<Var> a = run.args();  // (co, ci, partition, run)
-    Var aco("acc_co_outer"), aci("acc_co_inner");
-    bound_extents(run, {tile_co, tile_ci, 1, 1})
-        .compute_at(partial, coo)
-        .split(a[0], aco, aci, vec)
-        .vectorize(aci)
-        .unroll(aco)
-        .unroll(a[1]);
-    run.update()
-        .split(a[0], aco, aci, vec)
-        .reorder(aci, aco, a[1], run_inner)
-        .vectorize(aci)
-        .unroll(aco)
-        .unroll(a[1]);
+    // run (co, ci, partition, run): one register tile's sum over a run of positions.
+    schedule_register_sums(run, vec, {{tile_co, tile_ci, 1, 1}, {1}, "acc_co"}, LoopLevel(partial, coo), {run_inner});
 
     Var gc = output_grad.args()[0], ic = input.args()[0];
     output_grad.compute_at(partial, runs).align_extent(gc, tile_co).vectorize(gc, vec, TailStrategy::GuardWithIf);
@@ -483,22 +438,9 @@ inline void schedule_backward_weights_row(const Halide::Target &t, Halide::Func 
                                           int tile_ci) {
     using namespace Halide;
     const int vec = t.natural_vector_size<float>();
-    std::vector<Var> a = row.args();  // (co, kx, ky, ci, partition, row_y, row_n)
-    Var aco("acc_co_outer"), aci("acc_co_inner");
-    bound_extents(row, {tile_co, tile_kx, 1, tile_ci, 1, 1, 1})
-        .compute_at(partial, at)
-        .split(a[0], aco, aci, vec)
-        .vectorize(aci)
-        .unroll(aco)
-        .unroll(a[1])
-        .unroll(a[3]);
-    row.update()
-        .split(a[0], aco, aci, vec)
-        .reorder(aci, aco, a[1], a[3], l.x, l.rows_inner, a[6])
-        .vectorize(aci)
-        .unroll(aco)
-        .unroll(a[1])
-        .unroll(a[3]);
+    // row (co, kx, ky, ci, partition, row_y, row_n): tiles of co x kx x ci.
+    schedule_register_sums(row, vec, {{tile_co, tile_kx, 1, tile_ci, 1, 1, 1}, {1, 3}, "acc_co"},
+                           LoopLevel(partial, at), {l.x, l.rows_inner, row.args()[6]});
 }
 
 // A first layer's 1 or 3 input channels would fill a tile of 12 ci with padding (11/12 of the

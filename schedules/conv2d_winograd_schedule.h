@@ -24,6 +24,7 @@
 #include <utility>
 
 #include "conv2d_winograd_algorithm.h"
+#include "register_sums.h"
 #include "schedule_params.h"
 #include "tile_bounds.h"
 
@@ -136,20 +137,9 @@ inline void schedule_conv2d_winograd(const Halide::Target &t, const WinogradTile
         .unroll(point_x);
 
     // One register tile of the matrix product, per run of tile.tiles tiles.
-    std::vector<Var> p = w.product.args();  // (c, T, xi, nu, group)
-    Var pco("product_c_outer"), pci("product_c_inner");
-    bound_extents(w.product, {tile_c, tile.tiles, 1, 1, 1})
-        .compute_at(w.tiles, oto)
-        .split(p[0], pco, pci, vec)
-        .vectorize(pci)
-        .unroll(pco)
-        .unroll(p[1]);
-    w.product.update()
-        .split(p[0], pco, pci, vec)
-        .reorder(pci, pco, p[1], w.channels)
-        .vectorize(pci)
-        .unroll(pco)
-        .unroll(p[1]);
+    // product (c, T, xi, nu, group)
+    schedule_register_sums(w.product, vec, {{tile_c, tile.tiles, 1, 1, 1}, {1}, "product_c"}, LoopLevel(w.tiles, oto),
+                           {w.channels});
 
     if (points <= 4) {
         // F(2x2): one point's transformed input for the group of images, 4 of the block's inputs
@@ -267,20 +257,8 @@ inline void schedule_conv2d_winograd_backward_weights(const Halide::Target &t, c
         .parallel(p[4]);
 
     // tile_sum (co, ci, xi, nu, partition, group): one register tile, along the group's tiles.
-    std::vector<Var> s = tile_sum.args();
-    Var sco("sum_co_outer"), sci("sum_co_inner");
-    bound_extents(tile_sum, {tile_co, tile.ci, 1, 1, 1, 1})
-        .compute_at(partial, coo)
-        .split(s[0], sco, sci, vec)
-        .vectorize(sci)
-        .unroll(sco)
-        .unroll(s[1]);
-    tile_sum.update()
-        .split(s[0], sco, sci, vec)
-        .reorder(sci, sco, s[1], w.tiles.x, in_group)
-        .vectorize(sci)
-        .unroll(sco)
-        .unroll(s[1]);
+    schedule_register_sums(tile_sum, vec, {{tile_co, tile.ci, 1, 1, 1, 1}, {1}, "sum_co"}, LoopLevel(partial, coo),
+                           {w.tiles.x, in_group});
 
     if (points <= 4) {
         // F(2x2): the group's transformed tiles at one point, computed as far as whole register
