@@ -187,14 +187,16 @@ constexpr int kForwardMinTiles = 36, kForwardMinTilesLargeBatch = 1, kLargeBatch
 // over 192 channels 15.7 against 12.7, and on 7x7 9.3 against 8.5.
 constexpr int kWinograd4x4MinChannels = 128, kWinograd4x4MinTiles = 36;
 // With AVX2's 8-float vectors (a Zen 3 EPYC, 2 cores, interleaved medians) the multiply-adds weigh
-// more, and on 36 tiles F(4x4) won from 32 channels: allconv's 32x32 at 96 channels forward 29-35
-// ms against 35-42, backward-data 22.6-27.8 against 28.6-29.7, backward-weights 22.4-25.6 against
-// 33.5-37.0 (96->192: 42.6 against 66.6); 32 channels 1.2x, and at batch 8 too (forward 4.5 against
-// 4.9). On 16 tiles (16x16) the forward and backward-data tied (192 channels: 23.8-29.0 against
-// 26.6-29.2 in three runs; batch 8 forward lost, 6.5 against 5.1), and on 4 (7x7, 8x8) they won in
-// one state of the machine (13.8 against 16.4) and lost in another (20.1 against 18.0).
-// Backward-weights won from 16 tiles (30.6-36.2 against 28.0-48.5), tied on 7x7 and 12x12, and lost
-// on 8x8 (10.7 against 7.5) and 10x10 (16.9 against 11.7), whose last tiles are half empty.
+// more, and on 36 tiles F(4x4) won from 32 channels: allconv's 32x32 at 96 channels forward 29.1
+// and 35.1 ms against 34.9 and 41.7, backward-data 22.6 and 27.8 against 29.7 and 28.6,
+// backward-weights 22.4 and 25.6 against 33.9 and 37.0 (96->192: 42.6 against 66.6); 32 channels
+// 1.2x, and at batch 8 too (forward 4.5 against 4.9). On 16 tiles (16x16, 192 channels, three runs
+// each) the forward and backward-data tied (forward 23.8-29.0 ms against 27.3-27.9, backward-data
+// 24.5-28.4 against 26.6-29.2; at batch 8 the forward lost, 6.5 against 5.1), and on 4 (7x7, 8x8)
+// they won in one state of the machine (13.8 against 16.4) and lost in another (20.1 against
+// 18.0). Backward-weights won from 16 tiles (16x16: 25.2, 36.2 and 30.6 against 28.0, 48.5 and
+// 31.6), tied on 7x7 and 12x12, and lost on 8x8 (10.7 against 7.5) and 10x10 (16.9 against 11.7),
+// whose last tiles are half empty.
 constexpr int kAvx2BackwardWeightsWinograd4x4MinTiles = 16;
 
 // F(4x4) or F(2x2), where auto takes Winograd.

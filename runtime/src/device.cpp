@@ -118,8 +118,9 @@ int &threads_setting() {
 }  // namespace
 
 CpuIsa cpu_kernel_isa() {
-    // The features of the targets in HNN_CPU_TARGETS (cmake/HnnKernels.cmake), which defines which
-    // of them the build has.
+    // The features of HNN_CPU_TARGETS' default entries (cmake/HnnKernels.cmake); runtime/CMakeLists.txt
+    // defines which of the two kinds the configured list holds. A list of other feature sets would
+    // need its own entries here.
     static const CpuIsa isa = [] {
         const std::initializer_list<halide_target_feature_t> avx2 = {
             halide_target_feature_avx, halide_target_feature_avx2, halide_target_feature_f16c,
