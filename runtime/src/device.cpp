@@ -122,9 +122,6 @@ CpuIsa cpu_kernel_isa() {
     // defines which of the two kinds the configured list holds. A list of other feature sets would
     // need its own entries here.
     static const CpuIsa isa = [] {
-        const std::initializer_list<halide_target_feature_t> avx2 = {
-            halide_target_feature_avx, halide_target_feature_avx2, halide_target_feature_f16c,
-            halide_target_feature_fma, halide_target_feature_sse41};
 #ifdef HNN_CPU_KERNELS_AVX512
         if (cpu_can_use({halide_target_feature_avx, halide_target_feature_avx2, halide_target_feature_avx512,
                          halide_target_feature_avx512_skylake, halide_target_feature_f16c, halide_target_feature_fma,
@@ -133,9 +130,11 @@ CpuIsa cpu_kernel_isa() {
         }
 #endif
 #ifdef HNN_CPU_KERNELS_AVX2
-        if (cpu_can_use(avx2)) return CpuIsa::avx2;
+        if (cpu_can_use({halide_target_feature_avx, halide_target_feature_avx2, halide_target_feature_f16c,
+                         halide_target_feature_fma, halide_target_feature_sse41})) {
+            return CpuIsa::avx2;
+        }
 #endif
-        (void)avx2;
         return CpuIsa::baseline;
     }();
     return isa;
