@@ -48,14 +48,21 @@ function(hnn_add_halide_runtime GENERATOR_EXE)
   _Halide_add_halide_runtime(hnn_halide.runtime FROM ${GENERATOR_EXE} TARGETS ${runtime_targets})
 endfunction()
 
-# hnn_add_kernel(NAME GENERATOR gen FROM exe [PARAMS k=v ...] [TUNABLE] [CPU_ONLY])
+# hnn_add_kernel(NAME GENERATOR gen FROM exe [PARAMS k=v ...] [TUNABLE | TUNED_AS kernel] [CPU_ONLY])
 # Defines NAME (CPU), with HNN_BUILD_CUDA NAME_cuda and with HNN_BUILD_OPENCL NAME_opencl (not for a
 # CPU_ONLY kernel: a variant of another kernel's CPU schedule). Each kernel name is appended to the
 # global property HNN_KERNELS so the runtime can link them all. A TUNABLE kernel's generator has the
-# `schedule_knobs` parameter, set from its tuned files if there are any.
+# `schedule_knobs` parameter, set from its tuned files if there are any; TUNED_AS takes another
+# tunable kernel's files.
 function(hnn_add_kernel NAME)
-  cmake_parse_arguments(ARG "TUNABLE;CPU_ONLY" "GENERATOR;FROM" "PARAMS" ${ARGN})
-  if (ARG_TUNABLE)
+  cmake_parse_arguments(ARG "TUNABLE;CPU_ONLY" "GENERATOR;FROM;TUNED_AS" "PARAMS" ${ARGN})
+  if (ARG_TUNED_AS)
+    # A variant of a tunable kernel (the same schedule, other outputs) takes that kernel's file.
+    hnn_tuned_schedule_knobs(${ARG_TUNED_AS} knobs)
+    if (knobs)
+      list(APPEND ARG_PARAMS "schedule_knobs=${knobs}")
+    endif ()
+  elseif (ARG_TUNABLE)
     hnn_tuned_schedule_knobs(${NAME} knobs)
     if (knobs)
       list(APPEND ARG_PARAMS "schedule_knobs=${knobs}")

@@ -33,10 +33,12 @@ public:
     }
 };
 
-// dL/dx = dL/dy * f'(x). Reads x, the activation's input.
+// dL/dx = dL/dy * f'(x), with f' read from x, the activation's input, or from its output y where
+// derivative_from_output (activation_math.h).
 class ActivationBackward : public Generator<ActivationBackward> {
 public:
-    Input<Buffer<float, 4>> input{"input"};        // x
+    Input<Buffer<float, 4>> saved{"saved"};              // x, or y where derivative_from_output
+    Input<bool> derivative_from_output{"derivative_from_output"};
     Input<Buffer<float, 4>> output_grad{"output_grad"};  // dL/dy
     ActivationInputs act;
     Output<Buffer<float, 4>> input_grad{"input_grad"};  // dL/dx
@@ -45,13 +47,14 @@ public:
 
     void generate() {
         ActivationParams p = act.at(c, x, y, n);
-        input_grad(c, x, y, n) = output_grad(c, x, y, n) * activation_derivative(act.kind, input(c, x, y, n), p);
+        input_grad(c, x, y, n) =
+            output_grad(c, x, y, n) * activation_derivative(act.kind, saved(c, x, y, n), derivative_from_output, p);
     }
 
     void schedule() {
         if (auto_schedule) return;
         schedule_elementwise(input_grad, act.kind, input_grad.dim(0).extent(), row_elements(input_grad),
-                             elements(input_grad), c, x, y, n, get_target());
+                             elements(input_grad), c, x, y, n, get_target(), derivative_from_output);
     }
 };
 

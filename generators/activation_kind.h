@@ -24,4 +24,13 @@ enum class ActivationKind : int {
 
 constexpr int activation_kind_count = 14;
 
+// Whether f' has a formula in y = f(x) (activation_math.h's activation_derivative_from_output),
+// so that a forward pass may keep y alone: relu, elu, celu, sigmoid, tanh and identity. For elu and
+// celu it holds only with alpha > 0, where y > 0 exactly where x > 0 (hnn::can_differentiate_from_output
+// checks the parameters).
+constexpr bool has_derivative_from_output(ActivationKind kind) {
+    return kind == ActivationKind::relu || kind == ActivationKind::elu || kind == ActivationKind::celu ||
+           kind == ActivationKind::sigmoid || kind == ActivationKind::tanh || kind == ActivationKind::identity;
+}
+
 }  // namespace hnn

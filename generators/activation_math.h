@@ -3,14 +3,17 @@
 // kernels, the conv epilogue, the fused backward-data) and the JIT-compiled reference pipelines of
 // the tests call these functions; nothing else spells out an activation's formula.
 //
-// Every derivative reads x, the activation's input (never y), so one convention serves every
-// kernel: a forward pass keeps its pre-activation tensor and the backward pass reads it.
+// A derivative reads x, the activation's input; for the kinds where y = f(x) determines f'
+// (has_derivative_from_output), a backward kernel may read y instead, as its run-time argument
+// says: a forward pass then keeps y alone, not y and x, a tensor less to write and to hold.
 //
 // Stability in float32 for |x| up to 1e4: no exp() of a large positive argument reaches a result,
 // no log of 0, no 0/0. Halide's select() does not propagate an unselected inf.
 
 #include "activation_kind.h"
 #include "common.h"
+
+#include <string>
 
 namespace hnn {
 
@@ -118,6 +121,24 @@ inline Expr activation_derivative(ActivationKind kind, Expr x, const ActivationP
     return 1.0f;
 }
 
+// dy/dx from y = f(x), for the kinds with has_derivative_from_output (elu and celu with alpha > 0).
+// The same values as from x up to float rounding of y: elu's alpha e^x is y + alpha, which near
+// x = -inf keeps y's absolute error (an ulp of alpha), as sigmoid's s (1 - s) from x does already.
+inline Expr activation_derivative_from_output(ActivationKind kind, Expr y, const ActivationParams &p) {
+    using namespace Halide;
+    switch (kind) {
+    case ActivationKind::relu: return select(y > 0.0f, 1.0f, 0.0f);
+    case ActivationKind::elu: return select(y > 0.0f, 1.0f, y + p.alpha);
+    case ActivationKind::celu: return select(y > 0.0f, 1.0f, y * (1.0f / p.alpha) + 1.0f);
+    case ActivationKind::sigmoid: return y * (1.0f - y);
+    case ActivationKind::tanh: return 1.0f - y * y;
+    case ActivationKind::identity: return 1.0f;
+    default: break;
+    }
+    throw Halide::CompileError("hnn: activation kind " + std::to_string(static_cast<int>(kind)) +
+                               " has no derivative from its output");
+}
+
 // dy/d(parameter) at x for the activations with a learnable parameter: prelu's a_c, swish's beta.
 // Zero for the others.
 inline Expr activation_parameter_derivative(ActivationKind kind, Expr x, const ActivationParams &p) {
@@ -149,6 +170,17 @@ inline Expr activation(Expr kind, Expr x, const ActivationParams &p) {
 
 inline Expr activation_derivative(Expr kind, Expr x, const ActivationParams &p) {
     return select_activation(kind, [&](ActivationKind k) { return activation_derivative(k, x, p); });
+}
+
+// The derivative from `saved`, the tensor a forward pass kept: y = f(x) where from_output is true
+// (a run-time bool, true only for kinds with has_derivative_from_output), x otherwise. A schedule
+// specializing on the kind and on from_output leaves one formula in each copy.
+inline Expr activation_derivative(Expr kind, Expr saved, Expr from_output, const ActivationParams &p) {
+    return select_activation(kind, [&](ActivationKind k) {
+        Expr from_input = activation_derivative(k, saved, p);
+        if (!has_derivative_from_output(k)) return from_input;
+        return Halide::select(from_output, activation_derivative_from_output(k, saved, p), from_input);
+    });
 }
 
 inline Expr activation_parameter_derivative(Expr kind, Expr x, const ActivationParams &p) {

@@ -15,14 +15,17 @@ namespace {
 using namespace Halide;
 
 // output = f(conv(input, filter) + bias) and pre_activation = conv(input, filter) + bias, written
-// in one pass (a Tuple): the backward pass reads the pre-activation. activation_kind identity
-// makes it a plain convolution.
+// in one pass (a Tuple): the backward pass reads the pre-activation. With keep_pre_activation
+// false, the output alone (the *_output_only kernels): for inference, and for training with an
+// activation whose derivative reads its output. activation_kind identity makes it a plain
+// convolution.
 class Conv2dForward : public Generator<Conv2dForward> {
 public:
     // `hnn tune`'s knobs (schedules/schedule_params.h); the defaults are the hand schedule.
     GeneratorParam<std::string> schedule_knobs{"schedule_knobs", ""};
     GeneratorParam<std::string> activation_kinds{"activation_kinds", ""};
     GeneratorParam<std::string> estimates{"estimates", ""};  // for auto_schedule only
+    GeneratorParam<bool> keep_pre_activation{"keep_pre_activation", true};
     Input<Buffer<float, 4>> input{"input"};    // (ci, x, y, n)
     Input<Buffer<float, 4>> filter{"filter"};  // (co, kx, ky, ci)
     Input<Buffer<float, 1>> bias{"bias"};      // (co)
@@ -30,7 +33,7 @@ public:
     Input<int> pad_x{"pad_x", 0, 0, 1024};
     Input<int> pad_y{"pad_y", 0, 0, 1024};
     ActivationInputs act;
-    Output<Func> output{"output", {Float(32), Float(32)}, 4};  // (activated, pre_activation), (co, x, y, n)
+    Output<Func> output{"output", 4};  // (activated, pre_activation) or activated, (co, x, y, n)
 
     Var co{"co"}, x{"x"}, y{"y"}, n{"n"};
     Func conv{"conv"}, activated{"activated"}, input_padded, filter_bounded, bias_bounded;
@@ -53,7 +56,11 @@ public:
 
         ActivationParams p = act.at(gpu ? min(co, out_channels - 1) : Expr(co), x, y, n);
         activated(co, x, y, n) = activation(act.kind, conv(co, x, y, n), p);
-        output(co, x, y, n) = Tuple(activated(co, x, y, n), conv(co, x, y, n));
+        if (keep_pre_activation) {
+            output(co, x, y, n) = Tuple(activated(co, x, y, n), conv(co, x, y, n));
+        } else {
+            output(co, x, y, n) = activated(co, x, y, n);
+        }
     }
 
     void schedule() {
@@ -76,17 +83,19 @@ public:
 
 // The forward of a 1x1 conv at stride 1 without padding, on the CPU: the runtime passes the input
 // and outputs as matrices over positions (c, x y n) and the filter as (co, ci). Same outputs as
-// conv2d_forward; rrelu, whose random slopes are keyed by (c, x, y, n), is not run here.
+// conv2d_forward (keep_pre_activation as there); rrelu, whose random slopes are keyed by
+// (c, x, y, n), is not run here.
 class PointwiseConv2dForward : public Generator<PointwiseConv2dForward> {
 public:
     GeneratorParam<std::string> schedule_knobs{"schedule_knobs", ""};
     GeneratorParam<std::string> activation_kinds{"activation_kinds", ""};
     GeneratorParam<std::string> estimates{"estimates", ""};  // for auto_schedule only (k is 1; p = w h n)
+    GeneratorParam<bool> keep_pre_activation{"keep_pre_activation", true};
     Input<Buffer<float, 2>> input{"input"};    // (ci, p)
     Input<Buffer<float, 2>> filter{"filter"};  // (co, ci)
     Input<Buffer<float, 1>> bias{"bias"};      // (co)
     ActivationInputs act;
-    Output<Func> output{"output", {Float(32), Float(32)}, 2};  // (activated, pre_activation), (co, p)
+    Output<Func> output{"output", 2};  // (activated, pre_activation) or activated, (co, p)
 
     Var co{"co"}, p{"p"};
     Func conv{"conv"}, activated{"activated"}, input_bounded{"input_bounded"}, filter_bounded, bias_bounded;
@@ -103,7 +112,11 @@ public:
         r = RDom(0, input.dim(0).extent(), "r");
         define_pointwise_conv2d_forward(conv, input_bounded, filter_bounded, bias_bounded, r);
         activated(co, p) = activation(act.kind, conv(co, p), act.at(co, p, 0, 0));
-        output(co, p) = Tuple(activated(co, p), conv(co, p));
+        if (keep_pre_activation) {
+            output(co, p) = Tuple(activated(co, p), conv(co, p));
+        } else {
+            output(co, p) = activated(co, p);
+        }
     }
 
     void schedule() {
@@ -122,9 +135,10 @@ public:
     }
 };
 
-// input_grad = (transposed conv of output_grad) * f'(input_pre_activation): the gradient at this
-// layer's input, through the activation of the layer that produced the input. activation_kind
-// identity gives the plain gradient (input_pre_activation is then not read).
+// input_grad = (transposed conv of output_grad) * f'(x): the gradient at this layer's input, through
+// the activation f of the layer that produced the input, with f' read from what that layer kept
+// (input_saved: its pre-activation x, or its output where derivative_from_output). activation_kind
+// identity gives the plain gradient (input_saved is then not read).
 class Conv2dBackwardData : public Generator<Conv2dBackwardData> {
 public:
     GeneratorParam<std::string> schedule_knobs{"schedule_knobs", ""};
@@ -132,7 +146,8 @@ public:
     GeneratorParam<std::string> estimates{"estimates", ""};  // for auto_schedule only
     Input<Buffer<float, 4>> output_grad{"output_grad"};                    // (co, x, y, n)
     Input<Buffer<float, 4>> filter{"filter"};                              // (co, kx, ky, ci)
-    Input<Buffer<float, 4>> input_pre_activation{"input_pre_activation"};  // (ci, x, y, n)
+    Input<Buffer<float, 4>> input_saved{"input_saved"};                    // (ci, x, y, n)
+    Input<bool> derivative_from_output{"derivative_from_output"};
     Input<int> stride{"stride", 1, 1, 16};
     Input<int> pad_x{"pad_x", 0, 0, 1024};
     Input<int> pad_y{"pad_y", 0, 0, 1024};
@@ -176,9 +191,9 @@ public:
         // the channels and the row; those lanes are never stored. (Clamping changes no valid lane,
         // so rrelu still draws the same numbers as the activation kernel.)
         ActivationParams p = act.at(min(ci, in_channels - 1), x, y, n);
-        Func pre_bounded = clamp_dimension(clamp_dimension(input_pre_activation, 0, in_channels, "pre_channels_bounded"), 1,
-                                           input_pre_activation.dim(1).extent(), "pre_bounded");
-        derivative(ci, x, y, n) = activation_derivative(act.kind, pre_bounded(ci, x, y, n), p);
+        Func saved_bounded = clamp_dimension(clamp_dimension(input_saved, 0, in_channels, "saved_channels_bounded"), 1,
+                                             input_saved.dim(1).extent(), "saved_bounded");
+        derivative(ci, x, y, n) = activation_derivative(act.kind, saved_bounded(ci, x, y, n), derivative_from_output, p);
         input_grad(ci, x, y, n) = din_at * derivative(ci, x, y, n);
     }
 
@@ -187,7 +202,8 @@ public:
             const ConvEstimates e = parse_conv_estimates(estimates);
             output_grad.set_estimates({{0, e.co}, {0, e.ow}, {0, e.oh}, {0, e.n}});
             filter.set_estimates({{0, e.co}, {0, e.k}, {0, e.k}, {0, e.ci}});
-            input_pre_activation.set_estimates({{0, e.ci}, {0, e.w}, {0, e.h}, {0, e.n}});
+            input_saved.set_estimates({{0, e.ci}, {0, e.w}, {0, e.h}, {0, e.n}});
+            derivative_from_output.set_estimate(false);
             stride.set_estimate(e.stride);
             pad_x.set_estimate(e.pad_x);
             pad_y.set_estimate(e.pad_y);
@@ -197,13 +213,14 @@ public:
         }
         if (narrow.defined()) schedule_narrow_backward_data(get_target(), input_grad, din_narrow, r_narrow, narrow);
         schedule_conv2d_backward_data(get_target(), input_grad, din, filter_t, output_grad_padded, derivative, r,
-                                      act.kind, stride,
+                                      act.kind, derivative_from_output, stride,
                                       make_schedule_knobs(schedule_knobs, activation_kinds, get_target(), conv_like_knobs()));
     }
 };
 
 // The backward-data of a 1x1 conv at stride 1 without padding, on the CPU, over matrix views as
-// pointwise_conv2d_forward's: input_grad (ci, p) = (filter^T output_grad)(ci, p) * f'(pre(ci, p)).
+// pointwise_conv2d_forward's: input_grad (ci, p) = (filter^T output_grad)(ci, p) * f' read from
+// input_saved (ci, p).
 // Same result as conv2d_backward_data; not for rrelu (its random slopes are keyed by (c, x, y, n)).
 class PointwiseConv2dBackwardData : public Generator<PointwiseConv2dBackwardData> {
 public:
@@ -212,7 +229,8 @@ public:
     GeneratorParam<std::string> estimates{"estimates", ""};  // for auto_schedule only (k is 1; p = w h n)
     Input<Buffer<float, 2>> output_grad{"output_grad"};                    // (co, p)
     Input<Buffer<float, 2>> filter{"filter"};                              // (co, ci)
-    Input<Buffer<float, 2>> input_pre_activation{"input_pre_activation"};  // (ci, p)
+    Input<Buffer<float, 2>> input_saved{"input_saved"};                    // (ci, p)
+    Input<bool> derivative_from_output{"derivative_from_output"};
     ActivationInputs act;
     Output<Buffer<float, 2>> input_grad{"input_grad"};  // (ci, p)
 
@@ -228,7 +246,8 @@ public:
         filter_t(c, q) = filter(q, clamp(c, 0, in_channels - 1));
         r = RDom(0, filter.dim(0).extent(), "r");
         define_pointwise_conv2d_backward_data(din, output_grad_bounded, filter_t, r);
-        input_grad(ci, p) = din(ci, p) * activation_derivative(act.kind, input_pre_activation(ci, p), act.at(ci, p, 0, 0));
+        input_grad(ci, p) =
+            din(ci, p) * activation_derivative(act.kind, input_saved(ci, p), derivative_from_output, act.at(ci, p, 0, 0));
     }
 
     void schedule() {
@@ -236,14 +255,16 @@ public:
             const ConvEstimates e = parse_conv_estimates(estimates);
             output_grad.set_estimates({{0, e.co}, {0, e.w * e.h * e.n}});
             filter.set_estimates({{0, e.co}, {0, e.ci}});
-            input_pre_activation.set_estimates({{0, e.ci}, {0, e.w * e.h * e.n}});
+            input_saved.set_estimates({{0, e.ci}, {0, e.w * e.h * e.n}});
+            derivative_from_output.set_estimate(false);
             act.set_estimates(e.act, e.ci);
             input_grad.set_estimates({{0, e.ci}, {0, e.w * e.h * e.n}});
             return;
         }
         schedule_pointwise_conv2d(get_target(), input_grad, din, filter_t, r, act.kind, output_grad.dim(1).extent(),
                                   make_schedule_knobs(schedule_knobs, activation_kinds, get_target(),
-                                                      pointwise_conv2d_knobs()));
+                                                      pointwise_conv2d_knobs()),
+                                  derivative_from_output);
     }
 };
 

@@ -32,6 +32,8 @@ public:
     GeneratorParam<std::string> activation_kinds{"activation_kinds", ""};
     GeneratorParam<std::string> estimates{"estimates", ""};
     GeneratorParam<int> tile_outputs{"tile_outputs", 2, 2, 4};
+    // As conv2d_forward's: false writes the activated output alone.
+    GeneratorParam<bool> keep_pre_activation{"keep_pre_activation", true};
     Input<Buffer<float, 4>> input{"input"};    // (ci, x, y, n)
     Input<Buffer<float, 4>> filter{"filter"};  // (co, kx, ky, ci), 3x3
     Input<Buffer<float, 1>> bias{"bias"};      // (co)
@@ -41,7 +43,7 @@ public:
     // is defined, and its definition needs the numbering).
     Input<int> output_width{"output_width", 1, 1, 1 << 20};
     ActivationInputs act;
-    Output<Func> output{"output", {Float(32), Float(32)}, 4};  // (activated, pre_activation), (co, x, y, n)
+    Output<Func> output{"output", 4};  // (activated, pre_activation) or activated, (co, x, y, n)
 
     Var co{"co"}, x{"x"}, y{"y"}, n{"n"};
     Func activated{"activated"}, input_padded;
@@ -64,7 +66,11 @@ public:
                                    input.dim(2).extent() + 2 * pad_y - 2, input.dim(3).extent(), pad_x, pad_y, f,
                                    tile.group_tiles);
         activated(co, x, y, n) = activation(act.kind, w.conv(co, x, y, n), act.at(co, x, y, n));
-        output(co, x, y, n) = Tuple(activated(co, x, y, n), w.conv(co, x, y, n));
+        if (keep_pre_activation) {
+            output(co, x, y, n) = Tuple(activated(co, x, y, n), w.conv(co, x, y, n));
+        } else {
+            output(co, x, y, n) = activated(co, x, y, n);
+        }
     }
 
     void schedule() {
@@ -85,7 +91,8 @@ public:
     }
 };
 
-// input_grad = (transposed conv of output_grad) * f'(input_pre_activation). The transposed 3x3
+// input_grad = (transposed conv of output_grad) * f', read from input_saved as conv2d_backward_data
+// reads it. The transposed 3x3
 // convolution at stride 1 is a convolution of output_grad with the filter flipped in x and y and
 // its channels swapped, padded by 2 - pad.
 class Conv2dWinogradBackwardData : public Generator<Conv2dWinogradBackwardData> {
@@ -96,7 +103,8 @@ public:
     GeneratorParam<int> tile_outputs{"tile_outputs", 2, 2, 4};
     Input<Buffer<float, 4>> output_grad{"output_grad"};                    // (co, x, y, n)
     Input<Buffer<float, 4>> filter{"filter"};                              // (co, kx, ky, ci), 3x3
-    Input<Buffer<float, 4>> input_pre_activation{"input_pre_activation"};  // (ci, x, y, n)
+    Input<Buffer<float, 4>> input_saved{"input_saved"};                    // (ci, x, y, n)
+    Input<bool> derivative_from_output{"derivative_from_output"};
     Input<int> pad_x{"pad_x", 0, 0, 1024};
     Input<int> pad_y{"pad_y", 0, 0, 1024};
     ActivationInputs act;
@@ -110,7 +118,7 @@ public:
     void generate() {
         tile = winograd_register_tile(get_target(), ScheduleParams(schedule_knobs, get_target(), winograd_knob_names()));
         // input_grad's width numbers the tiles; it cannot be read before input_grad is defined, and
-        // input_pre_activation has its shape (the runtime passes input_grad itself for identity).
+        // input_saved has its shape (the runtime passes input_grad itself for identity).
         const Expr in_channels = filter.dim(3).extent();
         Func output_grad_bounded = clamp_dimension(output_grad, 0, output_grad.dim(0).extent(), "output_grad_bounded");
         output_grad_padded = zero_padded(output_grad_bounded, output_grad.dim(1).extent(), output_grad.dim(2).extent(),
@@ -122,13 +130,13 @@ public:
         no_bias(ci) = 0.0f;
         const WinogradTransforms &f = winograd_transforms(tile_outputs);
         w = define_conv2d_winograd(output_grad_padded, filter_flipped, no_bias, output_grad.dim(0).extent(),
-                                   input_pre_activation.dim(1).extent(), input_pre_activation.dim(2).extent(),
+                                   input_saved.dim(1).extent(), input_saved.dim(2).extent(),
                                    output_grad.dim(3).extent(), 2 - pad_x, 2 - pad_y, f, tile.group_tiles);
 
         // Clamped as in conv2d_backward_data: the epilogue runs over whole vectors of channels.
         ActivationParams p = act.at(min(ci, in_channels - 1), x, y, n);
-        Func pre_bounded = clamp_dimension(input_pre_activation, 0, in_channels, "pre_channels_bounded");
-        derivative(ci, x, y, n) = activation_derivative(act.kind, pre_bounded(ci, x, y, n), p);
+        Func saved_bounded = clamp_dimension(input_saved, 0, in_channels, "saved_channels_bounded");
+        derivative(ci, x, y, n) = activation_derivative(act.kind, saved_bounded(ci, x, y, n), derivative_from_output, p);
         input_grad(ci, x, y, n) = w.conv(ci, x, y, n) * derivative(ci, x, y, n);
     }
 
@@ -137,7 +145,8 @@ public:
             const ConvEstimates e = parse_conv_estimates(estimates);
             output_grad.set_estimates({{0, e.co}, {0, e.ow}, {0, e.oh}, {0, e.n}});
             filter.set_estimates({{0, e.co}, {0, 3}, {0, 3}, {0, e.ci}});
-            input_pre_activation.set_estimates({{0, e.ci}, {0, e.w}, {0, e.h}, {0, e.n}});
+            input_saved.set_estimates({{0, e.ci}, {0, e.w}, {0, e.h}, {0, e.n}});
+            derivative_from_output.set_estimate(false);
             pad_x.set_estimate(e.pad_x);
             pad_y.set_estimate(e.pad_y);
             act.set_estimates(e.act, e.ci);
@@ -145,7 +154,7 @@ public:
             return;
         }
         schedule_conv2d_winograd(get_target(), tile, input_grad, w, output_grad_padded, derivative, act.kind,
-                                 compiled_activation_kinds(activation_kinds));
+                                 compiled_activation_kinds(activation_kinds), derivative_from_output);
     }
 };
 

@@ -21,7 +21,7 @@
 
 #include "Halide.h"
 
-#include "activation_kind.h"
+#include "activation_specialization.h"
 #include "schedule_params.h"
 #include "tile_bounds.h"
 
@@ -75,6 +75,7 @@ struct GpuConvLike {
     Halide::RVar channel, kx, ky;  // the reduction's RVars
     Expr kernel_width, kernel_height, stride, kind;
     bool backward_data;  // padded is read at (x + pad - k) / stride: staged at stride 1 only
+    Expr from_output = Expr();  // backward-data: whether the derivative reads y (activation_derivative)
 };
 
 inline void schedule_conv_like_gpu(GpuConvLike s, const ScheduleKnobs &knobs) {
@@ -101,8 +102,7 @@ inline void schedule_conv_like_gpu(GpuConvLike s, const ScheduleKnobs &knobs) {
         .bound_extent(ex, T::xs)
         .unroll(ec)
         .unroll(ex);
-    for (int k : knobs.activation_kinds) s.epilogue.specialize(s.kind == k);
-    s.epilogue.specialize_fail("hnn: unknown activation kind");
+    specialize_on_activation(s.epilogue, s.kind, knobs.activation_kinds, s.from_output);
 
     // The block's accumulator, in shared memory. Tiles past the end of c, x or y are computed whole
     // (everything the accumulator reads is clamped or zero-padded) and stored partially.

@@ -11,6 +11,7 @@
 #include <numeric>
 
 #include "activation_kind.h"
+#include "activation_specialization.h"
 #include "channel_reduction_schedule.h"
 #include "conv2d_gpu_schedule.h"
 #include "register_sums.h"
@@ -78,7 +79,7 @@ inline const std::set<std::string> &conv_backward_weights_knobs() {
 inline void schedule_conv_like_cpu(const Halide::Target &t, Halide::Func out, Halide::Func acc, Halide::Func weights,
                                    Halide::Func padded, Halide::RVar inner, Halide::RVar middle, Halide::RVar outer,
                                    Expr kind, const ScheduleKnobs &knobs, Expr stride = Expr(),
-                                   Halide::Func epilogue = Halide::Func()) {
+                                   Halide::Func epilogue = Halide::Func(), Expr from_output = Expr()) {
     using namespace Halide;
     const int vec = t.natural_vector_size<float>();
     const RegisterTile tile = conv_register_tile(t, knobs.params);
@@ -158,14 +159,12 @@ inline void schedule_conv_like_cpu(const Halide::Target &t, Halide::Func out, Ha
             .split(ec, eco, eci, vec)
             .vectorize(eci)
             .unroll(eco);
-        for (int k : knobs.activation_kinds) epilogue.specialize(kind == k);
-        epilogue.specialize_fail("hnn: unknown activation kind");
+        specialize_on_activation(epilogue, kind, knobs.activation_kinds, from_output);
         // Stride 1 (most layers) drops the backward-data's divisibility test and divisions.
         if (stride.defined()) out.specialize(stride == 1);
         return;
     }
-    for (int k : knobs.activation_kinds) out.specialize(kind == k);
-    out.specialize_fail("hnn: unknown activation kind");
+    specialize_on_activation(out, kind, knobs.activation_kinds);
 }
 
 // r = (kx, ky, ci): ci innermost, then kx, ky.
@@ -234,7 +233,7 @@ inline PointwiseBackwardWeightsTile pointwise_backward_weights_tile(const Halide
 // least 4 a thread of 2 (celu7's 1x1 images at batch 100 made one block of 98 positions and one of 2).
 inline void schedule_pointwise_conv2d(const Halide::Target &t, Halide::Func output, Halide::Func sum,
                                       Halide::Func weights, Halide::RDom r, Expr kind, Expr position_count,
-                                      const ScheduleKnobs &knobs = ScheduleKnobs()) {
+                                      const ScheduleKnobs &knobs = ScheduleKnobs(), Expr from_output = Expr()) {
     using namespace Halide;
     const int vec = t.natural_vector_size<float>();
     const RegisterTile tile = pointwise_register_tile(t, knobs.params);
@@ -260,8 +259,7 @@ inline void schedule_pointwise_conv2d(const Halide::Target &t, Halide::Func outp
     weights.compute_root()
         .align_extent(weights.args()[0], tile_c)
         .vectorize(weights.args()[0], vec, TailStrategy::GuardWithIf);
-    for (int k : knobs.activation_kinds) output.specialize(kind == k);
-    output.specialize_fail("hnn: unknown activation kind");
+    specialize_on_activation(output, kind, knobs.activation_kinds, from_output);
 }
 
 // The pointwise backward-weights: filter_grad (co, ci) = sum over positions p (define_pointwise_conv2d_
@@ -384,15 +382,15 @@ inline void schedule_narrow_backward_data(const Halide::Target &t, Halide::Func 
 // derivative: the activation derivative applied to the gradient, per register tile.
 inline void schedule_conv2d_backward_data(const Halide::Target &t, Halide::Func input_grad, Halide::Func din,
                                           Halide::Func filter_t, Halide::Func output_grad_padded,
-                                          Halide::Func derivative, Halide::RDom r, Expr kind, Expr stride,
-                                          const ScheduleKnobs &knobs = ScheduleKnobs()) {
+                                          Halide::Func derivative, Halide::RDom r, Expr kind, Expr from_output,
+                                          Expr stride, const ScheduleKnobs &knobs = ScheduleKnobs()) {
     if (t.has_gpu_feature()) {
         schedule_conv_like_gpu({input_grad, din, derivative, filter_t, output_grad_padded, r.x, r.y, r.z, r.y.extent(),
-                                r.z.extent(), stride, kind, true},
+                                r.z.extent(), stride, kind, true, from_output},
                                knobs);
     } else {
         schedule_conv_like_cpu(t, input_grad, din, filter_t, output_grad_padded, r.x, r.y, r.z, kind, knobs, stride,
-                               derivative);
+                               derivative, from_output);
     }
 }
 

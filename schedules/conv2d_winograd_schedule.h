@@ -23,6 +23,7 @@
 #include <set>
 #include <utility>
 
+#include "activation_specialization.h"
 #include "conv2d_winograd_algorithm.h"
 #include "register_sums.h"
 #include "schedule_params.h"
@@ -94,7 +95,7 @@ inline void schedule_transform_all_points(Halide::Func rows, Halide::Func transf
 // `tile` is winograd_register_tile's, as the algorithm's groups were made with it.
 inline void schedule_conv2d_winograd(const Halide::Target &t, const WinogradTile &tile, Halide::Func out,
                                      WinogradConv &w, Halide::Func padded, Halide::Func epilogue, Expr kind,
-                                     const std::set<int> &activation_kinds) {
+                                     const std::set<int> &activation_kinds, Expr from_output = Expr()) {
     using namespace Halide;
     const int vec = t.natural_vector_size<float>();
     const int points = w.transforms->points;
@@ -108,8 +109,7 @@ inline void schedule_conv2d_winograd(const Halide::Target &t, const WinogradTile
 
     Var ec = epilogue.args()[0];
     epilogue.compute_at(out, y).vectorize(ec, vec, TailStrategy::GuardWithIf);
-    for (int k : activation_kinds) epilogue.specialize(kind == k);
-    epilogue.specialize_fail("hnn: unknown activation kind");
+    specialize_on_activation(epilogue, kind, activation_kinds, from_output);
 
     padded.compute_at(out, group).vectorize(padded.args()[0], vec, TailStrategy::GuardWithIf);
 

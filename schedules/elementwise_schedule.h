@@ -8,6 +8,8 @@
 #include "activation_kind.h"
 #include "parallel_rows.h"
 
+#include <vector>
+
 namespace hnn {
 
 using Halide::Expr;
@@ -20,12 +22,23 @@ inline int natural_float_lanes(const Target &t) {
     return t.natural_vector_size<float>();
 }
 
+// The stages of `out` with one activation kind: its own, and for a derivative that may read the
+// activation's output (from_output defined), a copy for that source where the kind has both
+// formulas. The copy is made before anything else is scheduled on the kind's stage.
+inline std::vector<Halide::Stage> activation_stages(Func out, Expr kind, int k, Expr from_output) {
+    Halide::Stage of_kind = out.specialize(kind == k);
+    if (from_output.defined() && has_derivative_from_output(static_cast<ActivationKind>(k))) {
+        return {of_kind.specialize(from_output), of_kind};
+    }
+    return {of_kind};
+}
+
 // One loop nest per activation kind (the select chain of activation_math.h collapses in each),
 // and within it channels-innermost vectorization when there are enough channels, x otherwise.
 // Rows and images in parallel tasks (parallel_rows.h), except for small calls, which run on one
 // thread.
-inline void schedule_elementwise_cpu(Func out, Expr kind, Expr channels, Expr row_elements, Expr elements, Var c,
-                                     Var x, Var y, Var n, const Target &t) {
+inline void schedule_elementwise_cpu(Func out, Expr kind, Expr from_output, Expr channels, Expr row_elements,
+                                     Expr elements, Var c, Var x, Var y, Var n, const Target &t) {
     const int lanes = natural_float_lanes(t);
     Var yn("yn");
     out.fuse(y, n, yn);
@@ -33,38 +46,41 @@ inline void schedule_elementwise_cpu(Func out, Expr kind, Expr channels, Expr ro
         const ActivationKind a = static_cast<ActivationKind>(k);
         const bool cheap = a == ActivationKind::relu || a == ActivationKind::leaky_relu ||
                            a == ActivationKind::prelu || a == ActivationKind::identity;
-        Halide::Stage of_kind = out.specialize(kind == k);
         const int one_thread_below = cheap ? kOneThreadBelowElements : kOneThreadBelowElementsWithExp;
-        Halide::Stage one_thread = of_kind.specialize(elements < one_thread_below);
-        parallel_row_tasks(of_kind, yn, row_elements);
-        for (Halide::Stage s : {one_thread, of_kind}) {
-            s.specialize(channels >= lanes).vectorize(c, lanes, TailStrategy::GuardWithIf);
-            s.vectorize(x, lanes, TailStrategy::GuardWithIf);
+        for (Halide::Stage of_kind : activation_stages(out, kind, k, from_output)) {
+            Halide::Stage one_thread = of_kind.specialize(elements < one_thread_below);
+            parallel_row_tasks(of_kind, yn, row_elements);
+            for (Halide::Stage s : {one_thread, of_kind}) {
+                s.specialize(channels >= lanes).vectorize(c, lanes, TailStrategy::GuardWithIf);
+                s.vectorize(x, lanes, TailStrategy::GuardWithIf);
+            }
         }
     }
     out.specialize_fail("hnn: unknown activation kind");
 }
 
-inline void schedule_elementwise_gpu(Func out, Expr kind, Expr channels, Var c, Var x, Var y, Var n) {
+inline void schedule_elementwise_gpu(Func out, Expr kind, Expr from_output, Expr channels, Var c, Var x, Var y, Var n) {
     Var yn("yn"), ci("ci"), xi("xi");
     out.fuse(y, n, yn);
     for (int k = 0; k < activation_kind_count; k++) {
-        Halide::Stage s = out.specialize(kind == k);
-        // Adjacent threads touch adjacent floats: along c when it is wide, along x otherwise. Rows
-        // and images are blocks too: left a host loop, they would be one launch per row.
-        s.specialize(channels >= 32).gpu_tile(c, x, ci, xi, 32, 4, TailStrategy::GuardWithIf).gpu_blocks(yn);
-        s.gpu_tile(x, yn, xi, Var("yni"), 64, 2, TailStrategy::GuardWithIf);
+        for (Halide::Stage s : activation_stages(out, kind, k, from_output)) {
+            // Adjacent threads touch adjacent floats: along c when it is wide, along x otherwise. Rows
+            // and images are blocks too: left a host loop, they would be one launch per row.
+            s.specialize(channels >= 32).gpu_tile(c, x, ci, xi, 32, 4, TailStrategy::GuardWithIf).gpu_blocks(yn);
+            s.gpu_tile(x, yn, xi, Var("yni"), 64, 2, TailStrategy::GuardWithIf);
+        }
     }
     out.specialize_fail("hnn: unknown activation kind");
 }
 
 // `channels`, `row_elements` and `elements` are the output's c extent, c x width and size.
+// `from_output`: activation_backward's choice of y or x (undefined for a forward).
 inline void schedule_elementwise(Func out, Expr kind, Expr channels, Expr row_elements, Expr elements, Var c, Var x,
-                                 Var y, Var n, const Target &t) {
+                                 Var y, Var n, const Target &t, Expr from_output = Expr()) {
     if (t.has_gpu_feature()) {
-        schedule_elementwise_gpu(out, kind, channels, c, x, y, n);
+        schedule_elementwise_gpu(out, kind, from_output, channels, c, x, y, n);
     } else {
-        schedule_elementwise_cpu(out, kind, channels, row_elements, elements, c, x, y, n, t);
+        schedule_elementwise_cpu(out, kind, from_output, channels, row_elements, elements, c, x, y, n, t);
     }
 }
 

@@ -98,6 +98,20 @@ void check_activation(const Activation &a) {
                 return dys[e] * reference::derivative(k, xs[e], reference_params(a, slope_at(a, slope, e % C)));
             },
             1e-5, 1e-6, "backward vs float64 derivative");
+        // Read from the output y instead, where the activation allows it; refused where it does not.
+        Tensor dx_from_y(shape);
+        if (can_differentiate_from_output(a)) {
+            activation_backward(a, y, dy, dx_from_y, RandomKey{}, &slope, DerivativeSource::output);
+            require_close(
+                dx_from_y,
+                [&](size_t e) {
+                    return dys[e] * reference::derivative(k, xs[e], reference_params(a, slope_at(a, slope, e % C)));
+                },
+                1e-5, 1e-6, "backward from the output vs float64 derivative");
+        } else {
+            REQUIRE_THROWS_WITH(activation_backward(a, y, dy, dx_from_y, RandomKey{}, &slope, DerivativeSource::output),
+                                Catch::Contains("derivative cannot be read from its output"));
+        }
 
         // Central differences of the float64 forward, away from kinks.
         const float *dxs = dx.host();
@@ -185,6 +199,15 @@ TEST_CASE("activations with non-default parameters", "[activation]") {
     Activation l = make(ActivationKind::leaky_relu);
     apply_activation_param(l, "leaky_relu.negative_slope=0.2");
     check_activation(l);
+
+    // elu's output tells x's sign only for alpha > 0: with a negative alpha the derivative is read
+    // from x, and reading it from y is refused.
+    Activation e = make(ActivationKind::elu);
+    apply_activation_param(e, "elu.alpha=-0.5");
+    REQUIRE_FALSE(can_differentiate_from_output(e));
+    check_activation(e);
+    REQUIRE(can_differentiate_from_output(make(ActivationKind::celu)));
+    REQUIRE_FALSE(can_differentiate_from_output(make(ActivationKind::mish)));
 }
 
 TEST_CASE("activation parameters are parsed with errors that name the text", "[activation]") {

@@ -104,18 +104,22 @@ TEST_CASE("conv2d forward with fused activation matches float64", "[conv2d]") {
         Activation celu;
         celu.kind = ActivationKind::celu;
         celu.alpha = 2;
-        conv2d_forward(input, filter, &bias, g, celu, out, pre);
+        conv2d_forward(input, filter, &bias, g, celu, out, &pre);
         auto want = reference::conv_forward(shape_of(c, g), input.host(), filter.host(), bias.host());
         reference::ActivationParams p;
         p.alpha = 2;
         require_close(pre, [&](size_t i) { return want[i]; }, 1e-5, 1e-5, "pre_activation");
         require_close(out, [&](size_t i) { return reference::activation(ActivationKind::celu, want[i], p); }, 1e-5, 1e-5,
                       "activated output");
+        // Without the pre-activation (the *_output_only kernels): the same output, bit for bit.
+        Tensor out_only({c.co, g.out_width, g.out_height, c.n});
+        conv2d_forward(input, filter, &bias, g, celu, out_only, nullptr);
+        require_close(out_only, [&](size_t i) { return out.host()[i]; }, 0, 0, "output without pre_activation");
 
         // Without bias and activation.
         Activation none;
         none.kind = ActivationKind::identity;
-        conv2d_forward(input, filter, nullptr, g, none, out, pre);
+        conv2d_forward(input, filter, nullptr, g, none, out, &pre);
         auto want_plain = reference::conv_forward(shape_of(c, g), input.host(), filter.host(), nullptr);
         require_close(out, [&](size_t i) { return want_plain[i]; }, 1e-5, 1e-5, "plain output");
     }
@@ -216,40 +220,53 @@ TEST_CASE("conv2d backward-weights and bias gradient match float64, finite diffe
 namespace {
 
 // backward-data with activation a's derivative fused, against float64: the plain gradient times
-// f'(pre), prelu with its slope per channel.
+// f'(pre), prelu with its slope per channel; where the derivative can be read from the activation's
+// output, also from y = f(pre).
 void check_fused_backward_data(const Case &c, Activation a) {
-    INFO(describe(c) << ", activation " << activation_name(a.kind));
+    INFO(describe(c) << ", activation " << activation_name(a.kind) << " alpha " << a.alpha);
     Conv2dGeometry g = conv2d_geometry(c.w, c.h, c.k, c.k, c.stride, parse_padding(c.padding));
     Tensor pre = random_tensor({c.ci, c.w, c.h, c.n}, -3, 3);
     Tensor filter = random_tensor({c.co, c.k, c.k, c.ci});
     Tensor dout = random_tensor({c.co, g.out_width, g.out_height, c.n});
     Tensor slope = random_tensor({c.ci}, 0, 0.5f);
     Tensor din({c.ci, c.w, c.h, c.n});
-    conv2d_backward_data(dout, filter, g, din, &a, &pre, RandomKey{}, &slope);
     auto plain = reference::conv_backward_data(shape_of(c, g), dout.host(), filter.host());
-    require_close(
-        din,
-        [&](size_t i) {
-            reference::ActivationParams p;
-            p.slope = slope.host()[i % c.ci];
-            p.alpha = a.alpha;
-            p.beta = a.beta;
-            return plain[i] * reference::derivative(a.kind, pre.host()[i], p);
-        },
-        1e-5, 1e-5, "fused input_grad");
+    auto want = [&](size_t i) {
+        reference::ActivationParams p;
+        p.slope = slope.host()[i % c.ci];
+        p.alpha = a.alpha;
+        p.beta = a.beta;
+        return plain[i] * reference::derivative(a.kind, pre.host()[i], p);
+    };
+    conv2d_backward_data(dout, filter, g, din, &a, &pre, RandomKey{}, &slope);
+    require_close(din, want, 1e-5, 1e-5, "fused input_grad");
+    if (!can_differentiate_from_output(a)) {
+        REQUIRE_THROWS_WITH(
+            conv2d_backward_data(dout, filter, g, din, &a, &pre, RandomKey{}, &slope, DerivativeSource::output),
+            Catch::Contains("derivative cannot be read from its output"));
+        return;
+    }
+    Tensor y({c.ci, c.w, c.h, c.n}), din_from_y({c.ci, c.w, c.h, c.n});
+    activation_forward(a, pre, y, RandomKey{}, &slope);
+    conv2d_backward_data(dout, filter, g, din_from_y, &a, &y, RandomKey{}, &slope, DerivativeSource::output);
+    require_close(din_from_y, want, 1e-5, 1e-5, "fused input_grad, derivative from the output");
 }
 
 }  // namespace
 
 TEST_CASE("conv2d backward-data with the fused activation derivative", "[conv2d]") {
-    for (ActivationKind kind : {ActivationKind::relu, ActivationKind::celu, ActivationKind::tanh, ActivationKind::mish,
-                                ActivationKind::prelu}) {
+    // elu with a negative alpha: its derivative must be read from x.
+    for (auto [kind, alpha] : {std::pair{ActivationKind::relu, 1.0f}, {ActivationKind::celu, 1.0f},
+                               {ActivationKind::celu, 2.0f}, {ActivationKind::elu, 0.5f}, {ActivationKind::elu, -0.5f},
+                               {ActivationKind::tanh, 1.0f}, {ActivationKind::sigmoid, 1.0f},
+                               {ActivationKind::mish, 1.0f}, {ActivationKind::prelu, 1.0f}}) {
         // The second is a first layer's shape (the narrow path), the third 1x1 on 3x3 images (the
         // pointwise kernel).
         for (const Case &c : {Case{6, 7, 6, 2, 20, 3, 2, "same"}, Case{3, 9, 7, 2, 21, 3, 1, "same"},
                               Case{6, 3, 3, 40, 20, 1, 1, "valid"}}) {
             Activation a;
             a.kind = kind;
+            a.alpha = alpha;
             check_fused_backward_data(c, a);
         }
     }
@@ -274,7 +291,10 @@ TEST_CASE("conv2d forward as a matrix product over positions applies each activa
             Activation a;
             a.kind = kind;
             a.beta = 1.5f;
-            conv2d_forward(input, filter, &bias, g, a, out, pre, RandomKey{}, &slope);
+            conv2d_forward(input, filter, &bias, g, a, out, &pre, RandomKey{}, &slope);
+            Tensor out_only(out_shape);
+            conv2d_forward(input, filter, &bias, g, a, out_only, nullptr, RandomKey{}, &slope);
+            require_close(out_only, [&](size_t i) { return out.host()[i]; }, 0, 0, "output without pre_activation");
             auto want = reference::conv_forward(shape_of(c, g), input.host(), filter.host(), bias.host());
             require_close(pre, [&](size_t i) { return want[i]; }, 1e-5, 1e-5, "pre_activation");
             require_close(
@@ -338,8 +358,8 @@ TEST_CASE("conv2d with fused rrelu draws the same slopes as the activation kerne
     rrelu.kind = ActivationKind::rrelu;
     none.kind = ActivationKind::identity;
     RandomKey key{true, 99u, 3};
-    conv2d_forward(input, filter, nullptr, g, rrelu, fused, pre, key);
-    conv2d_forward(input, filter, nullptr, g, none, plain, pre2);
+    conv2d_forward(input, filter, nullptr, g, rrelu, fused, &pre, key);
+    conv2d_forward(input, filter, nullptr, g, none, plain, &pre2);
     activation_forward(rrelu, plain, separate, key);
     require_close(fused, [&](size_t i) { return separate.host()[i]; }, 1e-6, 1e-7, "fused rrelu vs separate");
 }
@@ -349,13 +369,13 @@ TEST_CASE("conv2d refuses mismatched shapes with messages naming them", "[conv2d
     Tensor input({3, 5, 5, 2}), filter({4, 3, 3, 2}), out({4, 5, 5, 2}), pre({4, 5, 5, 2});
     Activation none;
     none.kind = ActivationKind::identity;
-    REQUIRE_THROWS_WITH(conv2d_forward(input, filter, nullptr, g, none, out, pre),
+    REQUIRE_THROWS_WITH(conv2d_forward(input, filter, nullptr, g, none, out, &pre),
                         Catch::Contains("filter (c=4, x=3, y=3, n=2) expects 2 input channels but input (c=3, x=5, y=5, n=2) has 3"));
     Tensor filter_ok({4, 3, 3, 3}), small_out({4, 4, 5, 2});
-    REQUIRE_THROWS_WITH(conv2d_forward(input, filter_ok, nullptr, g, none, small_out, pre),
+    REQUIRE_THROWS_WITH(conv2d_forward(input, filter_ok, nullptr, g, none, small_out, &pre),
                         Catch::Contains("conv2d_forward: output must have shape (c=4, x=5, y=5, n=2), got (c=4, x=4, y=5, n=2)"));
     Tensor bias({3});
-    REQUIRE_THROWS_WITH(conv2d_forward(input, filter_ok, &bias, g, none, out, pre), Catch::Contains("bias must have shape [4], got [3]"));
+    REQUIRE_THROWS_WITH(conv2d_forward(input, filter_ok, &bias, g, none, out, &pre), Catch::Contains("bias must have shape [4], got [3]"));
     Tensor din({3, 5, 5, 2}), dout({4, 5, 5, 1});
     REQUIRE_THROWS_WITH(conv2d_backward_data(dout, filter_ok, g, din), Catch::Contains("conv2d_backward_data: output_grad (c=4, x=5, y=5, n=1)"));
     Tensor dw({4, 3, 3, 3});

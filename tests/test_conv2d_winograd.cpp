@@ -91,7 +91,7 @@ TEST_CASE("winograd conv2d forward with fused activation matches float64", "[con
         Activation celu;
         celu.kind = ActivationKind::celu;
         celu.alpha = 2;
-        conv2d_forward(input, filter, &bias, g, celu, out, pre);
+        conv2d_forward(input, filter, &bias, g, celu, out, &pre);
         auto want = reference::conv_forward(shape_of(c, g), input.host(), filter.host(), bias.host());
         reference::ActivationParams p;
         p.alpha = 2;
@@ -99,10 +99,13 @@ TEST_CASE("winograd conv2d forward with fused activation matches float64", "[con
         require_close(pre, [&](size_t i) { return want[i]; }, 1e-5, tolerance, "pre_activation");
         require_close(out, [&](size_t i) { return reference::activation(ActivationKind::celu, want[i], p); }, 1e-5,
                       tolerance, "activated output");
+        Tensor out_only({c.co, g.out_width, g.out_height, c.n});
+        conv2d_forward(input, filter, &bias, g, celu, out_only, nullptr);
+        require_close(out_only, [&](size_t i) { return out.host()[i]; }, 0, 0, "output without pre_activation");
 
         Activation none;
         none.kind = ActivationKind::identity;
-        conv2d_forward(input, filter, nullptr, g, none, out, pre);
+        conv2d_forward(input, filter, nullptr, g, none, out, &pre);
         auto want_plain = reference::conv_forward(shape_of(c, g), input.host(), filter.host(), nullptr);
         require_close(out, [&](size_t i) { return want_plain[i]; }, 1e-5, normwise_tolerance(want_plain, m.share),
                       "plain output");
@@ -139,6 +142,18 @@ TEST_CASE("winograd conv2d backward-data matches float64, plain and with a fused
                     return plain[i] * reference::derivative(kind, pre.host()[i], p);
                 },
                 1e-5, tolerance, "fused input_grad");
+        }
+        // The derivative read from the activation's output y = f(pre).
+        for (ActivationKind kind : {ActivationKind::elu, ActivationKind::sigmoid}) {
+            INFO(m.name << ", " << describe(c) << ", derivative of " << activation_name(kind) << " from its output");
+            Activation a;
+            a.kind = kind;
+            Tensor y({c.ci, c.w, c.h, c.n});
+            activation_forward(a, pre, y);
+            conv2d_backward_data(dout, filter, g, din, &a, &y, RandomKey{}, nullptr, DerivativeSource::output);
+            require_close(
+                din, [&](size_t i) { return plain[i] * reference::derivative(kind, pre.host()[i], {}); }, 1e-5,
+                tolerance, "fused input_grad");
         }
     }
 }
@@ -200,8 +215,8 @@ TEST_CASE("winograd conv2d with fused rrelu draws the slopes of the activation k
     rrelu.kind = ActivationKind::rrelu;
     none.kind = ActivationKind::identity;
     const RandomKey key{true, 7u, 5};
-    conv2d_forward(input, filter, nullptr, g, rrelu, fused, pre, key);
-    conv2d_forward(input, filter, nullptr, g, none, plain, pre2);
+    conv2d_forward(input, filter, nullptr, g, rrelu, fused, &pre, key);
+    conv2d_forward(input, filter, nullptr, g, none, plain, &pre2);
     activation_forward(rrelu, plain, separate, key);
     require_close(fused, [&](size_t i) { return separate.host()[i]; }, 1e-6, 1e-7, "fused rrelu vs separate");
 
@@ -229,15 +244,15 @@ TEST_CASE("winograd and direct 3x3 convolutions agree at a reference layer's sha
     Tensor winograd4x4(out_shape), winograd4x4_pre(out_shape);
     {
         AlgorithmScope scope(ConvAlgorithm::direct);
-        conv2d_forward(input, filter, nullptr, g, none, direct, direct_pre);
+        conv2d_forward(input, filter, nullptr, g, none, direct, &direct_pre);
     }
     {
         AlgorithmScope scope(ConvAlgorithm::winograd);
-        conv2d_forward(input, filter, nullptr, g, none, winograd, winograd_pre);
+        conv2d_forward(input, filter, nullptr, g, none, winograd, &winograd_pre);
     }
     {
         AlgorithmScope scope(ConvAlgorithm::winograd4x4);
-        conv2d_forward(input, filter, nullptr, g, none, winograd4x4, winograd4x4_pre);
+        conv2d_forward(input, filter, nullptr, g, none, winograd4x4, &winograd4x4_pre);
     }
     auto want = reference::conv_forward(shape_of(c, g), input.host(), filter.host(), nullptr);
     // Direct and F(2x2) within the same bound: at 1800 terms per sum the direct kernel's rounding

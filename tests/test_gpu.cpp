@@ -108,13 +108,13 @@ void compare_conv(const ConvCase &c, const Activation &a) {
     Tensor dout = random_tensor(out_shape), in_slope = random_tensor({c.ci}, 0, 0.5f), out_slope = random_tensor({c.co}, 0, 0.5f);
     const RandomKey key{true, 7u, 3};
     Tensor out(out_shape), pre(out_shape), din(in_shape), dw(filter_shape), db({c.co});
-    conv2d_forward(input, filter, &bias, g, a, out, pre, key, &out_slope);
+    conv2d_forward(input, filter, &bias, g, a, out, &pre, key, &out_slope);
     conv2d_backward_data(dout, filter, g, din, &a, &input, key, &in_slope);
     conv2d_backward_weights(dout, input, g, dw, &db);
     Tensor gi = on_gpu(input), gf = on_gpu(filter), gb = on_gpu(bias), gdout = on_gpu(dout);
     Tensor gin_slope = on_gpu(in_slope), gout_slope = on_gpu(out_slope);
     Tensor gout(out_shape, gpu), gpre(out_shape, gpu), gdin(in_shape, gpu), gdw(filter_shape, gpu), gdb({c.co}, gpu);
-    conv2d_forward(gi, gf, &gb, g, a, gout, gpre, key, &gout_slope);
+    conv2d_forward(gi, gf, &gb, g, a, gout, &gpre, key, &gout_slope);
     conv2d_backward_data(gdout, gf, g, gdin, &a, &gi, key, &gin_slope);
     conv2d_backward_weights(gdout, gi, g, gdw, &gdb);
     INFO(activation_name(a.kind) << ", input " << input.shape_string() << ", " << c.kernel << "x" << c.kernel

@@ -173,7 +173,7 @@ TEST_CASE("CPU kernels compute on no scratch memory they did not write", "[scrat
             Tensor filter = random_tensor({c.co, c.kernel, c.kernel, c.ci});
             Tensor output({c.co, g.out_width, g.out_height, 2}), pre({c.co, g.out_width, g.out_height, 2});
             for (const Activation *a : {&identity, &celu}) {
-                conv2d_forward(input, filter, nullptr, g, *a, output, pre);
+                conv2d_forward(input, filter, nullptr, g, *a, output, &pre);
                 require_no_invalid("conv2d_forward " + shape + " " + activation_name(a->kind) + algorithm_text);
             }
             Tensor dout = random_tensor({c.co, g.out_width, g.out_height, 2});

@@ -296,15 +296,18 @@ Case conv_forward_case(const BenchOp &op, Inputs &in, OnednnLayout layout, uint6
     SharedTensor input = in.uniform(tensor_shape(p.in, p.batch), -1, 1);
     SharedTensor filter = in.uniform({p.out_channels, p.kernel, p.kernel, p.in.channels}, -bound, bound);
     SharedTensor bias = p.bias ? in.uniform({p.out_channels}, -0.1f, 0.1f) : nullptr;
-    SharedTensor output = in.zeros(conv_output_shape(p)), pre = in.zeros(conv_output_shape(p));
-    SharedTensor slopes = slopes_for(op.activation, p.out_channels, in.device());
     const Activation a = op.activation;
-    const RandomKey key = training_key(seed);
-    Case c;
-    c.hnn.run = [=] { conv2d_forward(*input, *filter, bias.get(), p.geometry, a, *output, *pre, key, slopes.get()); };
-    c.hnn.wait = [=] { output->synchronize(); };
     // Where oneDNN cannot apply the activation, its bare conv is checked against the pre-activation.
     const bool fused = a.kind == ActivationKind::identity || !onednn_activation(a).empty();
+    // As training runs it: the pre-activation is written where the derivative will read it.
+    const bool keep_pre = !fused || !can_differentiate_from_output(a);
+    SharedTensor output = in.zeros(conv_output_shape(p));
+    SharedTensor pre = keep_pre ? in.zeros(conv_output_shape(p)) : nullptr;
+    SharedTensor slopes = slopes_for(op.activation, p.out_channels, in.device());
+    const RandomKey key = training_key(seed);
+    Case c;
+    c.hnn.run = [=] { conv2d_forward(*input, *filter, bias.get(), p.geometry, a, *output, pre.get(), key, slopes.get()); };
+    c.hnn.wait = [=] { output->synchronize(); };
     c.hnn.outputs = [=] { return Outputs{fused ? values(*output) : values(*pre)}; };
     c.onednn = onednn_conv_forward(p, a, input->host(), filter->host(), bias ? bias->host() : nullptr, layout);
     return c;

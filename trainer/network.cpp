@@ -139,7 +139,7 @@ void Network::allocate_batch(int batch) {
         l.pre_activation_grad = Tensor();
         l.dilated_output_grad = Tensor();
         if (l.spec.kind == LayerKind::conv) {
-            l.pre_activation = activation_tensor(l.out, batch, device_);
+            if (!l.derivative_from_output()) l.pre_activation = activation_tensor(l.out, batch, device_);
             if (l.has_activation()) l.pre_activation_grad = activation_tensor(l.out, batch, device_);
         }
     }
@@ -170,7 +170,7 @@ LossResult Network::forward(Tensor &images, const std::vector<int32_t> &labels, 
         switch (l.spec.kind) {
         case LayerKind::conv:
             conv2d_forward(input, l.filter, l.bias.defined() ? &l.bias : nullptr, l.geometry, a, l.output,
-                           l.pre_activation, k, slope);
+                           l.pre_activation.defined() ? &l.pre_activation : nullptr, k, slope);
             break;
         case LayerKind::avg_pool: avg_pool_forward(input, l.spec.kernel, l.spec.stride, l.output); break;
         case LayerKind::max_pool: max_pool_forward(input, l.spec.kernel, l.spec.stride, l.output); break;
@@ -236,7 +236,10 @@ void Network::backward_layer(size_t i, Tensor &input, Tensor &output_grad, const
     case LayerKind::conv: {
         Tensor *grad = &output_grad;  // dL/d(pre-activation) once the activation is undone
         if (l.has_activation()) {
-            if (!l.pre_activation_grad_ready) activation_backward(a, l.pre_activation, output_grad, l.pre_activation_grad, k, slope);
+            if (!l.pre_activation_grad_ready) {
+                activation_backward(a, l.derivative_saved(), output_grad, l.pre_activation_grad, k, slope,
+                                    l.derivative_source());
+            }
             grad = &l.pre_activation_grad;
         }
         l.pre_activation_grad_ready = false;
@@ -245,7 +248,7 @@ void Network::backward_layer(size_t i, Tensor &input, Tensor &output_grad, const
         if (fuse) {
             const Activation below_activation = current_activation(*below);
             conv2d_backward_data(*grad, l.filter, l.geometry, below->pre_activation_grad, &below_activation,
-                                 &below->pre_activation, layer_key(key, i - 1));
+                                 &below->derivative_saved(), layer_key(key, i - 1), nullptr, below->derivative_source());
             below->pre_activation_grad_ready = true;
         } else {
             conv2d_backward_data(*grad, l.filter, l.geometry, below->output_grad);

@@ -28,13 +28,22 @@ struct Layer {
 
     // For the current batch.
     Tensor output;          // after the activation
-    Tensor pre_activation;  // conv: before it (the backward's activation derivative reads it)
+    // conv: before it, for the backward's activation derivative; not kept (undefined) where the
+    // derivative reads the output instead (can_differentiate_from_output).
+    Tensor pre_activation;
     Tensor output_grad;     // dL/d(output) as the layers above send it
     Tensor pre_activation_grad;
     Tensor dilated_output_grad;  // output_grad plus the dilated-backprop term, where one applies
     bool pre_activation_grad_ready = false;  // the layer above fused the derivative into its pass
 
     bool has_activation() const { return spec.activation.kind != ActivationKind::identity; }
+    // A conv's activation derivative reads its output, so its forward keeps no pre-activation.
+    bool derivative_from_output() const { return can_differentiate_from_output(spec.activation); }
+    DerivativeSource derivative_source() const {
+        return derivative_from_output() ? DerivativeSource::output : DerivativeSource::input;
+    }
+    // The tensor the derivative reads (conv): output or pre_activation.
+    Tensor &derivative_saved() { return derivative_from_output() ? output : pre_activation; }
 };
 
 // A parameter as the optimizer and checkpoints see it.

@@ -123,6 +123,12 @@ bool apply_activation_param(Activation &activation, const std::string &assignmen
                 (accepted.empty() ? " (it takes none)" : " (it takes " + accepted + ")"));
 }
 
+bool can_differentiate_from_output(const Activation &a) {
+    if (!has_derivative_from_output(a.kind)) return false;
+    if (a.kind == ActivationKind::elu || a.kind == ActivationKind::celu) return a.alpha > 0.0f;
+    return true;
+}
+
 std::string activation_parameter_problem(const Activation &a) {
     const struct {
         const char *name;

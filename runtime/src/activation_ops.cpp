@@ -55,22 +55,24 @@ void activation_forward(const Activation &a, Tensor &x, Tensor &y, const RandomK
     if (as_rows) y.host_changed();  // the kernel marked the view's buffer, not y's
 }
 
-void activation_backward(const Activation &a, Tensor &x, Tensor &dy, Tensor &dx, const RandomKey &key,
-                         Tensor *channel_slope) {
+void activation_backward(const Activation &a, Tensor &saved, Tensor &dy, Tensor &dx, const RandomKey &key,
+                         Tensor *channel_slope, DerivativeSource source) {
     const char *op = "activation_backward";
-    require_activation_tensor(op, "x", x);
-    require_same(op, "x", x, "dy", dy);
-    require_same(op, "x", x, "dx", dx);
-    const bool as_rows = runs_as_image_rows(a, x);
-    Tensor x_rows, dy_rows, dx_rows;
-    halide_buffer_t *xb = kernel_operand(x, x_rows, as_rows), *dyb = kernel_operand(dy, dy_rows, as_rows),
+    const char *saved_name = source == DerivativeSource::output ? "y" : "x";
+    require_derivative_source(op, a, source);
+    require_activation_tensor(op, saved_name, saved);
+    require_same(op, saved_name, saved, "dy", dy);
+    require_same(op, saved_name, saved, "dx", dx);
+    const bool as_rows = runs_as_image_rows(a, saved);
+    Tensor saved_rows, dy_rows, dx_rows;
+    halide_buffer_t *sb = kernel_operand(saved, saved_rows, as_rows), *dyb = kernel_operand(dy, dy_rows, as_rows),
                     *dxb = kernel_operand(dx, dx_rows, as_rows);
-    int r = kernel_table(x.device())
-                .activation_backward(xb, dyb, static_cast<int>(a.kind), a.negative_slope, a.alpha, a.beta,
-                                     a.threshold, a.rrelu_lower, a.rrelu_upper, key.training, key.seed, key.step,
-                                     key.batch_offset, slope_buffer(op, a, xb->dim[0].extent, x.device(), channel_slope),
-                                     dxb);
-    check_kernel(r, op, std::string(activation_name(a.kind)) + " x " + x.shape_string());
+    int r = kernel_table(saved.device())
+                .activation_backward(sb, source == DerivativeSource::output, dyb, static_cast<int>(a.kind),
+                                     a.negative_slope, a.alpha, a.beta, a.threshold, a.rrelu_lower, a.rrelu_upper,
+                                     key.training, key.seed, key.step, key.batch_offset,
+                                     slope_buffer(op, a, sb->dim[0].extent, saved.device(), channel_slope), dxb);
+    check_kernel(r, op, std::string(activation_name(a.kind)) + " " + saved_name + " " + saved.shape_string());
     if (as_rows) dx.host_changed();  // the kernel marked the view's buffer, not dx's
 }
 

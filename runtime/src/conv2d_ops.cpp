@@ -120,11 +120,10 @@ constexpr TileShape kHandTile{48, 4}, kTile2x7{32, 7};
 // vector: a classifier's 10 channels made 3 x 4 compute 48.
 constexpr TileShape kTile1x12{16, 12};
 
-// `tile_2x7` is null where there is no such variant (a GPU) and ignored where the kernel is tuned.
-template<typename Kernel>
-Kernel kernel_for_shape(Kernel hand, Kernel tile_2x7, bool tuned, int channels, int width) {
-    if (tile_2x7 && !tuned && kTile2x7.computed(channels, width) < kHandTile.computed(channels, width)) return tile_2x7;
-    return hand;
+// Whether the 2 x 7 variant runs for `channels` on rows of `width`: where it is built (not for a GPU),
+// the kernel is not tuned, and it computes fewer padded outputs.
+bool takes_tile_2x7(bool variant_built, bool tuned, int channels, int width) {
+    return variant_built && !tuned && kTile2x7.computed(channels, width) < kHandTile.computed(channels, width);
 }
 
 #ifdef HNN_TUNED_CONV2D_FORWARD
@@ -280,7 +279,7 @@ ConvAlgorithm parse_conv_algorithm(const std::string &name) {
 }
 
 void conv2d_forward(Tensor &input, Tensor &filter, Tensor *bias, const Conv2dGeometry &g, const Activation &a,
-                    Tensor &output, Tensor &pre_activation, const RandomKey &key, Tensor *channel_slope) {
+                    Tensor &output, Tensor *pre_activation, const RandomKey &key, Tensor *channel_slope) {
     const char *op = "conv2d_forward";
     require_activation_tensor(op, "input", input);
     require_activation_tensor(op, "filter", filter);
@@ -291,7 +290,7 @@ void conv2d_forward(Tensor &input, Tensor &filter, Tensor *bias, const Conv2dGeo
     }
     const std::vector<int> out_shape = {co, g.out_width, g.out_height, n};
     require_shape(op, "output", output, out_shape, input);
-    require_shape(op, "pre_activation", pre_activation, out_shape, input);
+    if (pre_activation) require_shape(op, "pre_activation", *pre_activation, out_shape, input);
     if (bias) require_shape(op, "bias", *bias, {co}, input);
     require_shape(op, "filter", filter, filter.shape(), input);
     const KernelTable &kernels = kernel_table(input.device());
@@ -299,52 +298,63 @@ void conv2d_forward(Tensor &input, Tensor &filter, Tensor *bias, const Conv2dGeo
     const TapWindow taps = useful_taps(input.device(), filter.dim(1), filter.dim(2), g, input.dim(1), input.dim(2));
     StridedView filter_taps(*filter.raw(), taps.x0, taps.width, 1, taps.y0, taps.height, 1);
     halide_buffer_t *weights = taps.crops(filter.dim(1), filter.dim(2)) ? filter_taps.raw() : filter.raw();
+    halide_buffer_t *bias_buffer = bias ? bias->raw() : shared_zeros(co, input.device());
+    halide_buffer_t *slope = slope_buffer(op, a, co, input.device(), channel_slope);
     const Conv2dGeometry gt = taps.geometry(g);
-    const ConvMethod method = method_of(ConvPass::forward, input.device(), filter, taps, gt, input.dim(1), input.dim(2), n);
-    if (method != ConvMethod::direct) {
-        auto winograd = method == ConvMethod::winograd_4x4 ? kernels.conv2d_winograd4x4_forward
-                                                           : kernels.conv2d_winograd_forward;
-        int r = winograd(
-            input.raw(), weights, bias ? bias->raw() : shared_zeros(co, input.device()), gt.pad_x, gt.pad_y,
-            gt.out_width, static_cast<int>(a.kind), a.negative_slope, a.alpha, a.beta, a.threshold, a.rrelu_lower,
-            a.rrelu_upper, key.training, key.seed, key.step, key.batch_offset,
-            slope_buffer(op, a, co, input.device(), channel_slope), output.raw(), pre_activation.raw());
+    // Every forward kernel comes with the pre-activation output and without it (*_output_only); the
+    // two take the same arguments up to their last buffers.
+    auto run = [&](auto with_pre, auto output_only, halide_buffer_t *out, halide_buffer_t *pre, auto... arguments) {
+        int r = pre ? with_pre(arguments..., static_cast<int>(a.kind), a.negative_slope, a.alpha, a.beta, a.threshold,
+                               a.rrelu_lower, a.rrelu_upper, key.training, key.seed, key.step, key.batch_offset, slope,
+                               out, pre)
+                    : output_only(arguments..., static_cast<int>(a.kind), a.negative_slope, a.alpha, a.beta,
+                                  a.threshold, a.rrelu_lower, a.rrelu_upper, key.training, key.seed, key.step,
+                                  key.batch_offset, slope, out);
         check_kernel(r, op, shapes);
+    };
+    halide_buffer_t *pre = pre_activation ? pre_activation->raw() : nullptr;
+    const ConvMethod method = method_of(ConvPass::forward, input.device(), filter, taps, gt, input.dim(1), input.dim(2), n);
+    if (method == ConvMethod::winograd_4x4) {
+        run(kernels.conv2d_winograd4x4_forward, kernels.conv2d_winograd4x4_forward_output_only, output.raw(), pre,
+            input.raw(), weights, bias_buffer, gt.pad_x, gt.pad_y, gt.out_width);
+        return;
+    }
+    if (method == ConvMethod::winograd_2x2) {
+        run(kernels.conv2d_winograd_forward, kernels.conv2d_winograd_forward_output_only, output.raw(), pre,
+            input.raw(), weights, bias_buffer, gt.pad_x, gt.pad_y, gt.out_width);
         return;
     }
     // A 1x1 conv at stride 1 without padding is a matrix product over positions: the pointwise kernel
     // computes it without the direct kernel's per-image padded copies and partial sums.
     if (pointwise_applies(kernels.pointwise_conv2d_forward, taps, gt, a.kind,
-                          {&input, &output, &pre_activation})) {
+                          {&input, &output, pre_activation ? pre_activation : &output})) {
         MatrixView in(*input.raw(), MatrixView::positions), w(*weights, MatrixView::filter_1x1);
-        MatrixView out(*output.raw(), MatrixView::positions), pre(*pre_activation.raw(), MatrixView::positions);
+        MatrixView out(*output.raw(), MatrixView::positions), pre_view(pre ? *pre : *output.raw(), MatrixView::positions);
         // Outputs of one vector of channels take a tile of 1 vector x 14 positions (as the direct
         // forward's 1 x 12): 2 x 7 computed 32 channels for a classifier's 10. A tuned kernel runs
         // at every shape.
-        auto pointwise = co <= kTile1x12.channels && !kPointwiseForwardTuned ? kernels.pointwise_conv2d_forward_tile_1x14
-                                                                             : kernels.pointwise_conv2d_forward;
-        int r = pointwise(
-            in.raw(), w.raw(), bias ? bias->raw() : shared_zeros(co, input.device()), static_cast<int>(a.kind),
-            a.negative_slope, a.alpha, a.beta, a.threshold, a.rrelu_lower, a.rrelu_upper, key.training, key.seed,
-            key.step, key.batch_offset, slope_buffer(op, a, co, input.device(), channel_slope), out.raw(), pre.raw());
-        check_kernel(r, op, shapes);
+        const bool tile_1x14 = co <= kTile1x12.channels && !kPointwiseForwardTuned;
+        run(tile_1x14 ? kernels.pointwise_conv2d_forward_tile_1x14 : kernels.pointwise_conv2d_forward,
+            tile_1x14 ? kernels.pointwise_conv2d_forward_tile_1x14_output_only
+                      : kernels.pointwise_conv2d_forward_output_only,
+            out.raw(), pre ? pre_view.raw() : nullptr, in.raw(), w.raw(), bias_buffer);
         return;
     }
-    halide_buffer_t *in = input.raw(), *out = output.raw(), *pre = pre_activation.raw();
-    auto kernel = kernels.conv2d_forward_tile_1x12 && !kForwardTuned && co <= kTile1x12.channels
-                      ? kernels.conv2d_forward_tile_1x12
-                      : kernel_for_shape(kernels.conv2d_forward, kernels.conv2d_forward_tile_2x7, kForwardTuned, co,
-                                         out->dim[1].extent);
-    int r = kernel(in, weights, bias ? bias->raw() : shared_zeros(co, input.device()), gt.stride, gt.pad_x, gt.pad_y,
-                   static_cast<int>(a.kind), a.negative_slope, a.alpha, a.beta, a.threshold, a.rrelu_lower,
-                   a.rrelu_upper, key.training, key.seed, key.step, key.batch_offset,
-                   slope_buffer(op, a, co, input.device(), channel_slope), out, pre);
-    check_kernel(r, op, shapes);
+    halide_buffer_t *out = output.raw();
+    const bool tile_1x12 = kernels.conv2d_forward_tile_1x12 && !kForwardTuned && co <= kTile1x12.channels;
+    const bool tile_2x7 =
+        !tile_1x12 && takes_tile_2x7(kernels.conv2d_forward_tile_2x7, kForwardTuned, co, out->dim[1].extent);
+    auto with_pre = tile_1x12 ? kernels.conv2d_forward_tile_1x12 : tile_2x7 ? kernels.conv2d_forward_tile_2x7
+                                                                            : kernels.conv2d_forward;
+    auto output_only = tile_1x12 ? kernels.conv2d_forward_tile_1x12_output_only
+                       : tile_2x7 ? kernels.conv2d_forward_tile_2x7_output_only
+                                  : kernels.conv2d_forward_output_only;
+    run(with_pre, output_only, out, pre, input.raw(), weights, bias_buffer, gt.stride, gt.pad_x, gt.pad_y);
 }
 
 void conv2d_backward_data(Tensor &output_grad, Tensor &filter, const Conv2dGeometry &g, Tensor &input_grad,
-                          const Activation *input_activation, Tensor *input_pre_activation, const RandomKey &key,
-                          Tensor *channel_slope) {
+                          const Activation *input_activation, Tensor *input_saved, const RandomKey &key,
+                          Tensor *channel_slope, DerivativeSource input_saved_source) {
     const char *op = "conv2d_backward_data";
     require_activation_tensor(op, "output_grad", output_grad);
     require_activation_tensor(op, "filter", filter);
@@ -358,10 +368,12 @@ void conv2d_backward_data(Tensor &output_grad, Tensor &filter, const Conv2dGeome
     require_shape(op, "filter", filter, filter.shape(), input_grad);
     const Activation a = input_activation ? *input_activation : identity();
     Tensor *pre_tensor = &input_grad;  // never read for identity
+    const bool from_output = input_activation && input_saved_source == DerivativeSource::output;
     if (input_activation) {
-        if (!input_pre_activation) throw Error(std::string(op) + ": a fused activation derivative needs input_pre_activation");
-        require_same(op, "input_pre_activation", *input_pre_activation, "input_grad", input_grad);
-        pre_tensor = input_pre_activation;
+        if (!input_saved) throw Error(std::string(op) + ": a fused activation derivative needs input_saved");
+        require_derivative_source(op, a, input_saved_source);
+        require_same(op, "input_saved", *input_saved, "input_grad", input_grad);
+        pre_tensor = input_saved;
     }
     halide_buffer_t *pre = pre_tensor->raw();
     halide_buffer_t *slope = slope_buffer(op, a, ci, input_grad.device(), channel_slope);
@@ -370,9 +382,11 @@ void conv2d_backward_data(Tensor &output_grad, Tensor &filter, const Conv2dGeome
     const KernelTable &kernels = kernel_table(input_grad.device());
     auto run = [&](halide_buffer_t *output_grad_view, halide_buffer_t *filter_view, halide_buffer_t *pre_view,
                    int stride, int pad_x, int pad_y, halide_buffer_t *input_grad_view) {
-        auto kernel = kernel_for_shape(kernels.conv2d_backward_data, kernels.conv2d_backward_data_tile_2x7,
-                                       kBackwardDataTuned, input_grad_view->dim[0].extent, input_grad_view->dim[1].extent);
-        int r = kernel(output_grad_view, filter_view, pre_view, stride, pad_x, pad_y, static_cast<int>(a.kind),
+        auto kernel = takes_tile_2x7(kernels.conv2d_backward_data_tile_2x7, kBackwardDataTuned,
+                                     input_grad_view->dim[0].extent, input_grad_view->dim[1].extent)
+                          ? kernels.conv2d_backward_data_tile_2x7
+                          : kernels.conv2d_backward_data;
+        int r = kernel(output_grad_view, filter_view, pre_view, from_output, stride, pad_x, pad_y, static_cast<int>(a.kind),
                        a.negative_slope, a.alpha, a.beta, a.threshold, a.rrelu_lower, a.rrelu_upper, key.training,
                        key.seed, key.step, key.batch_offset, slope, input_grad_view);
         check_kernel(r, op, shapes);
@@ -388,7 +402,7 @@ void conv2d_backward_data(Tensor &output_grad, Tensor &filter, const Conv2dGeome
         MatrixView dout(*output_grad.raw(), MatrixView::positions), w(*weights, MatrixView::filter_1x1);
         MatrixView pre_view(*pre, MatrixView::positions), din(*input_grad.raw(), MatrixView::positions);
         int r = kernels.pointwise_conv2d_backward_data(
-            dout.raw(), w.raw(), pre_view.raw(), static_cast<int>(a.kind), a.negative_slope, a.alpha, a.beta,
+            dout.raw(), w.raw(), pre_view.raw(), from_output, static_cast<int>(a.kind), a.negative_slope, a.alpha, a.beta,
             a.threshold, a.rrelu_lower, a.rrelu_upper, key.training, key.seed, key.step, key.batch_offset, slope,
             din.raw());
         check_kernel(r, op, shapes);
@@ -400,7 +414,7 @@ void conv2d_backward_data(Tensor &output_grad, Tensor &filter, const Conv2dGeome
         const KernelTable &cpu = kernel_table(Device::cpu);
         auto winograd = method == ConvMethod::winograd_4x4 ? cpu.conv2d_winograd4x4_backward_data
                                                            : cpu.conv2d_winograd_backward_data;
-        int r = winograd(output_grad.raw(), weights, pre, gt.pad_x, gt.pad_y, static_cast<int>(a.kind),
+        int r = winograd(output_grad.raw(), weights, pre, from_output, gt.pad_x, gt.pad_y, static_cast<int>(a.kind),
                          a.negative_slope, a.alpha, a.beta, a.threshold, a.rrelu_lower, a.rrelu_upper, key.training,
                          key.seed, key.step, key.batch_offset, slope, input_grad.raw());
         check_kernel(r, op, shapes);

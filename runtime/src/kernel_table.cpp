@@ -9,6 +9,7 @@
 #include "conv2d_backward_data_cuda.h"
 #include "conv2d_backward_weights_cuda.h"
 #include "conv2d_forward_cuda.h"
+#include "conv2d_forward_output_only_cuda.h"
 #include "avg_pool_forward_cuda.h"
 #include "avg_pool_backward_cuda.h"
 #include "max_pool_forward_cuda.h"
@@ -29,6 +30,7 @@
 #include "conv2d_backward_data_opencl.h"
 #include "conv2d_backward_weights_opencl.h"
 #include "conv2d_forward_opencl.h"
+#include "conv2d_forward_output_only_opencl.h"
 #include "avg_pool_forward_opencl.h"
 #include "avg_pool_backward_opencl.h"
 #include "max_pool_forward_opencl.h"
@@ -51,6 +53,7 @@ const KernelTable &kernel_table(Device device) {
         ::activation_backward,
         ::activation_parameter_gradient,
         ::conv2d_forward,
+        ::conv2d_forward_output_only,
         ::conv2d_backward_data,
         ::conv2d_backward_weights,
         ::avg_pool_forward,
@@ -77,6 +80,12 @@ const KernelTable &kernel_table(Device device) {
         ::pointwise_conv2d_backward_data,
         ::pointwise_conv2d_backward_weights,
         ::pointwise_conv2d_forward_tile_1x14,
+        ::conv2d_forward_tile_2x7_output_only,
+        ::conv2d_forward_tile_1x12_output_only,
+        ::conv2d_winograd_forward_output_only,
+        ::conv2d_winograd4x4_forward_output_only,
+        ::pointwise_conv2d_forward_output_only,
+        ::pointwise_conv2d_forward_tile_1x14_output_only,
     };
     if (device == Device::cpu) return cpu;
     if (device == Device::opencl) {
@@ -90,6 +99,7 @@ const KernelTable &kernel_table(Device device) {
             ::activation_backward_opencl,
             ::activation_parameter_gradient_opencl,
             ::conv2d_forward_opencl,
+        ::conv2d_forward_output_only_opencl,
             ::conv2d_backward_data_opencl,
             ::conv2d_backward_weights_opencl,
             ::avg_pool_forward_opencl,
@@ -116,6 +126,12 @@ const KernelTable &kernel_table(Device device) {
             nullptr,
             nullptr,
             nullptr,
+            nullptr,
+            nullptr,
+            nullptr,
+            nullptr,
+            nullptr,
+            nullptr,
         };
         return opencl;
 #else
@@ -128,6 +144,7 @@ const KernelTable &kernel_table(Device device) {
         ::activation_backward_cuda,
         ::activation_parameter_gradient_cuda,
         ::conv2d_forward_cuda,
+        ::conv2d_forward_output_only_cuda,
         ::conv2d_backward_data_cuda,
         ::conv2d_backward_weights_cuda,
         ::avg_pool_forward_cuda,
@@ -141,6 +158,12 @@ const KernelTable &kernel_table(Device device) {
         ::adam_update_cuda,
         ::upsample_nearest_add_cuda,
         ::dropout_cuda,
+        nullptr,
+        nullptr,
+        nullptr,
+        nullptr,
+        nullptr,
+        nullptr,
         nullptr,
         nullptr,
         nullptr,

@@ -11,14 +11,19 @@
 #include "conv2d_backward_data_tile_2x7.h"
 #include "conv2d_backward_weights.h"
 #include "conv2d_forward.h"
+#include "conv2d_forward_output_only.h"
 #include "conv2d_forward_tile_1x12.h"
+#include "conv2d_forward_tile_1x12_output_only.h"
 #include "conv2d_forward_tile_2x7.h"
+#include "conv2d_forward_tile_2x7_output_only.h"
 #include "conv2d_winograd_backward_data.h"
 #include "conv2d_winograd_backward_weights.h"
 #include "conv2d_winograd_forward.h"
+#include "conv2d_winograd_forward_output_only.h"
 #include "conv2d_winograd4x4_backward_data.h"
 #include "conv2d_winograd4x4_backward_weights.h"
 #include "conv2d_winograd4x4_forward.h"
+#include "conv2d_winograd4x4_forward_output_only.h"
 #include "avg_pool_forward.h"
 #include "avg_pool_backward.h"
 #include "max_pool_forward.h"
@@ -33,7 +38,9 @@
 #include "pointwise_conv2d_backward_data.h"
 #include "pointwise_conv2d_backward_weights.h"
 #include "pointwise_conv2d_forward.h"
+#include "pointwise_conv2d_forward_output_only.h"
 #include "pointwise_conv2d_forward_tile_1x14.h"
+#include "pointwise_conv2d_forward_tile_1x14_output_only.h"
 
 #include <vector>
 
@@ -44,6 +51,7 @@ struct KernelTable {
     decltype(&::activation_backward) activation_backward;
     decltype(&::activation_parameter_gradient) activation_parameter_gradient;
     decltype(&::conv2d_forward) conv2d_forward;
+    decltype(&::conv2d_forward_output_only) conv2d_forward_output_only;  // no pre-activation
     decltype(&::conv2d_backward_data) conv2d_backward_data;
     decltype(&::conv2d_backward_weights) conv2d_backward_weights;
     decltype(&::avg_pool_forward) avg_pool_forward;
@@ -74,6 +82,13 @@ struct KernelTable {
     decltype(&::pointwise_conv2d_backward_data) pointwise_conv2d_backward_data;
     decltype(&::pointwise_conv2d_backward_weights) pointwise_conv2d_backward_weights;
     decltype(&::pointwise_conv2d_forward_tile_1x14) pointwise_conv2d_forward_tile_1x14;  // at most 16 co
+    // The CPU forwards above without the pre-activation output (null on a GPU).
+    decltype(&::conv2d_forward_tile_2x7_output_only) conv2d_forward_tile_2x7_output_only;
+    decltype(&::conv2d_forward_tile_1x12_output_only) conv2d_forward_tile_1x12_output_only;
+    decltype(&::conv2d_winograd_forward_output_only) conv2d_winograd_forward_output_only;
+    decltype(&::conv2d_winograd4x4_forward_output_only) conv2d_winograd4x4_forward_output_only;
+    decltype(&::pointwise_conv2d_forward_output_only) pointwise_conv2d_forward_output_only;
+    decltype(&::pointwise_conv2d_forward_tile_1x14_output_only) pointwise_conv2d_forward_tile_1x14_output_only;
 };
 
 // Throws hnn::Error when the device's kernels are not built in.

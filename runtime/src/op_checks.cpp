@@ -16,6 +16,15 @@ void require_activation_tensor(const char *op, const char *what, const Tensor &t
     }
 }
 
+void require_derivative_source(const char *op, const Activation &a, DerivativeSource source) {
+    if (source == DerivativeSource::output && !can_differentiate_from_output(a)) {
+        const bool alpha = a.kind == ActivationKind::elu || a.kind == ActivationKind::celu;
+        throw Error(std::string(op) + ": " + activation_name(a.kind) + "'s derivative cannot be read from its output" +
+                    (alpha ? " with alpha " + std::to_string(a.alpha) + " (it needs alpha > 0)" : "") +
+                    "; pass its input");
+    }
+}
+
 void require_same(const char *op, const char *a_name, const Tensor &a, const char *b_name, const Tensor &b) {
     if (!a.same_shape(b)) {
         throw Error(std::string(op) + ": " + a_name + " " + a.shape_string() + " and " + b_name + " " +

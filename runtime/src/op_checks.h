@@ -3,6 +3,7 @@
 // its shape.
 
 #include "hnn/activation.h"
+#include "hnn/activation_ops.h"
 #include "hnn/tensor.h"
 
 #include <string>
@@ -15,6 +16,9 @@ void require_activation_tensor(const char *op, const char *what, const Tensor &t
 void require_same(const char *op, const char *a_name, const Tensor &a, const char *b_name, const Tensor &b);
 // Exactly this shape (and the device of `like`).
 void require_shape(const char *op, const char *what, const Tensor &t, const std::vector<int> &shape, const Tensor &like);
+
+// A derivative read from the activation's output needs can_differentiate_from_output.
+void require_derivative_source(const char *op, const Activation &a, DerivativeSource source);
 
 // prelu reads the caller's a_c (shape [channels]); the other kinds still bind a [channels] buffer
 // (the kernels' bounds cover every kind), so they get a shared one that is never read.

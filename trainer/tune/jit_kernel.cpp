@@ -102,6 +102,8 @@ void JitKernel::run(KernelArgs &args) const {
     std::vector<int32_t> ints;
     std::vector<uint32_t> uints;
     std::vector<float> floats;
+    std::vector<uint8_t> bools;
+    bools.reserve(fn.args.size());
     ints.reserve(fn.args.size());
     uints.reserve(fn.args.size());
     floats.reserve(fn.args.size());
@@ -126,6 +128,10 @@ void JitKernel::run(KernelArgs &args) const {
             auto it = args.ints.find(a.name);
             ints.push_back(it != args.ints.end() ? it->second : scalar_default<int32_t>(a));
             argv.push_back(&ints.back());
+        } else if (a.type == Halide::Bool()) {
+            auto it = args.ints.find(a.name);
+            bools.push_back(it != args.ints.end() ? it->second != 0 : scalar_default<bool>(a));
+            argv.push_back(&bools.back());
         } else if (a.type == Halide::UInt(32)) {
             uints.push_back(scalar_default<uint32_t>(a));
             argv.push_back(&uints.back());

@@ -16,7 +16,7 @@ namespace hnn::tune {
 // default value.
 struct KernelArgs {
     std::map<std::string, Halide::Buffer<float>> buffers;  // inputs and outputs
-    std::map<std::string, int> ints;
+    std::map<std::string, int> ints;  // and bools, as 0 or 1
     std::map<std::string, float> floats;
 };
 

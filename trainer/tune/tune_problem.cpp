@@ -230,7 +230,10 @@ KernelArgs make_kernel_args(const TuneProblem &p, uint64_t seed, int threads) {
     } else if (pass == KernelPass::backward_data) {
         a.buffers["output_grad"] = random_buffer(out, rng);
         a.buffers["filter"] = random_buffer(filter, rng);
-        a.buffers["input_pre_activation"] = random_buffer(in, rng);
+        a.buffers["input_saved"] = random_buffer(in, rng);
+        // As training reads the derivative (from the output where the kind allows it at its default
+        // alpha): the timed epilogue is the one that runs.
+        a.ints["derivative_from_output"] = has_derivative_from_output(c.act);
         a.buffers["channel_slope"] = random_buffer({c.ci}, rng);
         a.buffers["input_grad"] = Halide::Buffer<float>(in);
     } else {

@@ -39,6 +39,11 @@ bool apply_activation_param(Activation &activation, const std::string &assignmen
 // order of the assignments does not matter.
 void apply_activation_params(Activation &activation, const std::vector<std::string> &assignments);
 
+// Whether f' can be computed from y = f(x) alone (activation_math.h's derivative from the output),
+// so that a forward pass need not keep x: relu, sigmoid, tanh, identity, and elu and celu with
+// alpha > 0 (then y > 0 exactly where x > 0; with alpha <= 0, y does not tell x's sign).
+bool can_differentiate_from_output(const Activation &activation);
+
 // What is wrong with the activation's parameters by the rules --param enforces (every value finite,
 // celu.alpha non-zero, softplus.beta positive, rrelu lower <= upper), or "" when nothing is. For
 // activations that come from elsewhere (model files, checkpoints) with all their values at once.

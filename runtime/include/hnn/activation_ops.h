@@ -1,7 +1,8 @@
 #pragma once
 // The activation kernels, checked and dispatched to the tensors' device.
 //
-// All backward kernels read x, the activation's input (see generators/activation_math.h).
+// A backward pass reads f' from x, the activation's input, or, where can_differentiate_from_output,
+// from y = f(x), its output (generators/activation_math.h).
 
 #include "hnn/activation.h"
 #include "hnn/tensor.h"
@@ -21,13 +22,19 @@ struct RandomKey {
     int batch_offset = 0;
 };
 
+// Which of an activation's tensors a backward pass reads f' from: the input x (always possible) or
+// the output y (where can_differentiate_from_output: the forward then need not keep x).
+enum class DerivativeSource { input, output };
+
 // y = f(x). channel_slope: prelu's a_c, shape [C]; ignored (may be null) for other kinds.
 void activation_forward(const Activation &activation, Tensor &x, Tensor &y, const RandomKey &key = {},
                         Tensor *channel_slope = nullptr);
 
-// dx = dy * f'(x).
-void activation_backward(const Activation &activation, Tensor &x, Tensor &dy, Tensor &dx,
-                         const RandomKey &key = {}, Tensor *channel_slope = nullptr);
+// dx = dy * f'(x), with f' read from `saved`: x, or y where source is DerivativeSource::output
+// (throws hnn::Error where can_differentiate_from_output is false).
+void activation_backward(const Activation &activation, Tensor &saved, Tensor &dy, Tensor &dx,
+                         const RandomKey &key = {}, Tensor *channel_slope = nullptr,
+                         DerivativeSource source = DerivativeSource::input);
 
 // Gradient of the learnable parameter: prelu's dL/da_c (shape [C]) or swish's dL/dbeta (shape
 // [1]). Throws for activations without one.

@@ -50,17 +50,22 @@ const char *conv_method_name(ConvMethod method);
 bool conv_runs_pointwise(Device device, int kernel_width, int kernel_height, const Conv2dGeometry &g, int in_width,
                          int in_height, ActivationKind kind);
 
-// output = f(conv(input) + bias), pre_activation = conv(input) + bias, in one pass. bias may be null
-// (no bias). f is `activation` (ActivationKind::identity for none); channel_slope is prelu's a_c.
+// output = f(conv(input) + bias), and pre_activation = conv(input) + bias, in one pass. bias may be
+// null (no bias). pre_activation may be null: the output alone is written (inference, or an
+// activation whose derivative reads its output, can_differentiate_from_output), a tensor's worth of
+// stores less. f is `activation` (ActivationKind::identity for none); channel_slope is prelu's a_c.
 void conv2d_forward(Tensor &input, Tensor &filter, Tensor *bias, const Conv2dGeometry &g, const Activation &activation,
-                    Tensor &output, Tensor &pre_activation, const RandomKey &key = {}, Tensor *channel_slope = nullptr);
+                    Tensor &output, Tensor *pre_activation, const RandomKey &key = {}, Tensor *channel_slope = nullptr);
 
-// input_grad = conv_transpose(output_grad) * f'(input_pre_activation), where f is the activation of
-// the layer that produced this conv's input. Without input_activation (nullptr) the plain gradient
-// is written and input_pre_activation may be null.
+// input_grad = conv_transpose(output_grad) * f'(x), where f is the activation of the layer that
+// produced this conv's input and x its pre-activation. f' is read from input_saved: x, or that
+// layer's output y where input_saved_source is DerivativeSource::output (which needs
+// can_differentiate_from_output). Without input_activation (nullptr) the plain gradient is written
+// and input_saved may be null.
 void conv2d_backward_data(Tensor &output_grad, Tensor &filter, const Conv2dGeometry &g, Tensor &input_grad,
-                          const Activation *input_activation = nullptr, Tensor *input_pre_activation = nullptr,
-                          const RandomKey &key = {}, Tensor *channel_slope = nullptr);
+                          const Activation *input_activation = nullptr, Tensor *input_saved = nullptr,
+                          const RandomKey &key = {}, Tensor *channel_slope = nullptr,
+                          DerivativeSource input_saved_source = DerivativeSource::input);
 
 // filter_grad = dL/dfilter; bias_grad (may be null) = dL/dbias.
 void conv2d_backward_weights(Tensor &output_grad, Tensor &input, const Conv2dGeometry &g, Tensor &filter_grad,
