@@ -352,6 +352,12 @@ Case activation_case(const BenchOp &op, Inputs &in, uint64_t seed) {
     if (op.kind == BenchOpKind::activation_forward) {
         c.hnn.run = [=] { activation_forward(a, *x, *result, key, slopes.get()); };
         c.onednn = onednn_eltwise_forward(a, op.shape, x->host());
+    } else if (can_differentiate_from_output(a) && !onednn_activation(a).empty()) {
+        // As training runs it: f' read from the forward's output, by both libraries.
+        SharedTensor y = in.zeros(op.shape);
+        activation_forward(a, *x, *y, key, slopes.get());
+        c.hnn.run = [=] { activation_backward(a, *y, *dy, *result, key, slopes.get(), DerivativeSource::output); };
+        c.onednn = onednn_eltwise_backward(a, op.shape, x->host(), dy->host(), y->host());
     } else {
         c.hnn.run = [=] { activation_backward(a, *x, *dy, *result, key, slopes.get()); };
         c.onednn = onednn_eltwise_backward(a, op.shape, x->host(), dy->host());

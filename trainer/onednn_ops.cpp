@@ -350,23 +350,41 @@ std::unique_ptr<OnednnOp> onednn_eltwise_forward(const Activation &activation, c
     });
 }
 
+// The algorithm that reads f' from g's output, for the g of the activations with
+// can_differentiate_from_output.
+std::optional<algorithm> use_dst_for_backward(algorithm g) {
+    switch (g) {
+    case algorithm::eltwise_relu: return algorithm::eltwise_relu_use_dst_for_bwd;
+    case algorithm::eltwise_elu: return algorithm::eltwise_elu_use_dst_for_bwd;
+    case algorithm::eltwise_tanh: return algorithm::eltwise_tanh_use_dst_for_bwd;
+    case algorithm::eltwise_logistic: return algorithm::eltwise_logistic_use_dst_for_bwd;
+    default: return std::nullopt;
+    }
+}
+
 std::unique_ptr<OnednnOp> onednn_eltwise_backward(const Activation &activation, const std::vector<int> &shape,
-                                                  const float *x, const float *dy) {
-    const std::optional<EltwiseForm> form = eltwise_form(activation);
+                                                  const float *x, const float *dy, const float *y) {
+    std::optional<EltwiseForm> form = eltwise_form(activation);
     if (!form) return nullptr;
+    std::string text = form->text;
+    if (y) {
+        const std::optional<algorithm> from_dst = use_dst_for_backward(form->g);
+        if (!from_dst) throw Error("oneDNN eltwise backward: " + form->text + " has no derivative from its output");
+        form->g = *from_dst;
+        text += ", backward from its output";
+    }
     return guarded("eltwise backward", [&]() -> std::unique_ptr<OnednnOp> {
         const memory::desc data = tensor_desc(shape);
         const auto hint = eltwise_forward_pd(*form, data);
-        // Not a _use_dst_for_bwd algorithm: like hnn's kernel, it reads x, the forward's input.
         dnnl::eltwise_backward::desc desc(form->g, data, data, form->alpha, form->beta);
         dnnl::eltwise_backward::primitive_desc pd(desc, cpu_engine(), hint);
-        const std::vector<float> input = scaled(x, element_count(data), form->scale);
-        std::unordered_map<int, memory> args{{DNNL_ARG_SRC, input_memory(data, data, input.data())},
+        // g's input is scale x, and its output scale y (f = g(scale x) / scale).
+        const std::vector<float> saved = scaled(y ? y : x, element_count(data), form->scale);
+        std::unordered_map<int, memory> args{{y ? DNNL_ARG_DST : DNNL_ARG_SRC, input_memory(data, data, saved.data())},
                                              {DNNL_ARG_DIFF_DST, input_memory(data, data, dy)},
                                              {DNNL_ARG_DIFF_SRC, memory(data, cpu_engine())}};
         std::vector<Output> outputs{{args[DNNL_ARG_DIFF_SRC], data}};
-        return std::make_unique<PrimitiveOp>(dnnl::eltwise_backward(pd), std::move(args), std::move(outputs), pd,
-                                             form->text);
+        return std::make_unique<PrimitiveOp>(dnnl::eltwise_backward(pd), std::move(args), std::move(outputs), pd, text);
     });
 }
 

@@ -79,11 +79,13 @@ std::unique_ptr<OnednnOp> onednn_conv_backward_data(const ConvProblem &p, const 
 std::unique_ptr<OnednnOp> onednn_conv_backward_weights(const ConvProblem &p, const float *output_grad, const float *input,
                                                        OnednnLayout layout);
 
-// y = f(x) and dx = dy * f'(x) on (c, x, y, n) tensors of `shape`.
+// y = f(x) and dx = dy * f'(x) on (c, x, y, n) tensors of `shape`. Given y = f(x) (for an activation
+// with can_differentiate_from_output), the backward reads f' from y instead of x, by oneDNN's
+// _use_dst_for_bwd algorithm, as hnn's training then does.
 std::unique_ptr<OnednnOp> onednn_eltwise_forward(const Activation &activation, const std::vector<int> &shape,
                                                  const float *x);
 std::unique_ptr<OnednnOp> onednn_eltwise_backward(const Activation &activation, const std::vector<int> &shape,
-                                                  const float *x, const float *dy);
+                                                  const float *x, const float *dy, const float *y = nullptr);
 
 // The pooled output of `input`, and dL/dinput from output_grad (max: through the workspace of a
 // forward pass over `input`, run once when the op is built).

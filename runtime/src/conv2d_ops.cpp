@@ -367,26 +367,26 @@ void conv2d_backward_data(Tensor &output_grad, Tensor &filter, const Conv2dGeome
     require_shape(op, "output_grad", output_grad, {co, g.out_width, g.out_height, input_grad.dim(3)}, input_grad);
     require_shape(op, "filter", filter, filter.shape(), input_grad);
     const Activation a = input_activation ? *input_activation : identity();
-    Tensor *pre_tensor = &input_grad;  // never read for identity
+    Tensor *saved_tensor = &input_grad;  // never read for identity
     const bool from_output = input_activation && input_saved_source == DerivativeSource::output;
     if (input_activation) {
         if (!input_saved) throw Error(std::string(op) + ": a fused activation derivative needs input_saved");
         require_derivative_source(op, a, input_saved_source);
         require_same(op, "input_saved", *input_saved, "input_grad", input_grad);
-        pre_tensor = input_saved;
+        saved_tensor = input_saved;
     }
-    halide_buffer_t *pre = pre_tensor->raw();
+    halide_buffer_t *saved = saved_tensor->raw();
     halide_buffer_t *slope = slope_buffer(op, a, ci, input_grad.device(), channel_slope);
     const std::string shapes =
         "output_grad " + output_grad.shape_string() + ", filter " + filter.shape_string() + ", " + geometry_text(g);
     const KernelTable &kernels = kernel_table(input_grad.device());
-    auto run = [&](halide_buffer_t *output_grad_view, halide_buffer_t *filter_view, halide_buffer_t *pre_view,
+    auto run = [&](halide_buffer_t *output_grad_view, halide_buffer_t *filter_view, halide_buffer_t *saved_view,
                    int stride, int pad_x, int pad_y, halide_buffer_t *input_grad_view) {
         auto kernel = takes_tile_2x7(kernels.conv2d_backward_data_tile_2x7, kBackwardDataTuned,
                                      input_grad_view->dim[0].extent, input_grad_view->dim[1].extent)
                           ? kernels.conv2d_backward_data_tile_2x7
                           : kernels.conv2d_backward_data;
-        int r = kernel(output_grad_view, filter_view, pre_view, from_output, stride, pad_x, pad_y, static_cast<int>(a.kind),
+        int r = kernel(output_grad_view, filter_view, saved_view, from_output, stride, pad_x, pad_y, static_cast<int>(a.kind),
                        a.negative_slope, a.alpha, a.beta, a.threshold, a.rrelu_lower, a.rrelu_upper, key.training,
                        key.seed, key.step, key.batch_offset, slope, input_grad_view);
         check_kernel(r, op, shapes);
@@ -398,11 +398,11 @@ void conv2d_backward_data(Tensor &output_grad, Tensor &filter, const Conv2dGeome
     const Conv2dGeometry gt = taps.geometry(g);
     // As the forward: the product with the filter transposed, the derivative applied as tiles are stored.
     if (pointwise_applies(kernels.pointwise_conv2d_backward_data, taps, gt, a.kind,
-                          {&output_grad, pre_tensor, &input_grad})) {
+                          {&output_grad, saved_tensor, &input_grad})) {
         MatrixView dout(*output_grad.raw(), MatrixView::positions), w(*weights, MatrixView::filter_1x1);
-        MatrixView pre_view(*pre, MatrixView::positions), din(*input_grad.raw(), MatrixView::positions);
+        MatrixView saved_view(*saved, MatrixView::positions), din(*input_grad.raw(), MatrixView::positions);
         int r = kernels.pointwise_conv2d_backward_data(
-            dout.raw(), w.raw(), pre_view.raw(), from_output, static_cast<int>(a.kind), a.negative_slope, a.alpha, a.beta,
+            dout.raw(), w.raw(), saved_view.raw(), from_output, static_cast<int>(a.kind), a.negative_slope, a.alpha, a.beta,
             a.threshold, a.rrelu_lower, a.rrelu_upper, key.training, key.seed, key.step, key.batch_offset, slope,
             din.raw());
         check_kernel(r, op, shapes);
@@ -414,7 +414,7 @@ void conv2d_backward_data(Tensor &output_grad, Tensor &filter, const Conv2dGeome
         const KernelTable &cpu = kernel_table(Device::cpu);
         auto winograd = method == ConvMethod::winograd_4x4 ? cpu.conv2d_winograd4x4_backward_data
                                                            : cpu.conv2d_winograd_backward_data;
-        int r = winograd(output_grad.raw(), weights, pre, from_output, gt.pad_x, gt.pad_y, static_cast<int>(a.kind),
+        int r = winograd(output_grad.raw(), weights, saved, from_output, gt.pad_x, gt.pad_y, static_cast<int>(a.kind),
                          a.negative_slope, a.alpha, a.beta, a.threshold, a.rrelu_lower, a.rrelu_upper, key.training,
                          key.seed, key.step, key.batch_offset, slope, input_grad.raw());
         check_kernel(r, op, shapes);
@@ -427,7 +427,7 @@ void conv2d_backward_data(Tensor &output_grad, Tensor &filter, const Conv2dGeome
     // (a device buffer is not viewed this way), and not when rrelu's derivative is fused: its random
     // slopes are keyed by the element's coordinates, which a view renumbers.
     if (g.stride == 1 || input_grad.device() != Device::cpu || a.kind == ActivationKind::rrelu) {
-        run(output_grad.raw(), weights, pre, gt.stride, gt.pad_x, gt.pad_y, input_grad.raw());
+        run(output_grad.raw(), weights, saved, gt.stride, gt.pad_x, gt.pad_y, input_grad.raw());
         return;
     }
     const int s = gt.stride, kw = taps.width, kh = taps.height, w = input_grad.dim(1), h = input_grad.dim(2);
@@ -444,9 +444,9 @@ void conv2d_backward_data(Tensor &output_grad, Tensor &filter, const Conv2dGeome
                 Halide::Runtime::Buffer<float>(*grad_view.raw()).fill(0.0f);
                 continue;
             }
-            StridedView pre_view(*pre, phase_x, count_x, s, phase_y, count_y, s);
+            StridedView saved_view(*saved, phase_x, count_x, s, phase_y, count_y, s);
             StridedView filter_view(*weights, kx0, taps_x, s, ky0, taps_y, s);
-            run(output_grad.raw(), filter_view.raw(), pre_view.raw(), 1, (phase_x + gt.pad_x) / s, (phase_y + gt.pad_y) / s,
+            run(output_grad.raw(), filter_view.raw(), saved_view.raw(), 1, (phase_x + gt.pad_x) / s, (phase_y + gt.pad_y) / s,
                 grad_view.raw());
         }
     }
