@@ -101,6 +101,39 @@ TEST_CASE("network: every parameter's gradient matches finite differences of the
     check_gradients_by_finite_differences(net, images, random_labels(3, 7));
 }
 
+// Evaluation writes no pre-activations: the same loss and outputs, and no backward from it.
+TEST_CASE("network: an evaluation forward matches the training forward and refuses a backward", "[network]") {
+    const Shape3 input{3, 9, 9};
+    Network net(every_layer_kind_model(), input, 7);
+    net.initialize(parse_init("glorot"), 11);
+    Tensor images = random_images(input, 4);
+    const std::vector<int32_t> labels = random_labels(4, 7);
+    const LossResult trained = net.forward(images, labels, RandomKey{});
+    std::vector<std::vector<float>> outputs;
+    for (const Layer &l : net.layers()) outputs.emplace_back(l.output.host(), l.output.host() + l.output.size());
+    // The pre-activations of the training pass, overwritten if the evaluation wrote them.
+    for (const Layer &l : net.layers()) {
+        if (l.pre_activation.defined()) const_cast<Tensor &>(l.pre_activation).fill(-7.0f);
+    }
+    const LossResult evaluated = net.forward(images, labels, RandomKey{}, /*for_backward=*/false);
+    CHECK(evaluated.loss == trained.loss);
+    CHECK(evaluated.correct == trained.correct);
+    bool kept_some = false;
+    for (size_t i = 0; i < net.layers().size(); i++) {
+        const Layer &l = net.layers()[i];
+        INFO("layer " << i);
+        CHECK(std::equal(outputs[i].begin(), outputs[i].end(), l.output.host()));
+        if (!l.pre_activation.defined()) continue;
+        kept_some = true;
+        CHECK(std::all_of(l.pre_activation.host(), l.pre_activation.host() + l.pre_activation.size(),
+                          [](float v) { return v == -7.0f; }));
+    }
+    CHECK(kept_some);  // prelu, swish and softplus convs keep theirs for training
+    REQUIRE_THROWS_WITH(net.backward(images, RandomKey{}), Catch::Contains("backward after a forward that kept nothing"));
+    net.forward(images, labels, RandomKey{});
+    net.backward(images, RandomKey{});
+}
+
 // Images [first, first + count) of a batch, as a data-parallel rank holds its shard.
 Tensor batch_slice(Tensor &images, int first, int count) {
     Tensor shard({images.dim(0), images.dim(1), images.dim(2), count});

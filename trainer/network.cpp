@@ -154,13 +154,15 @@ Activation Network::current_activation(const Layer &layer) const {
     return a;
 }
 
-LossResult Network::forward(Tensor &images, const std::vector<int32_t> &labels, const RandomKey &key) {
+LossResult Network::forward(Tensor &images, const std::vector<int32_t> &labels, const RandomKey &key,
+                            bool for_backward) {
     const std::vector<int> expected = {input_.channels, input_.width, input_.height, images.rank() == 4 ? images.dim(3) : 0};
     if (images.shape() != expected) {
         throw Error(model_.name + ": input batch " + images.shape_string() + " does not match the network's input " +
                     std::to_string(input_.width) + "x" + std::to_string(input_.height) + "x" + std::to_string(input_.channels));
     }
     if (images.dim(3) != batch_) allocate_batch(images.dim(3));
+    backward_ready_ = false;  // until this pass has run through
     for (size_t i = 0; i < layers_.size(); i++) {
         Layer &l = layers_[i];
         Tensor &input = i == 0 ? images : layers_[i - 1].output;
@@ -170,7 +172,7 @@ LossResult Network::forward(Tensor &images, const std::vector<int32_t> &labels, 
         switch (l.spec.kind) {
         case LayerKind::conv:
             conv2d_forward(input, l.filter, l.bias.defined() ? &l.bias : nullptr, l.geometry, a, l.output,
-                           l.pre_activation.defined() ? &l.pre_activation : nullptr, k, slope);
+                           for_backward && l.pre_activation.defined() ? &l.pre_activation : nullptr, k, slope);
             break;
         case LayerKind::avg_pool: avg_pool_forward(input, l.spec.kernel, l.spec.stride, l.output); break;
         case LayerKind::max_pool: max_pool_forward(input, l.spec.kernel, l.spec.stride, l.output); break;
@@ -184,11 +186,16 @@ LossResult Network::forward(Tensor &images, const std::vector<int32_t> &labels, 
         }
     }
     Tensor logits = layers_.back().output.reshaped({classes_, batch_});
-    return softmax_cross_entropy(logits, labels, logits_grad_);
+    const LossResult result = softmax_cross_entropy(logits, labels, logits_grad_);
+    backward_ready_ = for_backward;
+    return result;
 }
 
 void Network::backward(Tensor &images, const RandomKey &key, const DilatedBackprop &dilated, int epoch) {
     if (batch_ == 0) throw Error(model_.name + ": backward before forward");
+    if (!backward_ready_) {
+        throw Error(model_.name + ": backward after a forward that kept nothing for it (an evaluation pass)");
+    }
     for (size_t i = layers_.size(); i-- > 0;) {
         Tensor &input = i == 0 ? images : layers_[i - 1].output;
         Tensor &output_grad = gradient_at_output(i, dilated, epoch);

@@ -84,9 +84,13 @@ public:
     // normal: N(0, std^2)), zero biases, prelu slopes and swish betas from the activation.
     void initialize(const InitSpec &init, uint64_t seed);
 
-    // Loss and accuracy of a batch (c, x, y, n) on the network's device; with `train`, also every
-    // parameter's gradient. `key` drives rrelu's random slopes (training) and must be the same for both passes.
-    LossResult forward(Tensor &images, const std::vector<int32_t> &labels, const RandomKey &key);
+    // Loss and accuracy of a batch (c, x, y, n) on the network's device. `key` drives rrelu's random
+    // slopes (training) and must be the same for the backward. With for_backward false (evaluation)
+    // the pass keeps nothing only the backward reads: every conv writes its output alone, and
+    // backward() refuses to run until a forward for it.
+    LossResult forward(Tensor &images, const std::vector<int32_t> &labels, const RandomKey &key,
+                       bool for_backward = true);
+    // Every parameter's gradient, from the last forward.
     void backward(Tensor &images, const RandomKey &key, const DilatedBackprop &dilated = {}, int epoch = 0);
 
     std::vector<Parameter> parameters();
@@ -108,6 +112,7 @@ private:
     int classes_;
     Device device_;
     int batch_ = 0;
+    bool backward_ready_ = false;  // the last forward kept what the backward reads
     std::vector<Layer> layers_;
     std::vector<int> conv_index_;     // per layer: its 0-based position among the convs, or -1
     std::vector<size_t> conv_layers_; // the convs' layer indices, in order

@@ -115,7 +115,7 @@ EvalResult evaluate(Network &network, const Dataset &data, const Normalizer &nor
             images = Tensor({data.channels, data.width, data.height, n}, network.device());
         }
         load_batch(data, normalizer, order, first, n, images, labels);
-        LossResult r = network.forward(images, labels, RandomKey{});
+        LossResult r = network.forward(images, labels, RandomKey{}, /*for_backward=*/false);
         sums[0] += static_cast<double>(r.loss) * n;
         sums[1] += r.correct;
     }
