@@ -66,6 +66,12 @@ TEST_CASE("activations forward and backward match the CPU kernels", "[gpu]") {
             INFO(activation_name(k) << " on " << x.shape_string());
             require_same_values(gy, y, "forward");
             require_same_values(gdx, dx, "backward");
+            if (can_differentiate_from_output(a)) {
+                Tensor dx_from_y(shape), gdx_from_y(shape, gpu);
+                activation_backward(a, y, dy, dx_from_y, key, &slope, DerivativeSource::output);
+                activation_backward(a, gy, gdy, gdx_from_y, key, &gs, DerivativeSource::output);
+                require_same_values(gdx_from_y, dx_from_y, "backward from the output");
+            }
         }
     }
 }
@@ -124,6 +130,19 @@ void compare_conv(const ConvCase &c, const Activation &a) {
     require_same_values(gdin, din, "backward-data");
     require_same_values(gdw, dw, "backward-weights");
     require_same_values(gdb, db, "bias gradient");
+
+    // The forward without the pre-activation, and backward-data reading the derivative from the
+    // activation's output, where it can.
+    Tensor gout_only(out_shape, gpu);
+    conv2d_forward(gi, gf, &gb, g, a, gout_only, nullptr, key, &gout_slope);
+    require_same_values(gout_only, out, "forward output without the pre-activation");
+    if (!can_differentiate_from_output(a)) return;
+    Tensor y(in_shape), din_from_y(in_shape), gdin_from_y(in_shape, gpu);
+    activation_forward(a, input, y, key, &in_slope);
+    Tensor gy = on_gpu(y);
+    conv2d_backward_data(dout, filter, g, din_from_y, &a, &y, key, &in_slope, DerivativeSource::output);
+    conv2d_backward_data(gdout, gf, g, gdin_from_y, &a, &gy, key, &gin_slope, DerivativeSource::output);
+    require_same_values(gdin_from_y, din_from_y, "backward-data, derivative from the output");
 }
 
 }  // namespace
