@@ -6,9 +6,8 @@
 #include "Halide.h"
 
 #include "activation_kind.h"
+#include "activation_specialization.h"
 #include "parallel_rows.h"
-
-#include <vector>
 
 namespace hnn {
 
@@ -20,17 +19,6 @@ using Halide::Var;
 
 inline int natural_float_lanes(const Target &t) {
     return t.natural_vector_size<float>();
-}
-
-// The stages of `out` with one activation kind: its own, and for a derivative that may read the
-// activation's output (from_output defined), a copy for that source where the kind has both
-// formulas. The copy is made before anything else is scheduled on the kind's stage.
-inline std::vector<Halide::Stage> activation_stages(Func out, Expr kind, int k, Expr from_output) {
-    Halide::Stage of_kind = out.specialize(kind == k);
-    if (from_output.defined() && has_derivative_from_output(static_cast<ActivationKind>(k))) {
-        return {of_kind.specialize(from_output), of_kind};
-    }
-    return {of_kind};
 }
 
 // One loop nest per activation kind (the select chain of activation_math.h collapses in each),
