@@ -153,8 +153,9 @@ inline Expr activation_parameter_derivative(ActivationKind kind, Expr x, const A
     }
 }
 
-// The same three functions with the kind chosen at run time. The select chain collapses to one
-// branch in every specialization the schedules make on the kind (schedules/activation_schedule.h).
+// The activation, its derivative and its parameter derivative with the kind chosen at run time. The
+// select chain collapses to one branch in every specialization the schedules make on the kind
+// (schedules/activation_specialization.h).
 template<typename F>
 Expr select_activation(Expr kind, F &&formula) {
     Expr result = formula(ActivationKind::identity);
@@ -166,10 +167,6 @@ Expr select_activation(Expr kind, F &&formula) {
 
 inline Expr activation(Expr kind, Expr x, const ActivationParams &p) {
     return select_activation(kind, [&](ActivationKind k) { return activation(k, x, p); });
-}
-
-inline Expr activation_derivative(Expr kind, Expr x, const ActivationParams &p) {
-    return select_activation(kind, [&](ActivationKind k) { return activation_derivative(k, x, p); });
 }
 
 // The derivative from `saved`, the tensor a forward pass kept: y = f(x) where from_output is true
