@@ -26,23 +26,28 @@ struct ActivationParams {
     Expr rrelu_slope = 0.0f;      // rrelu: this element's r (random while training, mean in eval)
 };
 
-// e^x - 1 accurate near 0, as libm's expm1: x = k ln2 + r with |r| <= ln2 / 2 (ln2 in two parts,
-// so r is exact), then e^x - 1 = 2^k (e^r - 1) + (2^k - 1) with e^r - 1 from its Taylor polynomial
-// to r^8 (truncation below 1e-9 relative). Where k = 0 (|x| < 0.35) that is the polynomial alone;
-// elsewhere |e^x - 1| >= 0.29 e^x, so the last addition loses at most a bit or two. x is clamped to
-// [-87, 88], where 2^k is a normal float: below, the result is -1 as it should be. One polynomial,
-// where a Taylor series selected against Halide's exp(x) - 1 paid for both, and Kahan's
-// (u - 1) x / log(u) a log and a division: elu's forward was held to a third of the copy bandwidth.
+// e^x - 1 to float rounding relative to the result, as libm's expm1 (within 1.5 ulp for x <= 0,
+// 4 ulp above): x = k ln2 + r with |r| <= ln2 / 2 (ln2 in two parts, so r is exact), then
+// e^x - 1 = 2^k p + (2^k - 1), p = e^r - 1 = r + r^2 Q(r) with Q a minimax polynomial of degree 4
+// (relative error 2e-8 for |r| <= 0.347, where Taylor's needs degree 7), in Estrin's form, which
+// LLVM may reorder. Where k = 0 (|x| < 0.35) the result is p itself, chosen by a select: Halide
+// compiles with fast-math flags, and LLVM reassociates 2^k p + (2^k - 1) into 2^k (p + 1) - 1,
+// which cancels to 0 for small x. Elsewhere |e^x - 1| >= 0.29 e^x, so that order loses at most a
+// bit or two. x is clamped to [-87, 88], where 2^k is a normal float: below, the result is -1 as it
+// should be.
 inline Expr expm1_accurate(Expr x) {
     using Halide::cast;
     Expr xc = Halide::clamp(x, -87.0f, 88.0f);
-    Expr k = Halide::floor(xc * 1.44269504f + 0.5f);
+    Expr k = Halide::round(xc * 1.44269504f);
     // ln2 = 0.693359375 - 2.12194440e-4 (the first part has 9 significant bits, so k times it is exact).
     Expr r = (xc - k * 0.693359375f) + k * 2.12194440e-4f;
-    Expr p = r * (1.0f + r * (1.0f / 2 + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720 +
-                                                                   r * (1.0f / 5040 + r * (1.0f / 40320))))))));
+    Expr r2 = r * r;
+    Expr q01 = 4.999999702e-01f + r * 1.666654348e-01f;
+    Expr q23 = 4.166720062e-02f + r * 8.366538212e-03f;
+    Expr q = q01 + r2 * (q23 + r2 * 1.388251781e-03f);
+    Expr p = r + r2 * q;
     Expr two_k = Halide::reinterpret<float>((cast<int32_t>(k) + 127) << 23);
-    return two_k * p + (two_k - 1.0f);
+    return Halide::select(k == 0.0f, p, two_k * p + (two_k - 1.0f));
 }
 
 // tanh(softplus(x)) = n / (n + 2) with n = e^x (e^x + 2); e^x is clamped where the result is 1.
