@@ -45,7 +45,7 @@ inline double derivative(ActivationKind k, double x, const ActivationParams &p) 
     case ActivationKind::celu: return x > 0 ? 1 : std::exp(x / p.alpha);
     case ActivationKind::softsign: return 1 / ((1 + std::fabs(x)) * (1 + std::fabs(x)));
     case ActivationKind::tanh: return 1 / (std::cosh(x) * std::cosh(x));
-    case ActivationKind::sigmoid: return sigmoid(x) * (1 - sigmoid(x));
+    case ActivationKind::sigmoid: return sigmoid(x) * sigmoid(-x);  // = s (1 - s), without 1 - s cancelling in double
     case ActivationKind::softplus: return p.beta * x > p.threshold ? 1 : sigmoid(p.beta * x);
     case ActivationKind::mish: {
         double t = std::tanh(softplus1(x));
