@@ -46,6 +46,8 @@
 
 namespace hnn {
 
+// Every device's table lists the kernels down to `dropout`; the CPU's alone has the kernels below
+// it, which a GPU table leaves null.
 struct KernelTable {
     decltype(&::activation_forward) activation_forward;
     decltype(&::activation_backward) activation_backward;
@@ -65,30 +67,30 @@ struct KernelTable {
     decltype(&::adam_update) adam_update;
     decltype(&::upsample_nearest_add) upsample_nearest_add;
     decltype(&::dropout) dropout;
-    // The CPU's second register tile of the forward and backward-data (null on a GPU).
-    decltype(&::conv2d_forward_tile_2x7) conv2d_forward_tile_2x7;
-    decltype(&::conv2d_backward_data_tile_2x7) conv2d_backward_data_tile_2x7;
-    // The CPU's Winograd 3x3 stride-1 kernels (null on a GPU).
-    decltype(&::conv2d_winograd_forward) conv2d_winograd_forward;
-    decltype(&::conv2d_winograd_backward_data) conv2d_winograd_backward_data;
-    decltype(&::conv2d_winograd_backward_weights) conv2d_winograd_backward_weights;
-    decltype(&::conv2d_winograd4x4_forward) conv2d_winograd4x4_forward;
-    decltype(&::conv2d_winograd4x4_backward_data) conv2d_winograd4x4_backward_data;
-    decltype(&::conv2d_winograd4x4_backward_weights) conv2d_winograd4x4_backward_weights;
-    // The CPU's forward for outputs of one vector of channels (null on a GPU).
-    decltype(&::conv2d_forward_tile_1x12) conv2d_forward_tile_1x12;
-    // The CPU's 1x1 stride-1 convolutions as matrix products over positions (null on a GPU).
-    decltype(&::pointwise_conv2d_forward) pointwise_conv2d_forward;
-    decltype(&::pointwise_conv2d_backward_data) pointwise_conv2d_backward_data;
-    decltype(&::pointwise_conv2d_backward_weights) pointwise_conv2d_backward_weights;
-    decltype(&::pointwise_conv2d_forward_tile_1x14) pointwise_conv2d_forward_tile_1x14;  // at most 16 co
-    // The CPU forwards above without the pre-activation output (null on a GPU).
-    decltype(&::conv2d_forward_tile_2x7_output_only) conv2d_forward_tile_2x7_output_only;
-    decltype(&::conv2d_forward_tile_1x12_output_only) conv2d_forward_tile_1x12_output_only;
-    decltype(&::conv2d_winograd_forward_output_only) conv2d_winograd_forward_output_only;
-    decltype(&::conv2d_winograd4x4_forward_output_only) conv2d_winograd4x4_forward_output_only;
-    decltype(&::pointwise_conv2d_forward_output_only) pointwise_conv2d_forward_output_only;
-    decltype(&::pointwise_conv2d_forward_tile_1x14_output_only) pointwise_conv2d_forward_tile_1x14_output_only;
+    // The CPU's second register tile of the forward and backward-data.
+    decltype(&::conv2d_forward_tile_2x7) conv2d_forward_tile_2x7 = nullptr;
+    decltype(&::conv2d_backward_data_tile_2x7) conv2d_backward_data_tile_2x7 = nullptr;
+    // The CPU's Winograd 3x3 stride-1 kernels.
+    decltype(&::conv2d_winograd_forward) conv2d_winograd_forward = nullptr;
+    decltype(&::conv2d_winograd_backward_data) conv2d_winograd_backward_data = nullptr;
+    decltype(&::conv2d_winograd_backward_weights) conv2d_winograd_backward_weights = nullptr;
+    decltype(&::conv2d_winograd4x4_forward) conv2d_winograd4x4_forward = nullptr;
+    decltype(&::conv2d_winograd4x4_backward_data) conv2d_winograd4x4_backward_data = nullptr;
+    decltype(&::conv2d_winograd4x4_backward_weights) conv2d_winograd4x4_backward_weights = nullptr;
+    // The CPU's forward for outputs of one vector of channels.
+    decltype(&::conv2d_forward_tile_1x12) conv2d_forward_tile_1x12 = nullptr;
+    // The CPU's 1x1 stride-1 convolutions as matrix products over positions.
+    decltype(&::pointwise_conv2d_forward) pointwise_conv2d_forward = nullptr;
+    decltype(&::pointwise_conv2d_backward_data) pointwise_conv2d_backward_data = nullptr;
+    decltype(&::pointwise_conv2d_backward_weights) pointwise_conv2d_backward_weights = nullptr;
+    decltype(&::pointwise_conv2d_forward_tile_1x14) pointwise_conv2d_forward_tile_1x14 = nullptr;  // at most 16 co
+    // The CPU forwards above without the pre-activation output.
+    decltype(&::conv2d_forward_tile_2x7_output_only) conv2d_forward_tile_2x7_output_only = nullptr;
+    decltype(&::conv2d_forward_tile_1x12_output_only) conv2d_forward_tile_1x12_output_only = nullptr;
+    decltype(&::conv2d_winograd_forward_output_only) conv2d_winograd_forward_output_only = nullptr;
+    decltype(&::conv2d_winograd4x4_forward_output_only) conv2d_winograd4x4_forward_output_only = nullptr;
+    decltype(&::pointwise_conv2d_forward_output_only) pointwise_conv2d_forward_output_only = nullptr;
+    decltype(&::pointwise_conv2d_forward_tile_1x14_output_only) pointwise_conv2d_forward_tile_1x14_output_only = nullptr;
 };
 
 // Throws hnn::Error when the device's kernels are not built in.
