@@ -96,9 +96,9 @@ inline Expr activation_derivative(ActivationKind kind, Expr x, const ActivationP
         Expr d = 1.0f + abs(x);
         return 1.0f / (d * d);
     }
-    // 1 - tanh^2 and s (1 - s) cancel to 0 where the result is below an ulp of 1 (|x| > 9 and 17);
-    // from x, the same values with e = e^-|x| have no difference in them: 4e / (1 + e)^2 with e of 2|x|,
-    // and e / (1 + e)^2.
+    // 1 - tanh^2 and s (1 - s) cancel to 0 where the result is below an ulp of 1 (|x| > 9 and 17).
+    // From x, the same values need no subtraction: 4e / (1 + e)^2 with e = e^-2|x|, and e / (1 + e)^2
+    // with e = e^-|x|. (From y there is no such choice: activation_derivative_from_output.)
     case ActivationKind::tanh: {
         Expr e = exp(-2.0f * abs(x));
         Expr s = 1.0f / (1.0f + e);

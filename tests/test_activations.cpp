@@ -69,6 +69,14 @@ Halide::Buffer<float> autodiff_input_grad(const Activation &a, const Tensor &x, 
     return out;
 }
 
+// A (1, count, 1, 1) tensor holding `values` along x.
+Tensor row_of(const std::vector<float> &values) {
+    Tensor t({1, static_cast<int>(values.size()), 1, 1});
+    std::copy(values.begin(), values.end(), t.host());
+    t.host_changed();
+    return t;
+}
+
 void check_activation(const Activation &a) {
     const ActivationKind k = a.kind;
     INFO("activation " << activation_name(k));
@@ -137,9 +145,7 @@ void check_activation(const Activation &a) {
     const std::vector<float> extremes = {1e4f, -1e4f, 0.0f, -0.0f, 1e-40f, -1e-40f, FLT_MIN, -FLT_MIN,
                                          88.8f, -88.8f, 100.0f, -100.0f, 1e-7f, -1e-7f, 20.0f, -20.0f};
     const int count = static_cast<int>(extremes.size());
-    Tensor x({1, count, 1, 1}), y({1, count, 1, 1}), dy({1, count, 1, 1}), dx({1, count, 1, 1});
-    std::copy(extremes.begin(), extremes.end(), x.host());
-    x.host_changed();
+    Tensor x = row_of(extremes), y({1, count, 1, 1}), dy({1, count, 1, 1}), dx({1, count, 1, 1});
     dy.fill(1.0f);
     Tensor slope({1});
     slope.fill(0.25f);
@@ -274,9 +280,7 @@ TEST_CASE("every activation's forward is within 8 ulp of float64, relative to th
     cases.insert(cases.end(), {celu2, elu_half, softplus2, swish});
     for (const Activation &a : cases) {
         INFO("activation " << activation_name(a.kind) << " alpha " << a.alpha << " beta " << a.beta);
-        Tensor x({1, count, 1, 1}), y({1, count, 1, 1});
-        std::copy(xs.begin(), xs.end(), x.host());
-        x.host_changed();
+        Tensor x = row_of(xs), y({1, count, 1, 1});
         Tensor slope({1});
         slope.fill(0.25f);
         activation_forward(a, x, y, RandomKey{}, &slope);
@@ -299,9 +303,7 @@ TEST_CASE("derivatives from x are within 8 ulp of float64 where f' has no zero t
                              ActivationKind::sigmoid, ActivationKind::softplus, ActivationKind::identity}) {
         const Activation a = make(k);
         INFO("activation " << activation_name(k));
-        Tensor x({1, count, 1, 1}), dy({1, count, 1, 1}), dx({1, count, 1, 1});
-        std::copy(xs.begin(), xs.end(), x.host());
-        x.host_changed();
+        Tensor x = row_of(xs), dy({1, count, 1, 1}), dx({1, count, 1, 1});
         dy.fill(1.0f);
         Tensor slope({1});
         slope.fill(0.25f);
