@@ -97,18 +97,10 @@ inline Expr activation_derivative(ActivationKind kind, Expr x, const ActivationP
         return 1.0f / (d * d);
     }
     // 1 - tanh^2 and s (1 - s) cancel to 0 where the result is below an ulp of 1 (|x| > 9 and 17).
-    // From x, the same values need no subtraction: 4e / (1 + e)^2 with e = e^-2|x|, and e / (1 + e)^2
-    // with e = e^-|x|. (From y there is no such choice: activation_derivative_from_output.)
-    case ActivationKind::tanh: {
-        Expr e = exp(-2.0f * abs(x));
-        Expr s = 1.0f / (1.0f + e);
-        return 4.0f * e * s * s;
-    }
-    case ActivationKind::sigmoid: {
-        Expr e = exp(-abs(x));
-        Expr s = 1.0f / (1.0f + e);
-        return e * s * s;
-    }
+    // From x, the same values need no subtraction: tanh(x) = 2 sigmoid(2x) - 1, so tanh' is
+    // 4 sigmoid'(2x). (From y there is no such choice: activation_derivative_from_output.)
+    case ActivationKind::tanh: return 4.0f * sigmoid_derivative_of_abs(2.0f * abs(x));
+    case ActivationKind::sigmoid: return sigmoid_derivative_of_abs(abs(x));
     case ActivationKind::softplus: {
         Expr bx = p.beta * x;
         return select(bx > p.threshold, 1.0f, sigmoid_stable(bx));

@@ -41,6 +41,14 @@ inline Expr sigmoid_stable(Expr x) {
     return Halide::select(x >= 0.0f, s, e * s);
 }
 
+// sigmoid'(x) from a = |x|: s (1 - s) without the subtraction, which cancels to 0 above x = 17.
+// With e = e^-a and s = 1 / (1 + e), it is e s^2 for either sign of x.
+inline Expr sigmoid_derivative_of_abs(Expr a) {
+    Expr e = Halide::exp(-a);
+    Expr s = 1.0f / (1.0f + e);
+    return e * s * s;
+}
+
 // A 32-bit integer hash with good avalanche ("lowbias32", C. Wellons). Wrapping uint32 arithmetic.
 inline Expr hash_uint32(Expr v) {
     using Halide::Internal::UIntImm;
