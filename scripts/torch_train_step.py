@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""PyTorch's time for the training step that `hnn bench` times, on the same machine: the same
-network (hnn's presets allconv and celu7, no biases, the activation after every conv, the last
-included), the same loss and the same optimizer (Adam), on random images and labels.
+"""PyTorch's time for the training step that `hnn bench --pytorch` times, on the same machine: the
+network hnn describes in a JSON file (its layers, each conv's padding on every side, the shape each
+layer must produce), the same loss (cross-entropy) and the same optimizer (Adam at hnn's defaults
+and learning rate), on random images and labels. `hnn bench --pytorch` writes the file and runs
+this script; it is not meant to be run by hand.
 
-    python3 scripts/torch_train_step.py --model allconv --width 96 --batch 128 --device cuda
+    python3 torch_train_step.py --network NETWORK.json --device cpu --threads 2 --json
 
 On a GPU it runs twice: in strict fp32 (hnn's arithmetic) and with PyTorch's default TF32
 convolutions (cuDNN rounds the inputs to 10-bit mantissas), so that both comparisons are on record.
@@ -11,50 +13,111 @@ Prints one line per mode and, with --json, one JSON object."""
 import argparse
 import json
 import statistics
+import sys
 import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-ACTIVATIONS = {'relu': nn.ReLU, 'elu': nn.ELU, 'tanh': nn.Tanh, 'softsign': nn.Softsign,
-               'celu': lambda: nn.CELU(2.0), 'mish': nn.Mish, 'silu': nn.SiLU}
 
+class Swish(nn.Module):
+    """x sigmoid(beta x) with a learned beta, as hnn's swish (PyTorch has only SiLU, beta 1)."""
 
-def conv(ci, co, k):
-    # TF 'SAME' as hnn: odd kernels pad k // 2 on each side; even kernels pad bottom/right (SamePadEven).
-    return nn.Conv2d(ci, co, k, 1, padding=k // 2 if k % 2 else 0, bias=False)
-
-
-class SamePadEven(nn.Module):
-    def __init__(self, k):
+    def __init__(self, beta):
         super().__init__()
-        self.k = k
+        self.beta = nn.Parameter(torch.tensor(float(beta)))
 
     def forward(self, x):
-        return F.pad(x, (0, self.k - 1, 0, self.k - 1))
+        return x * torch.sigmoid(self.beta * x)
 
 
-def allconv(act, w):
-    A, w2 = ACTIVATIONS[act], 2 * w
-    return nn.Sequential(
-        conv(3, w, 3), A(), conv(w, w, 3), A(), conv(w, w2, 3), A(), nn.AvgPool2d(2),
-        conv(w2, w2, 3), A(), conv(w2, w2, 3), A(), conv(w2, w2, 3), A(), nn.AvgPool2d(2),
-        conv(w2, w2, 3), A(), conv(w2, w2, 1), A(), conv(w2, 10, 1), A(),
-        nn.AdaptiveAvgPool2d(1), nn.Flatten())
+def activation(a, channels):
+    name = a['name']
+    simple = {'relu': nn.ReLU, 'softsign': nn.Softsign, 'tanh': nn.Tanh, 'sigmoid': nn.Sigmoid,
+              'mish': nn.Mish, 'silu': nn.SiLU}
+    if name in simple:
+        return simple[name]()
+    if name == 'leaky_relu':
+        return nn.LeakyReLU(a['negative_slope'])
+    if name == 'prelu':
+        return nn.PReLU(channels, a['prelu_init'])
+    if name == 'rrelu':
+        return nn.RReLU(a['rrelu_lower'], a['rrelu_upper'])
+    if name == 'elu':
+        return nn.ELU(a['alpha'])
+    if name == 'celu':
+        return nn.CELU(a['alpha'])
+    if name == 'softplus':
+        return nn.Softplus(a['beta'], a['threshold'])
+    if name == 'swish':
+        return Swish(a['beta'])
+    raise SystemExit(f'torch_train_step.py: no PyTorch counterpart of activation {name!r}')
 
 
-def celu7(act, w):
-    # hnn's celu7 on 28x28 one-channel images (mnist, fashion-mnist): four pools.
-    A, P = ACTIVATIONS[act], lambda: nn.AvgPool2d(2)
-    return nn.Sequential(
-        conv(1, w, 5), A(), conv(w, w, 3), A(), P(), conv(w, w, 1), A(), P(), conv(w, w, 3), A(),
-        P(), conv(w, w, 1), A(), P(), SamePadEven(2), conv(w, w, 2), A(),
-        conv(w, 10, 1), A(), nn.Flatten())
+class Pad(nn.Module):
+    """Zeros on each side, as hnn pads: TensorFlow's 'same' puts the odd one at the bottom/right."""
+
+    def __init__(self, left, right, top, bottom):
+        super().__init__()
+        self.sides = (left, right, top, bottom)
+
+    def forward(self, x):
+        return F.pad(x, self.sides)
 
 
-def time_steps(model, images, labels, warmup, repeats, device):
-    optimizer = torch.optim.Adam(model.parameters(), 1e-3)
+def build(network):
+    """nn.Sequential of hnn's layers; every layer's output shape is checked against hnn's."""
+    layers, channels = [], network['input'][0]
+    for i, l in enumerate(network['layers']):
+        kind = l['type']
+        block = []
+        if kind == 'conv':
+            p = l['pad']
+            # The conv pads the sides' common part itself, as a PyTorch user would write it; only the
+            # rest ('same' with an even kernel or a stride) is a separate F.pad, a copy of the input.
+            x, y = min(p['left'], p['right']), min(p['top'], p['bottom'])
+            if (p['left'], p['right'], p['top'], p['bottom']) != (x, x, y, y):
+                block.append(Pad(p['left'] - x, p['right'] - x, p['top'] - y, p['bottom'] - y))
+            block.append(nn.Conv2d(channels, l['out_channels'], l['kernel'], l['stride'], padding=(y, x),
+                                   bias=l['bias']))
+            channels = l['out_channels']
+            if l['activation']['name'] != 'identity':
+                block.append(activation(l['activation'], channels))
+        elif kind == 'avg_pool':
+            block.append(nn.AvgPool2d(l['kernel'], l['stride']))
+        elif kind == 'max_pool':
+            block.append(nn.MaxPool2d(l['kernel'], l['stride']))
+        elif kind == 'global_avg_pool':
+            block.append(nn.AdaptiveAvgPool2d(1))
+        elif kind == 'activation':
+            block.append(activation(l['name'], channels))
+        elif kind == 'dropout':
+            block.append(nn.Dropout(l['rate']))
+        else:
+            raise SystemExit(f'torch_train_step.py: layer {i}: no PyTorch counterpart of {kind!r}')
+        layers.append((nn.Sequential(*block), l['output_shape']))
+    return layers
+
+
+class Network(nn.Module):
+    def __init__(self, layers):
+        super().__init__()
+        self.blocks = nn.ModuleList(b for b, _ in layers)
+        self.shapes = [s for _, s in layers]
+
+    def forward(self, x, check=False):
+        for i, (block, shape) in enumerate(zip(self.blocks, self.shapes)):
+            x = block(x)
+            # hnn's shapes are (channels, width, height); PyTorch's (batch, channels, height, width).
+            if check and list(x.shape[1:]) != [shape[0], shape[2], shape[1]]:
+                raise SystemExit(f'torch_train_step.py: layer {i} makes {list(x.shape[1:])} (c, h, w), '
+                                 f'hnn {shape} (c, w, h)')
+        return torch.flatten(x, 1)
+
+
+def time_steps(model, images, labels, lr, warmup, repeats, device):
+    optimizer = torch.optim.Adam(model.parameters(), lr, betas=(0.9, 0.999), eps=1e-8)
 
     def step():
         optimizer.zero_grad(set_to_none=True)
@@ -79,45 +142,52 @@ def time_steps(model, images, labels, warmup, repeats, device):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--model', choices=['allconv', 'celu7'], default='allconv')
-    p.add_argument('--activation', choices=sorted(ACTIVATIONS),
-                   help="default as hnn's: allconv elu, celu7 celu (alpha 2)")
-    p.add_argument('--width', type=int)
-    p.add_argument('--batch', type=int, default=128)
-    p.add_argument('--device', default='cuda')
-    p.add_argument('--warmup', type=int, default=5)
-    p.add_argument('--repeats', type=int, default=20)
+    p.add_argument('--network', required=True, help="the JSON file hnn bench --pytorch writes")
+    p.add_argument('--device', default='cpu')
+    p.add_argument('--threads', type=int, help='intra-op threads (default: PyTorch\'s)')
+    p.add_argument('--lr', type=float, default=0.0,
+                   help="Adam's learning rate (default 0, as hnn bench: every step runs the same batch)")
+    p.add_argument('--warmup', type=int, default=3)
+    p.add_argument('--repeats', type=int, default=10)
+    p.add_argument('--seed', type=int, default=1)
     p.add_argument('--json', action='store_true')
     a = p.parse_args()
-    activation = a.activation or ('elu' if a.model == 'allconv' else 'celu')
+    with open(a.network) as f:
+        network = json.load(f)
+    if a.threads:
+        torch.set_num_threads(a.threads)
     device = torch.device(a.device)
-    torch.manual_seed(1)
-    if a.model == 'allconv':
-        model, shape = allconv(activation, a.width or 96), (a.batch, 3, 32, 32)
-    else:
-        model, shape = celu7(activation, a.width or 200), (a.batch, 1, 28, 28)
-    model = model.to(device)
-    images = torch.rand(shape, device=device)
-    labels = torch.randint(0, 10, (a.batch,), device=device)
-    assert model(images).shape == (a.batch, 10)
+    if device.type == 'cuda' and not torch.cuda.is_available():
+        raise SystemExit('torch_train_step.py: --device cuda, but PyTorch sees no CUDA device')
+    torch.manual_seed(a.seed)
+    model = Network(build(network)).to(device)
+    c, w, h = network['input']
+    batch = network['batch']
+    images = torch.rand((batch, c, h, w), device=device)
+    labels = torch.randint(0, network['classes'], (batch,), device=device)
+    with torch.no_grad():
+        model(images, check=True)
+    parameters = sum(p.numel() for p in model.parameters())
+    if parameters != network['parameters']:
+        raise SystemExit(f'torch_train_step.py: the network learns {parameters} parameters, hnn\'s {network["parameters"]}')
 
     torch.backends.cudnn.benchmark = True  # cuDNN picks its fastest algorithm per shape, untimed
     modes = [('fp32', False)] + ([('tf32', True)] if device.type == 'cuda' else [])
-    result = {'model': a.model, 'activation': activation, 'width': a.width or (96 if a.model == 'allconv' else 200),
-              'batch': a.batch, 'device': str(device), 'torch': torch.__version__,
+    result = {'torch': torch.__version__, 'device': str(device), 'threads': torch.get_num_threads(),
               'cudnn': torch.backends.cudnn.version() if device.type == 'cuda' else None,
               'gpu': torch.cuda.get_device_name(device) if device.type == 'cuda' else None,
-              'statistic': 'median', 'warmup': a.warmup, 'repeats': a.repeats, 'modes': {}}
+              'statistic': 'median', 'warmup': a.warmup, 'repeats': a.repeats, 'lr': a.lr, 'modes': {}}
     for name, tf32 in modes:
         torch.backends.cudnn.allow_tf32 = tf32
         torch.backends.cuda.matmul.allow_tf32 = tf32
-        ms = time_steps(model, images, labels, a.warmup, a.repeats, device)
-        result['modes'][name] = {'step_ms': ms, 'images_per_s': a.batch / ms * 1e3}
+        ms = time_steps(model, images, labels, a.lr, a.warmup, a.repeats, device)
+        result['modes'][name] = {'step_ms': ms, 'images_per_s': batch / ms * 1e3}
         if not a.json:
-            print(f'torch {torch.__version__} {name} on {device}: {a.model} width {result["width"]} batch {a.batch}: '
-                  f'step {ms:.3f} ms, {a.batch / ms * 1e3:.1f} images/s')
+            print(f'torch {torch.__version__} {name} on {device}: batch {batch}: step {ms:.3f} ms, '
+                  f'{batch / ms * 1e3:.1f} images/s')
     if a.json:
-        print(json.dumps(result, indent=2))
+        json.dump(result, sys.stdout)
+        print()
 
 
 if __name__ == '__main__':

@@ -6,6 +6,7 @@
 #include "machine_limits.h"
 #include "onednn_ops.h"
 #include "process_group.h"
+#include "pytorch_step.h"
 #include "training_run.h"
 
 #include "hnn/device.h"
@@ -19,6 +20,7 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <unistd.h>
 
@@ -37,6 +39,8 @@ struct BenchOptions {
     uint64_t seed = 1;
     bool json = false;
     bool mpi = false;
+    bool pytorch = false;
+    std::string python = default_python();
 };
 
 // Everything the measurements need, resolved and checked before any of them starts.
@@ -57,6 +61,7 @@ struct BenchResult {
     MachineLimits machine;
     std::vector<OpMeasurement> ops;
     TrainStepTiming step;
+    std::optional<PytorchStep> pytorch;
 };
 
 void check_options(const BenchOptions &o) {
@@ -66,6 +71,7 @@ void check_options(const BenchOptions &o) {
     if (o.threads < 0) throw Error("--threads must not be negative, got " + std::to_string(o.threads));
     if (o.model.dropout && o.model.model != "allcnn-c") throw Error("--dropout is for --model allcnn-c");
     if (o.mpi && o.device != "cpu") throw Error("--mpi times CPU ranks; it takes no --device " + o.device);
+    if (o.mpi && o.pytorch) throw Error("--pytorch compares one process's training step; it takes no --mpi");
 }
 
 BenchSetup resolve(BenchOptions o) {
@@ -254,6 +260,13 @@ void print_table(std::ostream &out, const BenchSetup &s, const BenchOptions &o, 
         << " ms, " << format("%.1f", r.step.images_per_s) << " images/s (forward " << ms_text(r.step.forward_ms)
         << " ms, backward " << ms_text(r.step.backward_ms) << " ms, optimizer " << ms_text(r.step.optimizer_ms)
         << " ms)\n";
+    if (r.pytorch) {
+        for (const PytorchMode &m : r.pytorch->modes) {
+            out << "PyTorch " << r.pytorch->version << " " << m.name << " on " << r.pytorch->device << ", the same step ("
+                << r.pytorch->threads << " threads): " << ms_text(m.step_ms) << " ms, " << format("%.1f", m.images_per_s)
+                << " images/s; hnn/PyTorch images/s " << format("%.2f", r.step.images_per_s / m.images_per_s) << "\n";
+        }
+    }
 }
 
 // "[12/41] conv bwd-data N=100 ..." on stderr while a long run goes on, only on a terminal.
@@ -312,6 +325,16 @@ json op_json(const OpMeasurement &m, const MachineLimits &limits) {
     return j;
 }
 
+// The script's own answer (version, device, threads, modes), and hnn's images/s over each mode's.
+json pytorch_json(const PytorchStep &p, const TrainStepTiming &step) {
+    json j = p.raw;
+    j["script"] = HNN_TORCH_SCRIPT;
+    json speedup = json::object();
+    for (const PytorchMode &m : p.modes) speedup[m.name] = step.images_per_s / m.images_per_s;
+    j["train_speedup"] = speedup;
+    return j;
+}
+
 json result_json(const BenchSetup &s, const BenchOptions &o, const BenchResult &r) {
     json shapes = json::array();
     for (const Shape3 &x : s.shapes) shapes.push_back({x.channels, x.width, x.height});
@@ -345,7 +368,10 @@ json result_json(const BenchSetup &s, const BenchOptions &o, const BenchResult &
           {"backward_ms", r.step.backward_ms},
           {"optimizer_ms", r.step.optimizer_ms},
           {"images_per_s", r.step.images_per_s}}},
-        {"train_images_per_s", r.step.images_per_s}};
+        {"train_images_per_s", r.step.images_per_s},
+        {"pytorch", r.pytorch ? pytorch_json(*r.pytorch, r.step) : json(nullptr)},
+        {"train_speedup_vs_pytorch",
+         r.pytorch ? json(r.step.images_per_s / r.pytorch->modes.front().images_per_s) : json(nullptr)}};
 }
 
 // A bench that times a wrong computation misleads: disagreement fails the command, after the output.
@@ -396,6 +422,13 @@ void run_bench(const BenchOptions &o) {
     set_cpu_threads(s.threads);
     set_onednn_threads(s.threads);
     set_conv_algorithm(parse_conv_algorithm(o.conv_algorithm));
+    std::optional<PytorchRequest> pytorch;
+    if (o.pytorch) {
+        if (s.device == Device::opencl) throw Error("--pytorch compares on cpu or cuda: PyTorch has no OpenCL device");
+        pytorch = PytorchRequest{o.python, HNN_TORCH_SCRIPT, s.device == Device::cuda ? "cuda" : "cpu", s.threads,
+                                 s.timing.warmup, s.timing.repeats, kTrainStepLearningRate, o.seed};
+        require_pytorch(*pytorch);  // before the minutes of measurements, not after
+    }
     BenchResult r;
     {
         Progress progress;
@@ -412,6 +445,10 @@ void run_bench(const BenchOptions &o) {
         }
         progress.show("the training step");
         r.step = time_train_step(s.model, s.input, s.classes, o.model.batch, s.timing, o.seed, s.device);
+        if (pytorch) {
+            progress.show("PyTorch's training step");
+            r.pytorch = time_pytorch_step(*pytorch, pytorch_network_json(s.model, s.input, s.classes, o.model.batch));
+        }
         if (on_cpu) {
             progress.show("measuring this machine's FMA peak and copy bandwidth again");
             r.machine = best_limits(before, measure_machine_limits(s.threads));
@@ -492,6 +529,11 @@ void add_bench_command(CLI::App &app) {
         ->capture_default_str();
     cmd->add_option("--seed", o->seed, "Seed of the random inputs and weights")->capture_default_str();
     cmd->add_flag("--json", o->json, "Print one JSON object instead of the table");
+    cmd->add_flag("--pytorch", o->pytorch,
+                  "Also time PyTorch's training step of the same network (loss, Adam, threads, device) in this run, "
+                  "through scripts/torch_train_step.py");
+    cmd->add_option("--python", o->python, "The Python interpreter of --pytorch, with torch importable")
+        ->capture_default_str();
     cmd->add_flag("--mpi", o->mpi,
                   "Under mpirun -np N: the training step of one rank against N ranks data-parallel, and the "
                   "allreduce's time per step (instead of the kernels)");

@@ -508,9 +508,10 @@ TrainStepTiming time_train_step(const ModelSpec &model, const Shape3 &input, int
     // Every step trains on the same batch: at the trainer's learning rate the network learned its
     // random labels within a few steps and drove the activations where their gradients were
     // denormal, and steps 10-20 ran up to 2x slower than the first (denormal multiply-adds take
-    // microcode assists). A learning rate of 0 runs the same update kernel over the same memory
-    // and leaves the weights where they started, so every timed step does the same work.
-    const float lr = 0.0f;
+    // microcode assists). A learning rate of 0 (kTrainStepLearningRate) runs the same update kernel
+    // over the same memory and leaves the weights where they started, so every timed step does the
+    // same work.
+    const float lr = kTrainStepLearningRate;
     // Normalized pixels ("unit") lie in [0, 1].
     const SharedTensor images = Inputs(seed, device).uniform({input.channels, input.width, input.height, batch}, 0, 1);
     // The forward returns the loss to the host, which waits for its kernels; the backward and the

@@ -87,6 +87,10 @@ struct TrainStepTiming {
     double images_per_s = 0;
 };
 
+// The learning rate of the timed steps (time_train_step says why 0); PyTorch's step (--pytorch) runs
+// at the same.
+constexpr float kTrainStepLearningRate = 0.0f;
+
 // A Network of the model on `device` with an Adam optimizer at the trainer's defaults, on random
 // images and labels: forward, backward and optimizer step.
 TrainStepTiming time_train_step(const ModelSpec &model, const Shape3 &input, int classes, int batch,
