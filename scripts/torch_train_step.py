@@ -67,7 +67,7 @@ class Pad(nn.Module):
 
 
 def build(network):
-    """nn.Sequential of hnn's layers; every layer's output shape is checked against hnn's."""
+    """(block, hnn's output shape) for each of hnn's layers; Network.forward(check=True) compares them."""
     layers, channels = [], network['input'][0]
     for i, l in enumerate(network['layers']):
         kind = l['type']
@@ -116,8 +116,8 @@ class Network(nn.Module):
         return torch.flatten(x, 1)
 
 
-def time_steps(model, images, labels, lr, warmup, repeats, device):
-    optimizer = torch.optim.Adam(model.parameters(), lr, betas=(0.9, 0.999), eps=1e-8)
+def time_steps(model, images, labels, adam, warmup, repeats, device):
+    optimizer = torch.optim.Adam(model.parameters(), adam.lr, betas=(adam.beta1, adam.beta2), eps=adam.eps)
 
     def step():
         optimizer.zero_grad(set_to_none=True)
@@ -145,8 +145,11 @@ def main():
     p.add_argument('--network', required=True, help="the JSON file hnn bench --pytorch writes")
     p.add_argument('--device', default='cpu')
     p.add_argument('--threads', type=int, help='intra-op threads (default: PyTorch\'s)')
-    p.add_argument('--lr', type=float, default=0.0,
-                   help="Adam's learning rate (default 0, as hnn bench: every step runs the same batch)")
+    # Adam as hnn bench runs it, which passes its own values: one place says what they are.
+    p.add_argument('--lr', type=float, required=True)
+    p.add_argument('--beta1', type=float, required=True)
+    p.add_argument('--beta2', type=float, required=True)
+    p.add_argument('--eps', type=float, required=True)
     p.add_argument('--warmup', type=int, default=3)
     p.add_argument('--repeats', type=int, default=10)
     p.add_argument('--seed', type=int, default=1)
@@ -176,11 +179,12 @@ def main():
     result = {'torch': torch.__version__, 'device': str(device), 'threads': torch.get_num_threads(),
               'cudnn': torch.backends.cudnn.version() if device.type == 'cuda' else None,
               'gpu': torch.cuda.get_device_name(device) if device.type == 'cuda' else None,
-              'statistic': 'median', 'warmup': a.warmup, 'repeats': a.repeats, 'lr': a.lr, 'modes': {}}
+              'statistic': 'median', 'warmup': a.warmup, 'repeats': a.repeats,
+              'adam': {'lr': a.lr, 'beta1': a.beta1, 'beta2': a.beta2, 'eps': a.eps}, 'modes': {}}
     for name, tf32 in modes:
         torch.backends.cudnn.allow_tf32 = tf32
         torch.backends.cuda.matmul.allow_tf32 = tf32
-        ms = time_steps(model, images, labels, a.lr, a.warmup, a.repeats, device)
+        ms = time_steps(model, images, labels, a, a.warmup, a.repeats, device)
         result['modes'][name] = {'step_ms': ms, 'images_per_s': batch / ms * 1e3}
         if not a.json:
             print(f'torch {torch.__version__} {name} on {device}: batch {batch}: step {ms:.3f} ms, '

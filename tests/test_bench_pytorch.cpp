@@ -11,6 +11,8 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -128,11 +130,13 @@ TEST_CASE("bench --pytorch: PyTorch's step and hnn's speedup over it join the ta
     REQUIRE(j.at("train_speedup_vs_pytorch").get<double>() == Approx(hnn / 50.0));
     REQUIRE(j.at("pytorch").at("script").get<std::string>().find("scripts/torch_train_step.py") != std::string::npos);
 
-    // What the script was asked: the bench's threads, warm-up, repeats, a learning rate of 0 (as
-    // hnn's own step) and the CPU, with the network hnn described.
+    // What the script was asked: the bench's threads, warm-up, repeats, Adam as hnn's own step runs
+    // it (learning rate 0, the trainer's betas and eps, written to float precision) and the CPU,
+    // with the network hnn described.
     const std::string args = python.file("args");
     INFO(args);
-    for (const char *arg : {"--device cpu", "--threads 2", "--warmup 0", "--repeats 1", "--lr 0", "--json"}) {
+    for (const char *arg : {"--device cpu", "--threads 2", "--warmup 0", "--repeats 1", "--lr 0 ", "--beta1 0.899999976",
+                            "--beta2 0.999000013", "--eps 9.99999994e-09", "--json"}) {
         REQUIRE(args.find(arg) != std::string::npos);
     }
     const json network = json::parse(python.file("network.json"));

@@ -328,7 +328,7 @@ json op_json(const OpMeasurement &m, const MachineLimits &limits) {
 // The script's own answer (version, device, threads, modes), and hnn's images/s over each mode's.
 json pytorch_json(const PytorchStep &p, const TrainStepTiming &step) {
     json j = p.raw;
-    j["script"] = HNN_TORCH_SCRIPT;
+    j["script"] = p.script;
     json speedup = json::object();
     for (const PytorchMode &m : p.modes) speedup[m.name] = step.images_per_s / m.images_per_s;
     j["train_speedup"] = speedup;
@@ -425,8 +425,9 @@ void run_bench(const BenchOptions &o) {
     std::optional<PytorchRequest> pytorch;
     if (o.pytorch) {
         if (s.device == Device::opencl) throw Error("--pytorch compares on cpu or cuda: PyTorch has no OpenCL device");
+        // The step time_train_step runs: Adam at the trainer's defaults, at its learning rate.
         pytorch = PytorchRequest{o.python, HNN_TORCH_SCRIPT, s.device == Device::cuda ? "cuda" : "cpu", s.threads,
-                                 s.timing.warmup, s.timing.repeats, kTrainStepLearningRate, o.seed};
+                                 s.timing.warmup, s.timing.repeats, kTrainStepLearningRate, OptimizerConfig{}, o.seed};
         require_pytorch(*pytorch);  // before the minutes of measurements, not after
     }
     BenchResult r;

@@ -4,10 +4,10 @@
 #include "hnn/layer_geometry.h"
 #include "network.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <sys/wait.h>
@@ -22,6 +22,13 @@ std::string command_text(const std::vector<std::string> &args) {
     std::string t;
     for (const std::string &a : args) t += (t.empty() ? "" : " ") + a;
     return t;
+}
+
+// A float as Python reads it back exactly (std::to_string's %f wrote Adam's eps, 1e-8, as 0.000000).
+std::string float_text(float value) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.9g", static_cast<double>(value));
+    return text;
 }
 
 struct ProcessResult {
@@ -73,7 +80,9 @@ ProcessResult run_capturing_stdout(const std::vector<std::string> &args) {
 
 std::string status_text(int status) {
     if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
-    if (WIFSIGNALED(status)) return "was killed by signal " + std::to_string(WTERMSIG(status)) + " (" + strsignal(WTERMSIG(status)) + ")";
+    if (WIFSIGNALED(status)) {
+        return "was killed by signal " + std::to_string(WTERMSIG(status)) + " (" + strsignal(WTERMSIG(status)) + ")";
+    }
     return "ended abnormally";
 }
 
@@ -188,14 +197,18 @@ void require_pytorch(const PytorchRequest &request) {
 PytorchStep time_pytorch_step(const PytorchRequest &request, const json &network) {
     const TemporaryJson file(network);
     std::vector<std::string> args{request.python, request.script, "--network", file.path(), "--device", request.device,
-                                  "--lr", std::to_string(request.learning_rate), "--warmup",
+                                  "--lr", float_text(request.learning_rate), "--beta1", float_text(request.adam.beta1),
+                                  "--beta2", float_text(request.adam.beta2), "--eps", float_text(request.adam.eps),
+                                  "--warmup",
                                   std::to_string(request.warmup), "--repeats", std::to_string(request.repeats), "--seed",
                                   std::to_string(request.seed), "--json"};
     if (request.threads > 0) args.insert(args.end(), {"--threads", std::to_string(request.threads)});
     const std::string command = command_text(args);
     const ProcessResult r = run_capturing_stdout(args);
     if (!succeeded(r.status)) throw Error("--pytorch: '" + command + "' " + status_text(r.status));
-    return parse_answer(r.output, "'" + command + "'");
+    PytorchStep step = parse_answer(r.output, "'" + command + "'");
+    step.script = request.script;
+    return step;
 }
 
 std::string default_python() {

@@ -5,6 +5,7 @@
 // layer's output shape against hnn's before timing.
 
 #include "model.h"
+#include "optimizer.h"
 
 #include <nlohmann/json.hpp>
 
@@ -26,7 +27,8 @@ struct PytorchRequest {
     int threads = 0;     // 0: PyTorch's default
     int warmup = 3, repeats = 10;
     float learning_rate = 0.0f;
-    uint64_t seed = 1;  // of the weights, images and labels
+    OptimizerConfig adam;  // its betas and eps; the kind is Adam whatever it says
+    uint64_t seed = 1;     // of the weights, images and labels
 };
 
 struct PytorchMode {
@@ -35,6 +37,7 @@ struct PytorchMode {
 };
 
 struct PytorchStep {
+    std::string script;   // the request's
     std::string version;  // torch.__version__
     std::string device;
     int threads = 0;
