@@ -20,22 +20,36 @@ artifacts=build-fuzz/artifacts
 mkdir -p "$artifacts"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-failed=()
-for t in "${targets[@]}"; do
+# One fuzzer per core at a time (each is single-threaded); each writes its own log and status, and
+# the reports are printed in the targets' order once all have run.
+fuzz_one() {
+  local t=$1 dict=()
   mkdir -p "$work/$t"
   cp fuzz/corpus/"$t"/* "$work/$t"/
-  dict=()
   [[ -f fuzz/$t.dict ]] && dict=(-dict="fuzz/$t.dict")
-  echo "fuzz_$t: ${seconds}s"
-  # -timeout: one input taking over 10 s is a hang. Per-run output goes to a log; its tail is shown
-  # on failure.
-  if ! build-fuzz/fuzz/fuzz_"$t" "$work/$t" "${dict[@]}" -max_total_time="$seconds" -timeout=10 \
+  # -timeout: one input taking over 10 s is a hang.
+  if build-fuzz/fuzz/fuzz_"$t" "$work/$t" "${dict[@]}" -max_total_time="$seconds" -timeout=10 \
        -rss_limit_mb=2048 -malloc_limit_mb="$malloc_mb" -print_final_stats=1 \
        -artifact_prefix="$artifacts/$t-" >"$work/$t.log" 2>&1; then
-    tail -n 60 "$work/$t.log" >&2
+    echo ok >"$work/$t.status"
+  else
+    echo failed >"$work/$t.status"
+  fi
+}
+echo "fuzz: ${targets[*]}, ${seconds}s each, $(nproc) at a time"
+for t in "${targets[@]}"; do
+  while (($(jobs -rp | wc -l) >= $(nproc))); do wait -n || true; done
+  fuzz_one "$t" &
+done
+wait
+failed=()
+for t in "${targets[@]}"; do
+  echo "fuzz_$t: $(cat "$work/$t.status" 2>/dev/null || echo 'did not run')"
+  if [[ "$(cat "$work/$t.status" 2>/dev/null)" != ok ]]; then
+    tail -n 60 "$work/$t.log" >&2 || true
     failed+=("$t")
   fi
-  grep -E '^stat::number_of_executed_units' "$work/$t.log" | sed "s/^/  /" || true
+  grep -sE "^stat::number_of_executed_units" "$work/$t.log" | sed "s/^/  /" || true
 done
 if ((${#failed[@]})); then
   echo "fuzz: FAILED: ${failed[*]} (inputs in $artifacts/)" >&2
