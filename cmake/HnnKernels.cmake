@@ -28,6 +28,10 @@ option(HNN_BUILD_CUDA "Build the CUDA kernel libraries (no GPU or toolkit needed
 set(HNN_OPENCL_TARGET x86-64-linux-opencl
     CACHE STRING "Halide target of the OpenCL kernels")
 option(HNN_BUILD_OPENCL "Build the OpenCL kernel libraries (no OpenCL driver needed to build)" ON)
+# The GPU forward and backward-data convolutions' knobs (schedules/conv2d_gpu_schedule.h), for trying
+# another tile on a GPU: "gpu.tile_c:2,gpu.tile_x:4,gpu.tile_y:8" (channels and x positions per
+# thread, rows per block). Empty: the hand-picked tile. Only those GPU libraries are rebuilt.
+set(HNN_GPU_CONV_KNOBS "" CACHE STRING "schedule_knobs of the CUDA and OpenCL forward and backward-data convolutions")
 set(HNN_TUNED_DIR ${PROJECT_SOURCE_DIR}/schedules/tuned
     CACHE PATH "Where `hnn tune` writes, and the build reads, tuned schedule files (<kernel>.<isa>.txt)")
 
@@ -48,14 +52,17 @@ function(hnn_add_halide_runtime GENERATOR_EXE)
   _Halide_add_halide_runtime(hnn_halide.runtime FROM ${GENERATOR_EXE} TARGETS ${runtime_targets})
 endfunction()
 
-# hnn_add_kernel(NAME GENERATOR gen FROM exe [PARAMS k=v ...] [TUNABLE | TUNED_AS kernel] [CPU_ONLY])
+# hnn_add_kernel(NAME GENERATOR gen FROM exe [PARAMS k=v ...] [TUNABLE | TUNED_AS kernel] [CPU_ONLY]
+#                [GPU_KNOBS gpu.knob:value,...])
 # Defines NAME (CPU), with HNN_BUILD_CUDA NAME_cuda and with HNN_BUILD_OPENCL NAME_opencl (not for a
 # CPU_ONLY kernel: a variant of another kernel's CPU schedule). Each kernel name is appended to the
 # global property HNN_KERNELS so the runtime can link them all. A TUNABLE kernel's generator has the
 # `schedule_knobs` parameter, set from its tuned files if there are any; TUNED_AS takes another
-# tunable kernel's files.
+# tunable kernel's files. GPU_KNOBS are added to the GPU libraries' `schedule_knobs` alone (the CPU
+# schedules read only their own ISA's entries, but a changed string would rebuild them).
 function(hnn_add_kernel NAME)
-  cmake_parse_arguments(ARG "TUNABLE;CPU_ONLY" "GENERATOR;FROM;TUNED_AS" "PARAMS" ${ARGN})
+  cmake_parse_arguments(ARG "TUNABLE;CPU_ONLY" "GENERATOR;FROM;TUNED_AS;GPU_KNOBS" "PARAMS" ${ARGN})
+  set(knobs "")
   if (ARG_TUNED_AS)
     # A variant of a tunable kernel (the same schedule, other outputs) takes that kernel's file.
     hnn_tuned_schedule_knobs(${ARG_TUNED_AS} knobs)
@@ -72,6 +79,15 @@ function(hnn_add_kernel NAME)
           OR EXISTS ${HNN_TUNED_DIR}/${NAME}.baseline.txt)
     message(FATAL_ERROR "${HNN_TUNED_DIR} has a tuned file for ${NAME}, which has no schedule knobs")
   endif ()
+  set(gpu_params ${ARG_PARAMS})
+  if (ARG_GPU_KNOBS)
+    list(FILTER gpu_params EXCLUDE REGEX "^schedule_knobs=")
+    if (knobs)
+      list(APPEND gpu_params "schedule_knobs=${knobs},${ARG_GPU_KNOBS}")
+    else ()
+      list(APPEND gpu_params "schedule_knobs=${ARG_GPU_KNOBS}")
+    endif ()
+  endif ()
   add_halide_library(${NAME} FROM ${ARG_FROM}
                      GENERATOR ${ARG_GENERATOR}
                      FUNCTION_NAME ${NAME}
@@ -87,7 +103,7 @@ function(hnn_add_kernel NAME)
                        GENERATOR ${ARG_GENERATOR}
                        FUNCTION_NAME ${NAME}_cuda
                        TARGETS ${HNN_CUDA_TARGET}
-                       PARAMS ${ARG_PARAMS}
+                       PARAMS ${gpu_params}
                        USE_RUNTIME hnn_halide.runtime)
     set_property(GLOBAL APPEND PROPERTY HNN_KERNELS ${NAME}_cuda)
   endif ()
@@ -96,7 +112,7 @@ function(hnn_add_kernel NAME)
                        GENERATOR ${ARG_GENERATOR}
                        FUNCTION_NAME ${NAME}_opencl
                        TARGETS ${HNN_OPENCL_TARGET}
-                       PARAMS ${ARG_PARAMS}
+                       PARAMS ${gpu_params}
                        USE_RUNTIME hnn_halide.runtime)
     set_property(GLOBAL APPEND PROPERTY HNN_KERNELS ${NAME}_opencl)
   endif ()

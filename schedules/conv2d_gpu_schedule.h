@@ -3,9 +3,10 @@
 // shuffles, which Halide 14 only lowers for CUDA).
 //
 // Forward and backward-data (the same shape: out (c, x, y, n) = epilogue(acc), acc reducing over a
-// channel RVar and kx, ky): a block computes 32 channels x 4 x 4 positions of one image with 16 x 4
-// threads, each thread a register tile of 2 channels x 4 x positions. The channel reduction runs in
-// chunks; per chunk the block stages the chunk's input footprint and filter slice in shared memory
+// channel RVar and kx, ky): a block computes 32 channels x 4 x positions x 4 rows of one image with
+// 16 x 4 threads, each thread a register tile of 2 channels x 4 x positions (the knobs gpu.tile_c,
+// gpu.tile_x and gpu.tile_y change the channels and x positions per thread and the rows per block,
+// one per thread row; GpuConvTile). The channel reduction runs in chunks; per chunk the block stages the chunk's input footprint and filter slice in shared memory
 // (loaded cooperatively, coalesced along channels), every thread sums the chunk into its registers
 // (an rfactor over the chunks), then adds them to the block's accumulator in shared memory. Each
 // kernel size 1, 2, 3 at stride 1 and 2 is a specialization, so the footprints and the shared
@@ -32,18 +33,36 @@ namespace hnn {
 
 using Halide::Expr;
 
+// A forward or backward-data block: channel_threads x rows threads, each a register tile of
+// channels_per_thread channels x xs positions of one row.
 struct GpuConvTile {
-    static constexpr int channels = 32;        // output channels per block
-    static constexpr int channel_threads = 16;  // each thread holds channels / channel_threads of them
-    static constexpr int xs = 4;               // x positions per thread (and per block)
-    static constexpr int ys = 4;               // rows per block, one per thread row
+    static constexpr int channel_threads = 16;
+    int channels_per_thread = 2;  // gpu.tile_c
+    int xs = 4;                   // gpu.tile_x: x positions per thread (and per block)
+    int rows = 4;                 // gpu.tile_y: rows per block, one per thread row
+    int channels() const { return channels_per_thread * channel_threads; }  // output channels per block
+
+    // The hand-picked tile, or the one the knobs name. Each knob is bounded so that a tile's
+    // accumulators stay in registers and a block within CUDA's 1024 threads.
+    static GpuConvTile from_knobs(const ScheduleParams &p) {
+        GpuConvTile t;
+        t.channels_per_thread = p.get("tile_c", t.channels_per_thread);
+        t.xs = p.get("tile_x", t.xs);
+        t.rows = p.get("tile_y", t.rows);
+        check_knob(t.channels_per_thread * t.xs <= 64,
+                   "hnn: gpu.tile_c x gpu.tile_x is at most 64 accumulators a thread");
+        check_knob(t.rows <= 32, "hnn: gpu.tile_y is at most 32 rows (16 x 32 threads a block)");
+        check_knob(!p.has("chunk_channels"), "hnn: chunk_channels is not a knob of the GPU schedule");
+        return t;
+    }
 };
 
-// A Func computed at `at` (a block-level loop) into shared memory by a block's 16 x 4 threads: its
-// region flattened in storage order, consecutive threads on consecutive elements.
+// A Func computed at `at` (a block-level loop) into shared memory by a block's 16 x `thread_rows`
+// threads: its region flattened in storage order, consecutive threads on consecutive elements.
 // `extents` bound the region (every read in it is clamped or zero-padded): with a constant
 // allocation the host does not have to walk the loop nest to size the shared memory.
-inline void stage_in_shared(Halide::Func f, const Halide::LoopLevel &at, const std::vector<int> &extents) {
+inline void stage_in_shared(Halide::Func f, const Halide::LoopLevel &at, const std::vector<int> &extents,
+                            int thread_rows) {
     using namespace Halide;
     std::vector<Var> a = f.args();
     Var f01("f01"), f012("f012"), all("all"), rest("rest"), rest_o("rest_o"), tx("stage_tx"), ty("stage_ty");
@@ -54,13 +73,14 @@ inline void stage_in_shared(Halide::Func f, const Halide::LoopLevel &at, const s
         .fuse(f01, a[2], f012)
         .fuse(f012, a[3], all)
         .split(all, rest, tx, GpuConvTile::channel_threads, TailStrategy::GuardWithIf)
-        .split(rest, rest_o, ty, GpuConvTile::ys, TailStrategy::GuardWithIf)
+        .split(rest, rest_o, ty, thread_rows, TailStrategy::GuardWithIf)
         .reorder(rest_o, tx, ty)
         .gpu_threads(tx, ty);
 }
 
-// The channel-chunk size of a staged kernel size: the filter slice (32 x k x k x chunk) and the
-// input footprint (chunk x (3 s + k)^2) together stay under 32 KB.
+// The channel-chunk size of a staged kernel size: with the hand-picked tile, the filter slice
+// (32 x k x k x chunk) and the input footprint (chunk x (3 s + k)^2) together stay under
+// 32 KB, and the kernel's whole shared allocation under CUDA's default limit of 48 KB a block.
 inline int gpu_conv_chunk(int k) {
     return k == 1 ? 32 : k <= 3 ? 16 : 4;
 }
@@ -80,15 +100,15 @@ struct GpuConvLike {
 
 inline void schedule_conv_like_gpu(GpuConvLike s, const ScheduleKnobs &knobs) {
     using namespace Halide;
-    using T = GpuConvTile;
-    const int per_thread = T::channels / T::channel_threads;
+    const GpuConvTile T = GpuConvTile::from_knobs(knobs.params);
+    const int per_thread = T.channels_per_thread;
     Var c = s.out.args()[0], x = s.out.args()[1], y = s.out.args()[2], n = s.out.args()[3];
     Var cb("cb"), ci("ci"), ct("ct"), cj("cj"), xb("xb"), xi("xi"), yb("yb"), yi("yi"), ybn("ybn");
 
-    s.out.split(c, cb, ci, T::channels, TailStrategy::GuardWithIf)
+    s.out.split(c, cb, ci, T.channels(), TailStrategy::GuardWithIf)
         .split(ci, ct, cj, per_thread)
-        .split(x, xb, xi, T::xs, TailStrategy::GuardWithIf)
-        .split(y, yb, yi, T::ys, TailStrategy::GuardWithIf)
+        .split(x, xb, xi, T.xs, TailStrategy::GuardWithIf)
+        .split(y, yb, yi, T.rows, TailStrategy::GuardWithIf)
         .reorder(cj, xi, ct, yi, cb, xb, yb, n)
         .fuse(yb, n, ybn)
         .gpu_blocks(cb, xb, ybn)
@@ -99,7 +119,7 @@ inline void schedule_conv_like_gpu(GpuConvLike s, const ScheduleKnobs &knobs) {
     Var ec = s.epilogue.args()[0], ex = s.epilogue.args()[1];
     s.epilogue.compute_at(s.out, ct)
         .bound_extent(ec, per_thread)
-        .bound_extent(ex, T::xs)
+        .bound_extent(ex, T.xs)
         .unroll(ec)
         .unroll(ex);
     specialize_on_activation(s.epilogue, s.kind, knobs.activation_kinds, s.from_output);
@@ -109,9 +129,9 @@ inline void schedule_conv_like_gpu(GpuConvLike s, const ScheduleKnobs &knobs) {
     Var ac = s.acc.args()[0], ax = s.acc.args()[1], ay = s.acc.args()[2], an = s.acc.args()[3];
     s.acc.compute_at(s.out, cb)
         .store_in(MemoryType::GPUShared)
-        .bound_extent(ac, T::channels)
-        .bound_extent(ax, T::xs)
-        .bound_extent(ay, T::ys)
+        .bound_extent(ac, T.channels())
+        .bound_extent(ax, T.xs)
+        .bound_extent(ay, T.rows)
         .split(ac, ct, cj, per_thread)
         .reorder(cj, ax, ct, ay, an)
         .gpu_threads(ct, ay)
@@ -124,15 +144,16 @@ inline void schedule_conv_like_gpu(GpuConvLike s, const ScheduleKnobs &knobs) {
         s.weights.compute_root()
             .fuse(w[1], w[2], wk)
             .fuse(wk, w[3], wkc)
-            .gpu_tile(w[0], wkc, wo, wko, wi, wki, T::channels, T::ys, TailStrategy::GuardWithIf);
+            .gpu_tile(w[0], wkc, wo, wko, wi, wki, 32, 4, TailStrategy::GuardWithIf);
     }
 
     struct Shape {
         int k, stride;
     };
     std::vector<Shape> staged;
-    // 5x5 is not staged: its specializations crashed PoCL (an out-of-bounds access not found yet);
-    // it takes the fallback.
+    // 5x5 is not staged: it matches the CPU on PoCL 3.1 with POCL_WORK_GROUP_METHOD=loops, but PoCL's
+    // default method (loopvec) crashes in that specialization's vectorized stores; it takes the
+    // fallback so that the OpenCL build runs on PoCL as Debian installs it.
     for (int k : {1, 2, 3}) {
         for (int stride : {1, 2}) staged.push_back({k, stride});
     }
@@ -165,7 +186,7 @@ inline void schedule_conv_like_gpu(GpuConvLike s, const ScheduleKnobs &knobs) {
         std::vector<Var> p = partial.args();  // (c, x, y, n, chunk)
         partial.compute_at(s.acc, ct)
             .bound_extent(p[0], per_thread)
-            .bound_extent(p[1], T::xs)
+            .bound_extent(p[1], T.xs)
             .unroll(p[0])
             .unroll(p[1]);
         partial.update().reorder(p[0], p[1], rci, s.kx, s.ky).unroll(p[0]).unroll(p[1]);
@@ -173,12 +194,14 @@ inline void schedule_conv_like_gpu(GpuConvLike s, const ScheduleKnobs &knobs) {
         if (!is_staged) continue;
         const LoopLevel chunk_loop(s.acc, rco);
         const int k = staged[i].k, stride = staged[i].stride;
-        stage_in_shared(s.weights.in(partial), chunk_loop, {T::channels, k, k, chunk});
-        // The forward reads x s + kx - pad, x over the tile's 4 positions; backward-data reads
-        // x + pad - kx (stride 1; at stride 2 the division's footprint is not a constant).
-        const int footprint = s.backward_data ? T::xs - 1 + k : (T::xs - 1) * stride + k;
+        stage_in_shared(s.weights.in(partial), chunk_loop, {T.channels(), k, k, chunk}, T.rows);
+        // The forward reads x s + kx - pad, x over the tile's positions (and y over its rows);
+        // backward-data reads x + pad - kx (stride 1; at stride 2 the division's footprint is not a
+        // constant).
+        const int footprint_x = s.backward_data ? T.xs - 1 + k : (T.xs - 1) * stride + k;
+        const int footprint_y = s.backward_data ? T.rows - 1 + k : (T.rows - 1) * stride + k;
         if (!s.backward_data || stride == 1) {
-            stage_in_shared(s.padded.in(partial), chunk_loop, {chunk, footprint, footprint, 1});
+            stage_in_shared(s.padded.in(partial), chunk_loop, {chunk, footprint_x, footprint_y, 1}, T.rows);
         }
     }
 }
@@ -186,9 +209,10 @@ inline void schedule_conv_like_gpu(GpuConvLike s, const ScheduleKnobs &knobs) {
 // A backward-weights block's tile: per thread `co` output channels x `ci` input channels of one
 // (kx, ky), over 16 x 4 threads (the staging's thread shape), so a block holds 16 co x 4 ci of them.
 struct GpuWeightsTile {
+    static constexpr int co_threads = GpuConvTile::channel_threads, ci_threads = 4;
     int co, ci;
-    int block_co() const { return co * GpuConvTile::channel_threads; }
-    int block_ci() const { return ci * GpuConvTile::ys; }
+    int block_co() const { return co * co_threads; }
+    int block_ci() const { return ci * ci_threads; }
 };
 
 // filter_grad (co, kx, ky, ci) = dw = sum over r = (x, y, n). `parts` shares of the images, each
@@ -288,9 +312,10 @@ inline void schedule_conv2d_backward_weights_gpu(Halide::Func filter_grad, Halid
         row.update().reorder(b[0], b[3], rxi).unroll(b[0]).unroll(b[3]);
 
         const LoopLevel run_loop(partial, rxo);
-        stage_in_shared(output_grad.in(row), run_loop, {tile.block_co(), run, 1, 1});
+        stage_in_shared(output_grad.in(row), run_loop, {tile.block_co(), run, 1, 1}, GpuWeightsTile::ci_threads);
         if (variants[i].stride) {
-            stage_in_shared(input_padded.in(row), run_loop, {tile.block_ci(), (run - 1) * variants[i].stride + 1, 1, 1});
+            stage_in_shared(input_padded.in(row), run_loop, {tile.block_ci(), (run - 1) * variants[i].stride + 1, 1, 1},
+                            GpuWeightsTile::ci_threads);
         }
     }
 }

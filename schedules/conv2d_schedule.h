@@ -54,9 +54,9 @@ inline int conv_chunk_channels(const ScheduleParams &p = ScheduleParams()) {
     return p.get("chunk_channels", 16);
 }
 
-// The knobs of the forward and backward-data schedules.
+// The knobs of the forward and backward-data schedules (tile_y: the GPU schedule's rows per block).
 inline const std::set<std::string> &conv_like_knobs() {
-    static const std::set<std::string> knobs{"tile_c", "tile_x", "chunk_channels"};
+    static const std::set<std::string> knobs{"tile_c", "tile_x", "tile_y", "chunk_channels"};
     return knobs;
 }
 
@@ -82,6 +82,7 @@ inline void schedule_conv_like_cpu(const Halide::Target &t, Halide::Func out, Ha
                                    Halide::Func epilogue = Halide::Func(), Expr from_output = Expr()) {
     using namespace Halide;
     const int vec = t.natural_vector_size<float>();
+    check_knob(!knobs.params.has("tile_y"), "hnn: tile_y is a knob of the GPU schedule only (gpu.tile_y)");
     const RegisterTile tile = conv_register_tile(t, knobs.params);
     const int tile_c = vec * tile.channel_vectors;
     const int chunk = conv_chunk_channels(knobs.params);
@@ -539,6 +540,8 @@ inline void schedule_conv2d_backward_weights(const Halide::Target &t, Halide::Fu
                                              const BackwardWeightsSizes &sizes,
                                              const ScheduleParams &p = ScheduleParams()) {
     if (t.has_gpu_feature()) {
+        // A gpu.* knob here would be silently ignored: refuse it, as an unknown knob is refused.
+        check_knob(p.empty(), "hnn: the GPU backward-weights schedule has no knobs");
         schedule_conv2d_backward_weights_gpu(
             filter_grad, dw, r, input_padded, output_grad, sizes.batch,
             sizes.channels_out * sizes.kernel_width * sizes.kernel_height * sizes.channels_in, sizes.stride,

@@ -70,6 +70,11 @@ public:
         }
     }
 
+    // Whether the string names this knob for this target's ISA.
+    bool has(const std::string &knob) const { return values_.count(knob) > 0; }
+    // Whether it names any knob for this target's ISA.
+    bool empty() const { return values_.empty(); }
+
     // The value for this target's ISA, or the hand-picked one.
     int get(const std::string &knob, int hand_picked) const {
         auto it = values_.find(knob);
