@@ -135,6 +135,9 @@ inline void schedule_conv_like_gpu(GpuConvLike s, const ScheduleKnobs &knobs) {
 
     // The block's accumulator, in shared memory. Tiles past the end of c, x or y are computed whole
     // (everything the accumulator reads is clamped or zero-padded) and stored partially.
+    // Not in registers across the chunks: Halide 14 gives a block-level MemoryType::Register
+    // allocation whole to every thread (a 64 x 16 tile became a 4 KB local array per thread in the
+    // PTX, 2026-12-07), so each thread keeps only a chunk's sums in registers.
     Var ac = s.acc.args()[0], ax = s.acc.args()[1], ay = s.acc.args()[2], an = s.acc.args()[3];
     s.acc.compute_at(s.out, cb)
         .store_in(MemoryType::GPUShared)
