@@ -156,6 +156,7 @@ inline void schedule_conv_like_gpu(GpuConvLike s, const ScheduleKnobs &knobs) {
         s.weights.compute_root()
             .fuse(w[1], w[2], wk)
             .fuse(wk, w[3], wkc)
+            // A kernel of its own: its thread tile need not follow the convolution's knobs.
             .gpu_tile(w[0], wkc, wo, wko, wi, wki, 32, 4, TailStrategy::GuardWithIf);
     }
 

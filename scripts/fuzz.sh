@@ -44,8 +44,9 @@ done
 wait
 failed=()
 for t in "${targets[@]}"; do
-  echo "fuzz_$t: $(cat "$work/$t.status" 2>/dev/null || echo 'did not run')"
-  if [[ "$(cat "$work/$t.status" 2>/dev/null)" != ok ]]; then
+  status=$(cat "$work/$t.status" 2>/dev/null || echo 'did not run')
+  echo "fuzz_$t: $status"
+  if [[ "$status" != ok ]]; then
     tail -n 60 "$work/$t.log" >&2 || true
     failed+=("$t")
   fi

@@ -117,7 +117,7 @@ class Network(nn.Module):
 
 
 def time_steps(model, images, labels, adam, warmup, repeats, device):
-    optimizer = torch.optim.Adam(model.parameters(), adam.lr, betas=(adam.beta1, adam.beta2), eps=adam.eps)
+    optimizer = torch.optim.Adam(model.parameters(), **adam)
 
     def step():
         optimizer.zero_grad(set_to_none=True)
@@ -181,10 +181,11 @@ def main():
               'gpu': torch.cuda.get_device_name(device) if device.type == 'cuda' else None,
               'statistic': 'median', 'warmup': a.warmup, 'repeats': a.repeats,
               'adam': {'lr': a.lr, 'beta1': a.beta1, 'beta2': a.beta2, 'eps': a.eps}, 'modes': {}}
+    adam = {'lr': a.lr, 'betas': (a.beta1, a.beta2), 'eps': a.eps}  # torch.optim.Adam's arguments
     for name, tf32 in modes:
         torch.backends.cudnn.allow_tf32 = tf32
         torch.backends.cuda.matmul.allow_tf32 = tf32
-        ms = time_steps(model, images, labels, a, a.warmup, a.repeats, device)
+        ms = time_steps(model, images, labels, adam, a.warmup, a.repeats, device)
         result['modes'][name] = {'step_ms': ms, 'images_per_s': batch / ms * 1e3}
         if not a.json:
             print(f'torch {torch.__version__} {name} on {device}: batch {batch}: step {ms:.3f} ms, '
