@@ -340,7 +340,9 @@ inline void schedule_conv2d_backward_weights_gpu(Halide::Func filter_grad, Halid
             .bound_extent(b[3], tile.ci)
             .unroll(b[0])
             .unroll(b[3]);
-        row.update().reorder(b[0], b[3], rxi).unroll(b[0]).unroll(b[3]);
+        // Four positions an iteration: the generated CUDA's loop is 64 FMAs, 8 shared loads and 77
+        // instructions at 4 x 4 (16, 2 and 23 one position at a time), 16, 8 and 29 at 2 x 2.
+        row.update().reorder(b[0], b[3], rxi).unroll(b[0]).unroll(b[3]).unroll(rxi, 4);
 
         const LoopLevel run_loop(partial, rxo);
         stage_in_shared(output_grad.in(row), run_loop, {tile.block_co(), run, 1, 1}, GpuWeightsTile::ci_threads);
