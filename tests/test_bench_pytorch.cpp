@@ -129,6 +129,16 @@ TEST_CASE("bench --pytorch: PyTorch's step and hnn's speedup over it join the ta
     REQUIRE(j.at("pytorch").at("train_speedup").at("fp32").get<double>() == Approx(hnn / 50.0));
     REQUIRE(j.at("train_speedup_vs_pytorch").get<double>() == Approx(hnn / 50.0));
     REQUIRE(j.at("pytorch").at("script").get<std::string>().find("scripts/torch_train_step.py") != std::string::npos);
+    // A copy of the script elsewhere (a binary carried to a GPU machine) is named with --torch-script.
+    {
+        test::TempDir elsewhere("hnn-torch-script");
+        const std::string copy = elsewhere / "step.py";
+        std::ofstream(copy) << "# stand-in\n";
+        const json moved = json::parse(
+            run_hnn(std::string(tiny_bench) + " --json --python " + python.path() + " --torch-script " + copy).out);
+        REQUIRE(moved.at("pytorch").at("script") == copy);
+        REQUIRE(python.file("args").rfind(copy + " --network", 0) == 0);
+    }
 
     // What the script was asked: the bench's threads, warm-up, repeats, Adam as hnn's own step runs
     // it (learning rate 0, the trainer's betas and eps, written to float precision) and the CPU,
@@ -167,6 +177,18 @@ TEST_CASE("bench --pytorch: a missing interpreter or a bad answer fails naming t
         CHECK(r.out.find("'/nonexistent/python3 -c import torch' exited with status 127") != std::string::npos);
         CHECK(r.out.find("apt-get install python3-torch") != std::string::npos);
         CHECK(r.out.find("training step") == std::string::npos);
+    }
+    SECTION("no such script: said before the bench starts, and where the script goes") {
+        FakePython python("{}");
+        test::CliRun r = run_hnn(std::string(tiny_bench) + " --python " + python.path() +
+                                     " --torch-script /nonexistent/torch_train_step.py",
+                                 true);
+        INFO(r.out);
+        CHECK(r.exit_code != 0);
+        CHECK(r.out.find("cannot read the script /nonexistent/torch_train_step.py: No such file or directory "
+                         "(name its copy with --torch-script PATH)") != std::string::npos);
+        CHECK(r.out.find("training step") == std::string::npos);
+        CHECK(python.file("args").empty());
     }
     struct Case {
         const char *answer;

@@ -41,6 +41,7 @@ struct BenchOptions {
     bool mpi = false;
     bool pytorch = false;
     std::string python = default_python();
+    std::string torch_script = HNN_TORCH_SCRIPT;
 };
 
 // Everything the measurements need, resolved and checked before any of them starts.
@@ -426,7 +427,7 @@ void run_bench(const BenchOptions &o) {
     if (o.pytorch) {
         if (s.device == Device::opencl) throw Error("--pytorch compares on cpu or cuda: PyTorch has no OpenCL device");
         // The step time_train_step runs: Adam at the trainer's defaults, at its learning rate.
-        pytorch = PytorchRequest{o.python, HNN_TORCH_SCRIPT, s.device == Device::cuda ? "cuda" : "cpu", s.threads,
+        pytorch = PytorchRequest{o.python, o.torch_script, s.device == Device::cuda ? "cuda" : "cpu", s.threads,
                                  s.timing.warmup, s.timing.repeats, kTrainStepLearningRate, OptimizerConfig{}, o.seed};
         require_pytorch(*pytorch);  // before the minutes of measurements, not after
     }
@@ -534,6 +535,9 @@ void add_bench_command(CLI::App &app) {
                   "Also time PyTorch's training step of the same network (loss, Adam, threads, device) in this run, "
                   "through scripts/torch_train_step.py");
     cmd->add_option("--python", o->python, "The Python interpreter of --pytorch, with torch importable")
+        ->capture_default_str();
+    // The default is the source tree's copy, which a binary carried to another machine cannot see.
+    cmd->add_option("--torch-script", o->torch_script, "The script --pytorch runs (torch_train_step.py)")
         ->capture_default_str();
     cmd->add_flag("--mpi", o->mpi,
                   "Under mpirun -np N: the training step of one rank against N ranks data-parallel, and the "

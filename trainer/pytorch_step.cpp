@@ -190,7 +190,8 @@ void require_pytorch(const PytorchRequest &request) {
                     "with --python PATH");
     }
     if (access(request.script.c_str(), R_OK) != 0) {
-        throw Error("--pytorch: cannot read the script " + request.script + ": " + std::strerror(errno));
+        throw Error("--pytorch: cannot read the script " + request.script + ": " + std::strerror(errno) +
+                    " (name its copy with --torch-script PATH)");
     }
 }
 
