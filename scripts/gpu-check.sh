@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# The checks of hnn's CUDA path on a machine with an NVIDIA GPU and PyTorch, run from the source
+# tree's root with the bundle scripts/gpu-bundle.sh packed here (build-gpu/bundle.tar.xz; the
+# machine needs neither Halide nor a build):
+#   1. hnn_cuda_tests: every kernel family on the GPU against the CPU kernels, device-resident
+#      training against the CPU's loss trajectory;
+#   2. hnn bench --device cuda --pytorch for allconv (width 96, batch 128, cifar10) and celu7
+#      (width 200, batch 100): every op, and the training step against PyTorch+cuDNN's in the
+#      same run;
+#   3. the training step of allconv with the default hnn and each variant the bundle holds, one
+#      after the other.
+# Every log goes to $OUT (default: build-gpu/check); the summary to standard output. A step that
+# fails or passes its time limit is reported and the next one runs. Limits in seconds:
+# HNN_GPU_CHECK_TESTS (default 180), HNN_GPU_CHECK_BENCH (120 each), HNN_GPU_CHECK_STEP (45 each):
+# with one variant, under the 10 minutes the device tool gives one command.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bundle_archive=build-gpu/bundle.tar.xz
+if [ ! -f "$bundle_archive" ]; then
+    echo "gpu-check: no $bundle_archive here: run scripts/gpu-bundle.sh on the build machine and carry it" >&2
+    exit 2
+fi
+out="${OUT:-build-gpu/check}"
+mkdir -p "$out"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+tar -C "$work" -xJf "$bundle_archive"
+bundle="$work/bundle"
+export LD_LIBRARY_PATH="$bundle/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# The interpreter that imports torch: the first python3 on PATH, as the machine's own setup has it.
+python=$(command -v python3 || echo /usr/bin/python3)
+failed=0
+
+# step NAME LIMIT COMMAND...: runs COMMAND into $out/NAME.log and prints its status, time and the
+# log's lines that carry the results.
+step() {
+    local name=$1 limit=$2
+    shift 2
+    echo "== $name: $*"
+    local start rc
+    start=$(date +%s)
+    timeout "$limit" "$@" > "$out/$name.log" 2>&1
+    rc=$?
+    echo "   exit $rc after $(($(date +%s) - start)) s$([ "$rc" = 124 ] && echo " (the ${limit} s limit)")"
+    grep -E "^hnn bench:|All tests|test cases|training step|PyTorch|FAILED|failed|[Ee]rror|skipped" "$out/$name.log" |
+        head -n 12 | sed 's/^/   /'
+    [ "$rc" = 0 ] || failed=1
+}
+
+bench_allconv=(bench --device cuda --model allconv --width 96 --batch 128 --dataset cifar10)
+pytorch=(--pytorch --python "$python" --torch-script scripts/torch_train_step.py)
+
+step machine 20 sh -c 'nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv && nproc && uname -r'
+step cuda_tests "${HNN_GPU_CHECK_TESTS:-180}" "$bundle/hnn_cuda_tests"
+step bench_allconv "${HNN_GPU_CHECK_BENCH:-120}" "$bundle/hnn" "${bench_allconv[@]}" --repeats 20 --warmup 5 "${pytorch[@]}"
+step bench_celu7 "${HNN_GPU_CHECK_BENCH:-120}" "$bundle/hnn" bench --device cuda --model celu7 --width 200 --batch 100 \
+    --repeats 10 --warmup 3 "${pytorch[@]}"
+# The variants' steps between two of the default's, so that a drift of the machine shows.
+variants=("$bundle"/hnn-variant-*)
+if [ -e "${variants[0]}" ]; then
+    run=0
+    for hnn in "$bundle/hnn" "${variants[@]}" "$bundle/hnn"; do
+        run=$((run + 1))
+        step "step${run}_$(basename "$hnn")" "${HNN_GPU_CHECK_STEP:-45}" "$hnn" "${bench_allconv[@]}" --only pool \
+            --repeats 20 --warmup 5
+    done
+fi
+echo "gpu-check: logs in $out; $([ "$failed" = 0 ] && echo "every step passed" || echo "a step failed")"
+exit "$failed"
