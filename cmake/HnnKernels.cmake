@@ -104,7 +104,13 @@ function(hnn_add_kernel NAME)
                        FUNCTION_NAME ${NAME}_cuda
                        TARGETS ${HNN_CUDA_TARGET}
                        PARAMS ${gpu_params}
-                       USE_RUNTIME hnn_halide.runtime)
+                       USE_RUNTIME hnn_halide.runtime
+                       STMT cuda_stmt)
+    # A launch asking more shared memory than CUDA allows a block fails the build, not the first run.
+    add_custom_command(TARGET ${NAME}_cuda POST_BUILD
+                       COMMAND ${CMAKE_COMMAND} -DSTMT=${CMAKE_CURRENT_BINARY_DIR}/${cuda_stmt}
+                               -DLIBRARY=${NAME}_cuda -P ${PROJECT_SOURCE_DIR}/cmake/CheckCudaSharedMemory.cmake
+                       VERBATIM)
     set_property(GLOBAL APPEND PROPERTY HNN_KERNELS ${NAME}_cuda)
   endif ()
   if (HNN_BUILD_OPENCL)

@@ -53,7 +53,8 @@ struct GpuConvTile {
     int channels() const { return channels_per_thread * channel_threads; }  // output channels per block
 
     // The hand-picked tile, or the one the knobs name. Each knob is bounded so that a tile's
-    // accumulators stay in registers and a block within CUDA's 1024 threads.
+    // accumulators stay in registers and a block within CUDA's 1024 threads; the shared memory a
+    // tile asks is known only once lowered, and the build checks it (CheckCudaSharedMemory.cmake).
     static GpuConvTile from_knobs(const ScheduleParams &p) {
         GpuConvTile t;
         t.channels_per_thread = p.get("tile_c", t.channels_per_thread);
