@@ -1,7 +1,8 @@
 # How every hnn kernel is built, the same way for each target (after apps/hannk's helper).
 #
 # CPU: one library per kernel holding an AVX-512, an AVX2 and a baseline x86-64 variant; Halide's
-# multi-target wrapper picks one from the running CPU's features. Never plain `host`: the binaries
+# multi-target wrapper picks one from the running CPU's features. (A kernel that differs from another
+# only on AVX-512 holds that variant alone: AVX512_VARIANT below.) Never plain `host`: the binaries
 # must run on other x86 machines than the one that built them.
 #
 # CUDA: a separate library per kernel (suffix _cuda). It is not folded into the CPU multi-target
@@ -52,16 +53,29 @@ function(hnn_add_halide_runtime GENERATOR_EXE)
   _Halide_add_halide_runtime(hnn_halide.runtime FROM ${GENERATOR_EXE} TARGETS ${runtime_targets})
 endfunction()
 
-# hnn_add_kernel(NAME GENERATOR gen FROM exe [PARAMS k=v ...] [TUNABLE | TUNED_AS kernel] [CPU_ONLY]
-#                [GPU_KNOBS gpu.knob:value,...])
+# hnn_add_kernel(NAME GENERATOR gen FROM exe [PARAMS k=v ...] [TUNABLE | TUNED_AS kernel]
+#                [CPU_ONLY | AVX512_VARIANT] [GPU_KNOBS gpu.knob:value,...])
 # Defines NAME (CPU), with HNN_BUILD_CUDA NAME_cuda and with HNN_BUILD_OPENCL NAME_opencl (not for a
-# CPU_ONLY kernel: a variant of another kernel's CPU schedule). Each kernel name is appended to the
+# CPU_ONLY kernel: a variant of another kernel's CPU schedule). An AVX512_VARIANT kernel changes
+# only the AVX-512 schedule, so it is built for HNN_CPU_TARGETS' AVX-512 entry alone, or not at all
+# without one: its other variants would repeat another kernel's code, at twice the build time. The
+# runtime calls it only where cpu_kernel_isa() is avx512 (kernel_table.cpp). Each kernel name is appended to the
 # global property HNN_KERNELS so the runtime can link them all. A TUNABLE kernel's generator has the
 # `schedule_knobs` parameter, set from its tuned files if there are any; TUNED_AS takes another
 # tunable kernel's files. GPU_KNOBS are added to the GPU libraries' `schedule_knobs` alone (the CPU
 # schedules read only their own ISA's entries, but a changed string would rebuild them).
 function(hnn_add_kernel NAME)
-  cmake_parse_arguments(ARG "TUNABLE;CPU_ONLY" "GENERATOR;FROM;TUNED_AS;GPU_KNOBS" "PARAMS" ${ARGN})
+  cmake_parse_arguments(ARG "TUNABLE;CPU_ONLY;AVX512_VARIANT" "GENERATOR;FROM;TUNED_AS;GPU_KNOBS" "PARAMS" ${ARGN})
+  set(cpu_targets ${HNN_CPU_TARGETS})
+  if (ARG_AVX512_VARIANT)
+    # The entry runtime/CMakeLists.txt keys HNN_CPU_KERNELS_AVX512 on.
+    list(FILTER cpu_targets INCLUDE REGEX "avx512_skylake")
+    if (NOT cpu_targets)
+      return()
+    endif ()
+    list(GET cpu_targets 0 cpu_targets)
+    set(ARG_CPU_ONLY TRUE)
+  endif ()
   set(knobs "")
   if (ARG_TUNED_AS)
     # A variant of a tunable kernel (the same schedule, other outputs) takes that kernel's file.
@@ -91,7 +105,7 @@ function(hnn_add_kernel NAME)
   add_halide_library(${NAME} FROM ${ARG_FROM}
                      GENERATOR ${ARG_GENERATOR}
                      FUNCTION_NAME ${NAME}
-                     TARGETS ${HNN_CPU_TARGETS}
+                     TARGETS ${cpu_targets}
                      PARAMS ${ARG_PARAMS}
                      USE_RUNTIME hnn_halide.runtime)
   set_property(GLOBAL APPEND PROPERTY HNN_KERNELS ${NAME})

@@ -74,6 +74,38 @@ Conv2dShape autodiff_shape(const Conv2dGeometry &g) {
     return Conv2dShape{stride, pad_x, pad_y};
 }
 
+// The forward with celu (alpha 2) against float64, without the pre-activation (the *_output_only
+// kernels), and without bias and activation.
+void check_forward(const Case &c) {
+    INFO(describe(c));
+    Conv2dGeometry g = conv2d_geometry(c.w, c.h, c.k, c.k, c.stride, parse_padding(c.padding));
+    Tensor input = random_tensor({c.ci, c.w, c.h, c.n});
+    Tensor filter = random_tensor({c.co, c.k, c.k, c.ci});
+    Tensor bias = random_tensor({c.co});
+    Tensor out({c.co, g.out_width, g.out_height, c.n}), pre({c.co, g.out_width, g.out_height, c.n});
+    Activation celu;
+    celu.kind = ActivationKind::celu;
+    celu.alpha = 2;
+    conv2d_forward(input, filter, &bias, g, celu, out, &pre);
+    auto want = reference::conv_forward(shape_of(c, g), input.host(), filter.host(), bias.host());
+    reference::ActivationParams p;
+    p.alpha = 2;
+    require_close(pre, [&](size_t i) { return want[i]; }, 1e-5, 1e-5, "pre_activation");
+    require_close(out, [&](size_t i) { return reference::activation(ActivationKind::celu, want[i], p); }, 1e-5, 1e-5,
+                  "activated output");
+    // Without the pre-activation (the *_output_only kernels): the same output, bit for bit.
+    Tensor out_only({c.co, g.out_width, g.out_height, c.n});
+    conv2d_forward(input, filter, &bias, g, celu, out_only, nullptr);
+    require_close(out_only, [&](size_t i) { return out.host()[i]; }, 0, 0, "output without pre_activation");
+
+    // Without bias and activation.
+    Activation none;
+    none.kind = ActivationKind::identity;
+    conv2d_forward(input, filter, nullptr, g, none, out, &pre);
+    auto want_plain = reference::conv_forward(shape_of(c, g), input.host(), filter.host(), nullptr);
+    require_close(out, [&](size_t i) { return want_plain[i]; }, 1e-5, 1e-5, "plain output");
+}
+
 }  // namespace
 
 TEST_CASE("conv2d geometry follows TensorFlow same, valid and explicit padding", "[conv2d]") {
@@ -94,35 +126,27 @@ TEST_CASE("conv2d geometry follows TensorFlow same, valid and explicit padding",
 }
 
 TEST_CASE("conv2d forward with fused activation matches float64", "[conv2d]") {
-    for (const Case &c : cases) {
-        INFO(describe(c));
-        Conv2dGeometry g = conv2d_geometry(c.w, c.h, c.k, c.k, c.stride, parse_padding(c.padding));
-        Tensor input = random_tensor({c.ci, c.w, c.h, c.n});
-        Tensor filter = random_tensor({c.co, c.k, c.k, c.ci});
-        Tensor bias = random_tensor({c.co});
-        Tensor out({c.co, g.out_width, g.out_height, c.n}), pre({c.co, g.out_width, g.out_height, c.n});
-        Activation celu;
-        celu.kind = ActivationKind::celu;
-        celu.alpha = 2;
-        conv2d_forward(input, filter, &bias, g, celu, out, &pre);
-        auto want = reference::conv_forward(shape_of(c, g), input.host(), filter.host(), bias.host());
-        reference::ActivationParams p;
-        p.alpha = 2;
-        require_close(pre, [&](size_t i) { return want[i]; }, 1e-5, 1e-5, "pre_activation");
-        require_close(out, [&](size_t i) { return reference::activation(ActivationKind::celu, want[i], p); }, 1e-5, 1e-5,
-                      "activated output");
-        // Without the pre-activation (the *_output_only kernels): the same output, bit for bit.
-        Tensor out_only({c.co, g.out_width, g.out_height, c.n});
-        conv2d_forward(input, filter, &bias, g, celu, out_only, nullptr);
-        require_close(out_only, [&](size_t i) { return out.host()[i]; }, 0, 0, "output without pre_activation");
+    for (const Case &c : cases) check_forward(c);
+}
 
-        // Without bias and activation.
-        Activation none;
-        none.kind = ActivationKind::identity;
-        conv2d_forward(input, filter, nullptr, g, none, out, &pre);
-        auto want_plain = reference::conv_forward(shape_of(c, g), input.host(), filter.host(), nullptr);
-        require_close(out, [&](size_t i) { return want_plain[i]; }, 1e-5, 1e-5, "plain output");
+// The shapes at which the runtime takes a tile variant on AVX-512 (conv2d_ops.cpp): 200 channels on
+// rows of 28 (2 x 7, forward and backward-data), 10 output channels (the forward's 1 x 12, the
+// pointwise forward's 1 x 14). The variants hold AVX-512 code alone: on other CPUs these shapes must
+// run the default kernels, not fault.
+TEST_CASE("conv2d at the tile variants' shapes matches float64 on this CPU's kernels", "[conv2d]") {
+    for (const Case &c : {Case{6, 28, 3, 1, 200, 3, 1, "same"}, Case{7, 13, 4, 2, 10, 3, 1, "same"},
+                          Case{9, 7, 5, 2, 10, 1, 1, "valid"}}) {
+        check_forward(c);
     }
+    const Case c{200, 28, 2, 1, 6, 3, 1, "same"};
+    INFO(describe(c));
+    Conv2dGeometry g = conv2d_geometry(c.w, c.h, c.k, c.k, c.stride, parse_padding(c.padding));
+    Tensor filter = random_tensor({c.co, c.k, c.k, c.ci});
+    Tensor dout = random_tensor({c.co, g.out_width, g.out_height, c.n});
+    Tensor din({c.ci, c.w, c.h, c.n});
+    conv2d_backward_data(dout, filter, g, din);
+    auto want = reference::conv_backward_data(shape_of(c, g), dout.host(), filter.host());
+    require_close(din, [&](size_t i) { return want[i]; }, 1e-5, 1e-5, "input_grad");
 }
 
 TEST_CASE("conv2d backward-data matches float64, finite differences and autodiff", "[conv2d]") {

@@ -106,8 +106,9 @@ TapWindow useful_taps(Device device, int kernel_width, int kernel_height, const 
 // (generators/CMakeLists.txt). The one with fewer padded outputs runs: 2 x 7 for 200 channels on
 // rows of 28, 14 or 7 (224 x 28 against 240 x 28 computed per row: 7-9% faster at 28x28, 10-16% at
 // 14x14), 3 x 4 for 96 or 192 channels on rows of 32, 16 or 8 (no padding). Equal counts keep
-// 3 x 4. (Without AVX-512 both kernels have the same tile.) A kernel built from a `hnn tune` file
-// (CMake defines HNN_TUNED_<KERNEL>) runs at every shape: its tile is the tuned one.
+// 3 x 4. (Without AVX-512 the variants are not built or not called: their tile would be the same.)
+// A kernel built from a `hnn tune` file (CMake defines HNN_TUNED_<KERNEL>) runs at every shape: its
+// tile is the tuned one.
 struct TileShape {
     int channels, positions;
     int64_t computed(int channels_needed, int positions_needed) const {
@@ -120,8 +121,8 @@ constexpr TileShape kHandTile{48, 4}, kTile2x7{32, 7};
 // vector: a classifier's 10 channels made 3 x 4 compute 48.
 constexpr TileShape kTile1x12{16, 12};
 
-// Whether the 2 x 7 variant runs for `channels` on rows of `width`: where it is built (not for a GPU),
-// the kernel is not tuned, and it computes fewer padded outputs.
+// Whether the 2 x 7 variant runs for `channels` on rows of `width`: where the table has it (the CPU's,
+// on AVX-512), the kernel is not tuned, and it computes fewer padded outputs.
 bool takes_tile_2x7(bool variant_built, bool tuned, int channels, int width) {
     return variant_built && !tuned && kTile2x7.computed(channels, width) < kHandTile.computed(channels, width);
 }
@@ -331,9 +332,10 @@ void conv2d_forward(Tensor &input, Tensor &filter, Tensor *bias, const Conv2dGeo
         MatrixView in(*input.raw(), MatrixView::positions), w(*weights, MatrixView::filter_1x1);
         MatrixView out(*output.raw(), MatrixView::positions), pre_view(pre ? *pre : *output.raw(), MatrixView::positions);
         // Outputs of one vector of channels take a tile of 1 vector x 14 positions (as the direct
-        // forward's 1 x 12): 2 x 7 computed 32 channels for a classifier's 10. A tuned kernel runs
-        // at every shape.
-        const bool tile_1x14 = co <= kTile1x12.channels && !kPointwiseForwardTuned;
+        // forward's 1 x 12) where it is built: 2 x 7 computed 32 channels for a classifier's 10. A
+        // tuned kernel runs at every shape.
+        const bool tile_1x14 =
+            kernels.pointwise_conv2d_forward_tile_1x14 && co <= kTile1x12.channels && !kPointwiseForwardTuned;
         run(tile_1x14 ? kernels.pointwise_conv2d_forward_tile_1x14 : kernels.pointwise_conv2d_forward,
             tile_1x14 ? kernels.pointwise_conv2d_forward_tile_1x14_output_only
                       : kernels.pointwise_conv2d_forward_output_only,

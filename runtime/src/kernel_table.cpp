@@ -2,6 +2,16 @@
 
 #include "hnn/error.h"
 
+#ifdef HNN_CPU_KERNELS_AVX512
+#include "conv2d_backward_data_tile_2x7.h"
+#include "conv2d_forward_tile_1x12.h"
+#include "conv2d_forward_tile_1x12_output_only.h"
+#include "conv2d_forward_tile_2x7.h"
+#include "conv2d_forward_tile_2x7_output_only.h"
+#include "pointwise_conv2d_forward_tile_1x14.h"
+#include "pointwise_conv2d_forward_tile_1x14_output_only.h"
+#endif
+
 #ifdef HNN_HAVE_CUDA_KERNELS
 #include "activation_backward_cuda.h"
 #include "activation_forward_cuda.h"
@@ -45,48 +55,65 @@
 #endif
 
 namespace hnn {
+namespace {
+
+// The tile variants hold AVX-512 code alone (cmake/HnnKernels.cmake): they may run only where the
+// multi-target kernels run their AVX-512 code, and elsewhere they would repeat the default kernels.
+void add_avx512_tile_variants(KernelTable &t) {
+#ifdef HNN_CPU_KERNELS_AVX512
+    if (cpu_kernel_isa() != CpuIsa::avx512) return;
+    t.conv2d_forward_tile_2x7 = ::conv2d_forward_tile_2x7;
+    t.conv2d_backward_data_tile_2x7 = ::conv2d_backward_data_tile_2x7;
+    t.conv2d_forward_tile_1x12 = ::conv2d_forward_tile_1x12;
+    t.pointwise_conv2d_forward_tile_1x14 = ::pointwise_conv2d_forward_tile_1x14;
+    t.conv2d_forward_tile_2x7_output_only = ::conv2d_forward_tile_2x7_output_only;
+    t.conv2d_forward_tile_1x12_output_only = ::conv2d_forward_tile_1x12_output_only;
+    t.pointwise_conv2d_forward_tile_1x14_output_only = ::pointwise_conv2d_forward_tile_1x14_output_only;
+#else
+    (void)t;
+#endif
+}
+
+}  // namespace
 
 const KernelTable &kernel_table(Device device) {
     install_halide_handlers();
-    static const KernelTable cpu = {
-        ::activation_forward,
-        ::activation_backward,
-        ::activation_parameter_gradient,
-        ::conv2d_forward,
-        ::conv2d_forward_output_only,
-        ::conv2d_backward_data,
-        ::conv2d_backward_weights,
-        ::avg_pool_forward,
-        ::avg_pool_backward,
-        ::max_pool_forward,
-        ::max_pool_backward,
-        ::global_avg_pool_forward,
-        ::global_avg_pool_backward,
-        ::softmax_cross_entropy,
-        ::sgd_update,
-        ::adam_update,
-        ::upsample_nearest_add,
-        ::dropout,
-        ::conv2d_forward_tile_2x7,
-        ::conv2d_backward_data_tile_2x7,
-        ::conv2d_winograd_forward,
-        ::conv2d_winograd_backward_data,
-        ::conv2d_winograd_backward_weights,
-        ::conv2d_winograd4x4_forward,
-        ::conv2d_winograd4x4_backward_data,
-        ::conv2d_winograd4x4_backward_weights,
-        ::conv2d_forward_tile_1x12,
-        ::pointwise_conv2d_forward,
-        ::pointwise_conv2d_backward_data,
-        ::pointwise_conv2d_backward_weights,
-        ::pointwise_conv2d_forward_tile_1x14,
-        ::conv2d_forward_tile_2x7_output_only,
-        ::conv2d_forward_tile_1x12_output_only,
-        ::conv2d_winograd_forward_output_only,
-        ::conv2d_winograd4x4_forward_output_only,
-        ::pointwise_conv2d_forward_output_only,
-        ::pointwise_conv2d_forward_tile_1x14_output_only,
-    };
+    static const KernelTable cpu = [] {
+        KernelTable t = {
+            ::activation_forward,
+            ::activation_backward,
+            ::activation_parameter_gradient,
+            ::conv2d_forward,
+            ::conv2d_forward_output_only,
+            ::conv2d_backward_data,
+            ::conv2d_backward_weights,
+            ::avg_pool_forward,
+            ::avg_pool_backward,
+            ::max_pool_forward,
+            ::max_pool_backward,
+            ::global_avg_pool_forward,
+            ::global_avg_pool_backward,
+            ::softmax_cross_entropy,
+            ::sgd_update,
+            ::adam_update,
+            ::upsample_nearest_add,
+            ::dropout,
+        };
+        t.conv2d_winograd_forward = ::conv2d_winograd_forward;
+        t.conv2d_winograd_backward_data = ::conv2d_winograd_backward_data;
+        t.conv2d_winograd_backward_weights = ::conv2d_winograd_backward_weights;
+        t.conv2d_winograd4x4_forward = ::conv2d_winograd4x4_forward;
+        t.conv2d_winograd4x4_backward_data = ::conv2d_winograd4x4_backward_data;
+        t.conv2d_winograd4x4_backward_weights = ::conv2d_winograd4x4_backward_weights;
+        t.pointwise_conv2d_forward = ::pointwise_conv2d_forward;
+        t.pointwise_conv2d_backward_data = ::pointwise_conv2d_backward_data;
+        t.pointwise_conv2d_backward_weights = ::pointwise_conv2d_backward_weights;
+        t.conv2d_winograd_forward_output_only = ::conv2d_winograd_forward_output_only;
+        t.conv2d_winograd4x4_forward_output_only = ::conv2d_winograd4x4_forward_output_only;
+        t.pointwise_conv2d_forward_output_only = ::pointwise_conv2d_forward_output_only;
+        add_avx512_tile_variants(t);
+        return t;
+    }();
     if (device == Device::cpu) return cpu;
     if (device == Device::opencl) {
 #ifdef HNN_HAVE_OPENCL_KERNELS

@@ -1,6 +1,7 @@
 #pragma once
 // The registry of hnn's AOT kernels: one table per device, each entry the Halide-generated entry
-// point for that device. The CPU entries dispatch on CPU features by themselves (multi-target).
+// point for that device. The CPU entries dispatch on CPU features by themselves (multi-target), but
+// for the AVX-512 tile variants, which the table holds only where the CPU runs AVX-512 kernels.
 
 #include "hnn/device.h"
 
@@ -8,14 +9,9 @@
 #include "activation_forward.h"
 #include "activation_parameter_gradient.h"
 #include "conv2d_backward_data.h"
-#include "conv2d_backward_data_tile_2x7.h"
 #include "conv2d_backward_weights.h"
 #include "conv2d_forward.h"
 #include "conv2d_forward_output_only.h"
-#include "conv2d_forward_tile_1x12.h"
-#include "conv2d_forward_tile_1x12_output_only.h"
-#include "conv2d_forward_tile_2x7.h"
-#include "conv2d_forward_tile_2x7_output_only.h"
 #include "conv2d_winograd_backward_data.h"
 #include "conv2d_winograd_backward_weights.h"
 #include "conv2d_winograd_forward.h"
@@ -39,8 +35,6 @@
 #include "pointwise_conv2d_backward_weights.h"
 #include "pointwise_conv2d_forward.h"
 #include "pointwise_conv2d_forward_output_only.h"
-#include "pointwise_conv2d_forward_tile_1x14.h"
-#include "pointwise_conv2d_forward_tile_1x14_output_only.h"
 
 #include <vector>
 
@@ -67,9 +61,10 @@ struct KernelTable {
     decltype(&::adam_update) adam_update;
     decltype(&::upsample_nearest_add) upsample_nearest_add;
     decltype(&::dropout) dropout;
-    // The CPU's second register tile of the forward and backward-data.
-    decltype(&::conv2d_forward_tile_2x7) conv2d_forward_tile_2x7 = nullptr;
-    decltype(&::conv2d_backward_data_tile_2x7) conv2d_backward_data_tile_2x7 = nullptr;
+    // The CPU's second register tile of the forward and backward-data. The tile variants here are
+    // built for AVX-512 alone (cmake/HnnKernels.cmake): null where the CPU kernels run other code.
+    decltype(&::conv2d_forward) conv2d_forward_tile_2x7 = nullptr;
+    decltype(&::conv2d_backward_data) conv2d_backward_data_tile_2x7 = nullptr;
     // The CPU's Winograd 3x3 stride-1 kernels.
     decltype(&::conv2d_winograd_forward) conv2d_winograd_forward = nullptr;
     decltype(&::conv2d_winograd_backward_data) conv2d_winograd_backward_data = nullptr;
@@ -78,19 +73,19 @@ struct KernelTable {
     decltype(&::conv2d_winograd4x4_backward_data) conv2d_winograd4x4_backward_data = nullptr;
     decltype(&::conv2d_winograd4x4_backward_weights) conv2d_winograd4x4_backward_weights = nullptr;
     // The CPU's forward for outputs of one vector of channels.
-    decltype(&::conv2d_forward_tile_1x12) conv2d_forward_tile_1x12 = nullptr;
+    decltype(&::conv2d_forward) conv2d_forward_tile_1x12 = nullptr;
     // The CPU's 1x1 stride-1 convolutions as matrix products over positions.
     decltype(&::pointwise_conv2d_forward) pointwise_conv2d_forward = nullptr;
     decltype(&::pointwise_conv2d_backward_data) pointwise_conv2d_backward_data = nullptr;
     decltype(&::pointwise_conv2d_backward_weights) pointwise_conv2d_backward_weights = nullptr;
-    decltype(&::pointwise_conv2d_forward_tile_1x14) pointwise_conv2d_forward_tile_1x14 = nullptr;  // at most 16 co
+    decltype(&::pointwise_conv2d_forward) pointwise_conv2d_forward_tile_1x14 = nullptr;  // at most 16 co
     // The CPU forwards above without the pre-activation output.
-    decltype(&::conv2d_forward_tile_2x7_output_only) conv2d_forward_tile_2x7_output_only = nullptr;
-    decltype(&::conv2d_forward_tile_1x12_output_only) conv2d_forward_tile_1x12_output_only = nullptr;
+    decltype(&::conv2d_forward_output_only) conv2d_forward_tile_2x7_output_only = nullptr;
+    decltype(&::conv2d_forward_output_only) conv2d_forward_tile_1x12_output_only = nullptr;
     decltype(&::conv2d_winograd_forward_output_only) conv2d_winograd_forward_output_only = nullptr;
     decltype(&::conv2d_winograd4x4_forward_output_only) conv2d_winograd4x4_forward_output_only = nullptr;
     decltype(&::pointwise_conv2d_forward_output_only) pointwise_conv2d_forward_output_only = nullptr;
-    decltype(&::pointwise_conv2d_forward_tile_1x14_output_only) pointwise_conv2d_forward_tile_1x14_output_only = nullptr;
+    decltype(&::pointwise_conv2d_forward_output_only) pointwise_conv2d_forward_tile_1x14_output_only = nullptr;
 };
 
 // Throws hnn::Error when the device's kernels are not built in.
