@@ -58,9 +58,10 @@ endfunction()
 # Defines NAME (CPU), with HNN_BUILD_CUDA NAME_cuda and with HNN_BUILD_OPENCL NAME_opencl (not for a
 # CPU_ONLY kernel: a variant of another kernel's CPU schedule). An AVX512_VARIANT kernel changes
 # only the AVX-512 schedule, so it is built for HNN_CPU_TARGETS' AVX-512 entry alone, or not at all
-# without one: its other variants would repeat another kernel's code, at twice the build time. The
-# runtime calls it only where cpu_kernel_isa() is avx512 (kernel_table.cpp). Each kernel name is appended to the
-# global property HNN_KERNELS so the runtime can link them all. A TUNABLE kernel's generator has the
+# without one: its AVX2 and baseline code would repeat another kernel's and take longer to build
+# than its AVX-512 code. The runtime calls it only where cpu_kernel_isa() is avx512
+# (kernel_table.cpp). Each kernel name is appended to the global property HNN_KERNELS so the runtime
+# can link them all. A TUNABLE kernel's generator has the
 # `schedule_knobs` parameter, set from its tuned files if there are any; TUNED_AS takes another
 # tunable kernel's files. GPU_KNOBS are added to the GPU libraries' `schedule_knobs` alone (the CPU
 # schedules read only their own ISA's entries, but a changed string would rebuild them).
