@@ -42,12 +42,15 @@ public:
     void generate() {
         const Expr out_channels = filter.dim(0).extent();
         Conv2dShape s{stride, pad_x, pad_y};
-        // The GPU schedule computes whole register tiles past the last output channel and stages
-        // whole chunks of input channels: there those reads are clamped. The CPU schedule reads only
-        // valid input channels and is compiled without the clamps.
+        // The GPU schedules compute whole register tiles past the last output channel, and the staged
+        // one stages whole chunks of input channels: there those reads are clamped. The CPU schedule
+        // reads only valid input channels and is compiled without the clamps, as is the cached GPU
+        // schedule, whose channel loop then walks the input with a plain stride.
         const bool gpu = get_target().has_gpu_feature();
-        Func input_source = gpu ? clamp_dimension(input, 0, input.dim(0).extent(), "input_bounded") : Func(input);
-        Func filter_source = gpu ? clamp_dimension(filter, 3, filter.dim(3).extent(), "filter_ci_bounded") : Func(filter);
+        const bool chunks = stages_channel_chunks(get_target(), schedule_knobs);
+        Func input_source = chunks ? clamp_dimension(input, 0, input.dim(0).extent(), "input_bounded") : Func(input);
+        Func filter_source =
+            chunks ? clamp_dimension(filter, 3, filter.dim(3).extent(), "filter_ci_bounded") : Func(filter);
         input_padded = zero_padded(input_source, input.dim(1).extent(), input.dim(2).extent(), "input_padded");
         filter_bounded = clamp_dimension(filter_source, 0, out_channels, "filter_bounded");
         bias_bounded(co) = bias(clamp(co, 0, out_channels - 1));
@@ -162,16 +165,19 @@ public:
     void generate() {
         const Expr in_channels = filter.dim(3).extent();
         Conv2dShape s{stride, pad_x, pad_y};
-        // The GPU schedule stages whole chunks of output channels: there those reads are clamped (the
-        // CPU schedule reads only valid ones and is compiled without the clamps).
+        // The staged GPU schedule stages whole chunks of output channels: there those reads are clamped
+        // (the CPU and the cached GPU schedules read only valid ones and are compiled without the
+        // clamps).
         const bool gpu = get_target().has_gpu_feature();
+        const bool chunks = stages_channel_chunks(get_target(), schedule_knobs);
         const Expr out_channels = filter.dim(0).extent();
         Func output_grad_source =
-            gpu ? clamp_dimension(output_grad, 0, out_channels, "output_grad_bounded") : Func(output_grad);
+            chunks ? clamp_dimension(output_grad, 0, out_channels, "output_grad_bounded") : Func(output_grad);
         output_grad_padded = zero_padded(output_grad_source, output_grad.dim(1).extent(), output_grad.dim(2).extent(),
                                          "output_grad_padded");
         Var kx("kx"), ky("ky"), co("co");
-        filter_t(ci, kx, ky, co) = filter(gpu ? clamp(co, 0, out_channels - 1) : Expr(co), kx, ky, clamp(ci, 0, in_channels - 1));
+        filter_t(ci, kx, ky, co) =
+            filter(chunks ? clamp(co, 0, out_channels - 1) : Expr(co), kx, ky, clamp(ci, 0, in_channels - 1));
         r = RDom(0, filter.dim(0).extent(), 0, filter.dim(1).extent(), 0, filter.dim(2).extent(), "r");
         define_conv2d_backward_data(din, output_grad_padded, filter_t, r, s);
         Expr din_at = din(ci, x, y, n);
@@ -193,6 +199,10 @@ public:
         ActivationParams p = act.at(min(ci, in_channels - 1), x, y, n);
         Func saved_bounded = clamp_dimension(clamp_dimension(input_saved, 0, in_channels, "saved_channels_bounded"), 1,
                                              input_saved.dim(1).extent(), "saved_bounded");
+        if (gpu) {
+            // The cached GPU schedule's register tiles span several rows, also past the last one.
+            saved_bounded = clamp_dimension(saved_bounded, 2, input_saved.dim(2).extent(), "saved_rows_bounded");
+        }
         derivative(ci, x, y, n) = activation_derivative(act.kind, saved_bounded(ci, x, y, n), derivative_from_output, p);
         input_grad(ci, x, y, n) = din_at * derivative(ci, x, y, n);
     }

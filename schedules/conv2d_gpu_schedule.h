@@ -3,10 +3,12 @@
 // shuffles, which Halide 14 only lowers for CUDA).
 //
 // Forward and backward-data (the same shape: out (c, x, y, n) = epilogue(acc), acc reducing over a
-// channel RVar and kx, ky): a block computes 32 channels x 4 x positions x 8 rows of one image with
-// 16 x 8 threads, each thread a register tile of 2 channels x 4 x positions (the knobs gpu.tile_c,
-// gpu.tile_x and gpu.tile_y change the channels and x positions per thread and the rows per block,
-// one per thread row; GpuConvTile). The channel reduction runs in chunks; per chunk the block
+// channel RVar and kx, ky) run the cached schedule of conv2d_gpu_cached_schedule.h, or with the knob
+// gpu.staged:1 the staged one below, the one measured on an H200 on 2026-11-30. Staged: a block
+// computes 32 channels x 4 x positions x 8 rows of one image with 16 x 8 threads, each thread a
+// register tile of 2 channels x 4 x positions (the knobs gpu.tile_c, gpu.tile_x and gpu.tile_y
+// change the channels and x positions per thread and the rows per block, one per thread row;
+// GpuConvTile). The channel reduction runs in chunks; per chunk the block
 // stages the chunk's input footprint and filter slice in shared memory (loaded cooperatively,
 // coalesced along channels), every thread sums the chunk into its registers (an rfactor over the
 // chunks; the taps and pairs of channels unrolled, so that each staged value is loaded once for
@@ -25,6 +27,7 @@
 #include "Halide.h"
 
 #include "activation_specialization.h"
+#include "conv2d_gpu_cached_schedule.h"
 #include "schedule_params.h"
 #include "tile_bounds.h"
 
@@ -111,6 +114,21 @@ struct GpuConvLike {
 
 inline void schedule_conv_like_gpu(GpuConvLike s, const ScheduleKnobs &knobs) {
     using namespace Halide;
+    if (s.backward_data) {
+        std::vector<Var> w = s.weights.args();
+        Var wk("wk"), wkc("wkc"), wo("wo"), wi("wi"), wko("wko"), wki("wki");
+        s.weights.compute_root()
+            .fuse(w[1], w[2], wk)
+            .fuse(wk, w[3], wkc)
+            // A kernel of its own: its thread tile need not follow the convolution's knobs.
+            .gpu_tile(w[0], wkc, wo, wko, wi, wki, 32, 4, TailStrategy::GuardWithIf);
+    }
+    if (!knobs.params.has("staged")) {
+        schedule_conv_like_gpu_cached(s.out, s.acc, s.epilogue, s.channel, s.kx, s.ky, s.kernel_width,
+                                      s.kernel_height, s.stride, s.kind, s.from_output, knobs);
+        return;
+    }
+    check_knob(knobs.params.get("staged", 1) == 1, "hnn: gpu.staged is 1 or absent");
     const GpuConvTile T = GpuConvTile::from_knobs(knobs.params);
     const int per_thread = T.channels_per_thread;
     Var c = s.out.args()[0], x = s.out.args()[1], y = s.out.args()[2], n = s.out.args()[3];
@@ -151,16 +169,6 @@ inline void schedule_conv_like_gpu(GpuConvLike s, const ScheduleKnobs &knobs) {
         .gpu_threads(ct, ay)
         .unroll(cj)
         .unroll(ax);
-
-    if (s.backward_data) {
-        std::vector<Var> w = s.weights.args();
-        Var wk("wk"), wkc("wkc"), wo("wo"), wi("wi"), wko("wko"), wki("wki");
-        s.weights.compute_root()
-            .fuse(w[1], w[2], wk)
-            .fuse(wk, w[3], wkc)
-            // A kernel of its own: its thread tile need not follow the convolution's knobs.
-            .gpu_tile(w[0], wkc, wo, wko, wi, wki, 32, 4, TailStrategy::GuardWithIf);
-    }
 
     struct Shape {
         int k, stride;

@@ -54,10 +54,17 @@ inline int conv_chunk_channels(const ScheduleParams &p = ScheduleParams()) {
     return p.get("chunk_channels", 16);
 }
 
-// The knobs of the forward and backward-data schedules (tile_y: the GPU schedule's rows per block).
+// The knobs of the forward and backward-data schedules (tile_y and staged: the GPU schedules').
 inline const std::set<std::string> &conv_like_knobs() {
-    static const std::set<std::string> knobs{"tile_c", "tile_x", "tile_y", "chunk_channels"};
+    static const std::set<std::string> knobs{"tile_c", "tile_x", "tile_y", "chunk_channels", "staged"};
     return knobs;
+}
+
+// Whether a forward or backward-data for target t, with these schedule_knobs, runs the staged GPU
+// schedule (gpu.staged:1), which reads whole chunks of the reduction's channels: the generators
+// clamp those reads.
+inline bool stages_channel_chunks(const Halide::Target &t, const std::string &schedule_knobs) {
+    return t.has_gpu_feature() && ScheduleParams(schedule_knobs, t, conv_like_knobs()).has("staged");
 }
 
 // The knobs of the backward-weights schedule: its register tile, co vectors by ci.
@@ -83,6 +90,7 @@ inline void schedule_conv_like_cpu(const Halide::Target &t, Halide::Func out, Ha
     using namespace Halide;
     const int vec = t.natural_vector_size<float>();
     check_knob(!knobs.params.has("tile_y"), "hnn: tile_y is a knob of the GPU schedule only (gpu.tile_y)");
+    check_knob(!knobs.params.has("staged"), "hnn: staged is a knob of the GPU schedule only (gpu.staged)");
     const RegisterTile tile = conv_register_tile(t, knobs.params);
     const int tile_c = vec * tile.channel_vectors;
     const int chunk = conv_chunk_channels(knobs.params);

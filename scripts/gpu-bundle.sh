@@ -4,9 +4,9 @@
 # compiles their PTX when it loads them) and the shared libraries they link, the C library aside.
 # scripts/gpu-check.sh unpacks and runs it there.
 #
-# HNN_GPU_VARIANTS="gpu.tile_y:4 gpu.tile_x:2,gpu.tile_y:16" also packs one hnn per GPU conv knob
-# setting (-DHNN_GPU_CONV_KNOBS), so that one visit compares tiles; the default tile is built last,
-# so the build directory is left at it.
+# HNN_GPU_VARIANTS="gpu.staged:1,gpu.tile_y:4 gpu.tile_x:2,gpu.tile_y:8" also packs one hnn per GPU
+# conv knob setting (-DHNN_GPU_CONV_KNOBS), so that one visit compares schedules and tiles; the
+# default is built last, so the build directory is left at it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=build-gpu
