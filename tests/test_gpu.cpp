@@ -158,10 +158,11 @@ void compare_conv(const ConvCase &c, const Activation &a) {
 
 TEST_CASE("convolution forward, backward-data and backward-weights match the CPU kernels", "[gpu]") {
     require_gpu_or_skip();
-    // Every staged kernel size and stride of the GPU schedule, and two shapes of its fallback (4x4,
-    // stride 3); channel counts that are not multiples of the 32-channel tile or of the channel
-    // chunks, odd widths and heights, batches of 1 and 3, each padding mode. Each shape takes
-    // another activation kind through both fused epilogues; the first takes all of them.
+    // Every kernel size and stride the GPU schedules specialize (1, 2, 3 and 5 at strides 1 and 2),
+    // and two shapes of their fallback (4x4, stride 3); channel counts that are not multiples of the
+    // 32-channel tile or of the channel chunks, odd widths and heights, batches of 1 and 3, each
+    // padding mode. Each shape takes another activation kind through both fused epilogues; the
+    // first takes all of them.
     const std::vector<ConvCase> cases = {
         {3, 37, 9, 7, 1, 3, 1, "same"},   {37, 40, 8, 9, 3, 3, 2, "same"},  {40, 70, 7, 7, 1, 5, 1, "valid"},
         {70, 3, 9, 9, 3, 5, 2, "same"},   {19, 40, 6, 5, 3, 1, 1, "valid"}, {16, 33, 7, 6, 1, 1, 2, "valid"},
