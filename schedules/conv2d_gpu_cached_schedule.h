@@ -22,9 +22,9 @@
 #include "Halide.h"
 
 #include "activation_specialization.h"
+#include "kernel_shape_specializations.h"
 #include "schedule_params.h"
 
-#include <string>
 #include <vector>
 
 namespace hnn {
@@ -92,20 +92,8 @@ inline void schedule_conv_like_gpu_cached(Halide::Func out, Halide::Func acc, Ha
         .unroll(ax)
         .unroll(ay);
 
-    struct Shape {
-        int k, stride;
-    };
-    std::vector<Shape> unrolled;
-    for (int k : {1, 2, 3, 5}) {
-        for (int s : {1, 2}) unrolled.push_back({k, s});
-    }
-    // Every specialization is created before any is scheduled: each copies the unscheduled update.
-    std::vector<Stage> stages;
-    for (const Shape &shape : unrolled) {
-        stages.push_back(acc.update().specialize(kernel_width == shape.k && kernel_height == shape.k &&
-                                                 stride == shape.stride));
-    }
-    stages.push_back(acc.update());
+    const std::vector<KernelShape> unrolled = kernel_shapes({1, 2, 3, 5}, {1, 2});
+    const std::vector<Stage> stages = specialize_on_kernel_shapes(acc, kernel_width, kernel_height, stride, unrolled);
     for (size_t i = 0; i < stages.size(); i++) {
         // The channel loop outermost, then the taps, then the tile: one channel's inputs and
         // filter values are loaded once and used by every sum that needs them.

@@ -28,6 +28,7 @@
 
 #include "activation_specialization.h"
 #include "conv2d_gpu_cached_schedule.h"
+#include "kernel_shape_specializations.h"
 #include "schedule_params.h"
 #include "tile_bounds.h"
 
@@ -170,23 +171,11 @@ inline void schedule_conv_like_gpu(GpuConvLike s, const ScheduleKnobs &knobs) {
         .unroll(cj)
         .unroll(ax);
 
-    struct Shape {
-        int k, stride;
-    };
-    std::vector<Shape> staged;
     // 5x5 is not staged: it matches the CPU on PoCL 3.1 with POCL_WORK_GROUP_METHOD=loops, but PoCL's
     // default method (loopvec) crashes in that specialization's vectorized stores; it takes the
     // fallback so that the OpenCL build runs on PoCL as Debian installs it.
-    for (int k : {1, 2, 3}) {
-        for (int stride : {1, 2}) staged.push_back({k, stride});
-    }
-    // Every specialization is created before any is scheduled: each copies the unscheduled update.
-    std::vector<Stage> stages;
-    for (const Shape &shape : staged) {
-        stages.push_back(s.acc.update().specialize(s.kernel_width == shape.k && s.kernel_height == shape.k &&
-                                                   s.stride == shape.stride));
-    }
-    stages.push_back(s.acc.update());
+    const std::vector<KernelShape> staged = kernel_shapes({1, 2, 3}, {1, 2});
+    std::vector<Stage> stages = specialize_on_kernel_shapes(s.acc, s.kernel_width, s.kernel_height, s.stride, staged);
 
     Var u("chunk");
     for (size_t i = 0; i < stages.size(); i++) {
