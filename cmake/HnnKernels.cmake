@@ -61,10 +61,10 @@ endfunction()
 # without one: its AVX2 and baseline code would repeat another kernel's and take longer to build
 # than its AVX-512 code. The runtime calls it only where cpu_kernel_isa() is avx512
 # (kernel_table.cpp). Each kernel name is appended to the global property HNN_KERNELS so the runtime
-# can link them all. A TUNABLE kernel's generator has the
-# `schedule_knobs` parameter, set from its tuned files if there are any; TUNED_AS takes another
-# tunable kernel's files. GPU_KNOBS are added to the GPU libraries' `schedule_knobs` alone (the CPU
-# schedules read only their own ISA's entries, but a changed string would rebuild them).
+# can link them all. A TUNABLE kernel's generator has the `schedule_knobs` parameter, set from its
+# tuned files if there are any; TUNED_AS takes another tunable kernel's files. GPU_KNOBS are added
+# to the GPU libraries' `schedule_knobs` alone (the CPU schedules read only their own ISA's entries,
+# but a changed string would rebuild them).
 function(hnn_add_kernel NAME)
   cmake_parse_arguments(ARG "TUNABLE;CPU_ONLY;AVX512_VARIANT" "GENERATOR;FROM;TUNED_AS;GPU_KNOBS" "PARAMS" ${ARGN})
   set(cpu_targets ${HNN_CPU_TARGETS})
