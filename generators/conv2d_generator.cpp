@@ -299,9 +299,9 @@ public:
 
     void generate() {
         Conv2dShape s{stride, pad_x, pad_y};
-        // The GPU schedule stages whole runs of 32 x positions of the output gradient, past the end of
-        // a row: there x is clamped too (the CPU schedule reads only valid x, without the clamp).
-        Func output_grad_source = get_target().has_gpu_feature()
+        // The staged GPU schedule stages whole runs of 32 x positions of the output gradient, past the
+        // end of a row: there x is clamped too (the other schedules read only valid x, without the clamp).
+        Func output_grad_source = stages_position_runs(get_target(), schedule_knobs)
                                       ? clamp_dimension(output_grad, 1, output_grad.dim(1).extent(), "output_grad_x_bounded")
                                       : Func(output_grad);
         output_grad_bounded = clamp_dimension(output_grad_source, 0, output_grad.dim(0).extent(), "output_grad_bounded");

@@ -1,9 +1,9 @@
 #pragma once
-// The GPU forward and backward-data without shared memory, the default since 2026-12-07 (not yet
-// timed on a GPU; gpu.staged:1 builds the staged schedule of conv2d_gpu_schedule.h instead): each
-// thread sums one output channel at a tile of positions over the whole reduction in its registers,
-// reading the input and the filter through the cache, as apps/cuda_mat_mul's schedule reads its
-// matrices. The staged schedule keeps a block's sums in shared memory across its channel chunks
+// The GPU convolutions without shared memory, the default since 2026-12-07 (not yet timed on a GPU;
+// gpu.staged:1 builds the staged schedules of conv2d_gpu_schedule.h instead). Backward-weights is
+// the last function here. In forward and backward-data each thread sums one output channel at a
+// tile of positions over the whole reduction in its registers, reading the input and the filter
+// through the cache, as apps/cuda_mat_mul's schedule reads its matrices. The staged schedule keeps a block's sums in shared memory across its channel chunks
 // (Halide 14 cannot give each thread its slice of a block-level register allocation without
 // gpu_lanes, which only CUDA lowers), so every chunk costs two barriers and a pass through shared
 // memory, and its shared allocation caps an H200 at 5 blocks a multiprocessor (15% occupancy
@@ -22,6 +22,7 @@
 #include "Halide.h"
 
 #include "activation_specialization.h"
+#include "gpu_partial_gradient_sum.h"
 #include "kernel_shape_specializations.h"
 #include "schedule_params.h"
 
@@ -101,6 +102,88 @@ inline void schedule_conv_like_gpu_cached(Halide::Func out, Halide::Func acc, Ha
         st.reorder(ax, ay, kx, ky, channel).unroll(ax).unroll(ay);
         if (i < unrolled.size()) st.unroll(kx).unroll(ky);
     }
+}
+
+// The backward-weights without shared memory, the default since 2026-12-07 (not yet timed on a GPU;
+// gpu.staged:1 builds the staged one). For each tap (kx, ky) it is a matrix product, filter_grad
+// (co, ci) = sum over positions p of output_grad (co, p) x input (ci, p + tap), scheduled as one:
+// a thread sums a register tile of 4 consecutive co x 8 consecutive ci over its share of the
+// positions, reading both operands through the cache (12 loads for 32 FMAs a position), stores
+// that tile of its partial gradient, and goes on to the next tap. A warp is 8 co threads x 4 ci
+// threads, so that one load of a warp reads one 128-byte line of the output gradient or of the
+// input, and a block (one warp) covers 32 co x 32 ci, a divisor of wide layers' channel counts (96,
+// 192). Inputs of at most 8 channels (a first layer's 1 or 3) take 32 co threads x 1 instead, a
+// block of 128 co x 8 ci, to waste fewer sums on channels that are not there. The taps are a loop
+// in the thread, not a grid dimension: Halide 14 cannot bound a register tile's tap to one value
+// when the tap comes from a fused block index, and indexes the tile with it (local memory).
+//
+// The shares are runs of rows of the batch's images taken one after the other, not whole images:
+// the staged schedule's shares of images left a first layer too few threads (at 3 -> 96 channels
+// it ran at 179 GFLOP/s on an H200, 1 -> 200 at 5x5 at 85). Their number is chosen to give the GPU
+// about 2^18 threads, bounded by the rows there are and by 128 MB of partial gradients; a
+// last kernel sums the partials in a fixed order.
+struct GpuCachedWeightsTile {
+    static constexpr int co = 4, ci = 8;                  // sums a thread
+    static constexpr int co_threads = 8, ci_threads = 4;  // a warp, and a block
+    static constexpr int narrow_co_threads = 32;          // inputs of at most `ci` channels
+};
+
+// filter_grad (co, kx, ky, ci) = dw = sum over r = (x, y, n) of output_grad (co, r.x, r.y, r.z) x
+// the padded input at the tap.
+inline void schedule_conv2d_backward_weights_gpu_cached(Halide::Func filter_grad, Halide::Func dw, Halide::RDom r,
+                                                        Halide::Expr batch, Halide::Expr channels_out,
+                                                        Halide::Expr channels_in, Halide::Expr taps) {
+    using namespace Halide;
+    using T = GpuCachedWeightsTile;
+    Expr rows = batch * r.y.extent();
+    Expr filter_elements = channels_out * channels_in * taps;
+    Expr threads_per_share = ((channels_out + T::co - 1) / T::co) * ((channels_in + T::ci - 1) / T::ci);
+    Expr shares = max(1, min(min((1 << 18) / max(threads_per_share, 1), rows), (32 << 20) / max(filter_elements, 1)));
+    Expr rows_per_share = (rows + shares - 1) / shares;
+
+    RVar all_rows("all_rows"), row_share("row_share"), row("row");
+    Var v("share");
+    dw.update()
+        .fuse(r.y, r.z, all_rows)
+        .split(all_rows, row_share, row, rows_per_share, TailStrategy::GuardWithIf);
+    Func partial = dw.update().rfactor(row_share, v);
+    sum_partial_gradients_in_fixed_order(filter_grad, dw, row_share);
+
+    // The partial gradients as a pure Func, so that a thread can compute its tile of them in
+    // registers and store it once.
+    Func tiles = partial.in(dw);
+    std::vector<Var> a = tiles.args();  // (co, kx, ky, ci, share)
+    Var cob("cob"), coi("coi"), cot("cot"), coj("coj"), cib("cib"), cii("cii"), cit("cit"), cij("cij");
+    tiles.compute_root();
+    Stage narrow = tiles.specialize(channels_in <= T::ci);
+    for (int co_threads : {T::narrow_co_threads, T::co_threads}) {
+        Stage st = co_threads == T::narrow_co_threads ? narrow : Stage(tiles);
+        const int ci_threads = co_threads == T::narrow_co_threads ? 1 : T::ci_threads;
+        // Past the last channel a tile reads clamped channels and its partials are not used.
+        st.split(a[0], cob, coi, T::co * co_threads, TailStrategy::RoundUp)
+            .split(coi, cot, coj, T::co)
+            .split(a[3], cib, cii, T::ci * ci_threads, TailStrategy::RoundUp)
+            .split(cii, cit, cij, T::ci)
+            .reorder(coj, cij, a[1], a[2], cot, cit, a[4], cob, cib)
+            // The shares in x, which CUDA allows 2^31 - 1 blocks (y and z: 65,535).
+            .gpu_blocks(a[4], cob, cib)
+            .gpu_threads(cot, cit)
+            .unroll(coj)
+            .unroll(cij);
+    }
+
+    std::vector<Var> p = partial.args();
+    partial.compute_at(tiles, a[1])
+        .store_in(MemoryType::Register)
+        .bound_extent(p[0], T::co)
+        .bound_extent(p[1], 1)
+        .bound_extent(p[2], 1)
+        .bound_extent(p[3], T::ci)
+        .bound_extent(p[4], 1)
+        .unroll(p[0])
+        .unroll(p[3]);
+    // Every position's 4 + 8 loads feed all 32 sums before the next position.
+    partial.update().reorder(p[0], p[3], r.x, row).unroll(p[0]).unroll(p[3]);
 }
 
 }  // namespace hnn

@@ -18,7 +18,8 @@
 // global memory. The activation (or its derivative) is a Func computed per register tile and
 // specialized on its kind there, so the convolution exists once per shape, not once per kind.
 //
-// Backward-weights: partial gradients per share of the images (an rfactor), each block a tile of
+// Backward-weights (with gpu.staged:1; by default the cached schedule of
+// conv2d_gpu_cached_schedule.h): partial gradients per share of the images (an rfactor), each block a tile of
 // 64 co x 16 ci for one (kx, ky) and one share, 4 co x 4 ci per thread (32 co x 8 ci, 2 x 2, for
 // inputs of at most 8 channels); per run of 32 x positions of a row it stages that run of the
 // output gradient and the matching input in shared memory. A last
@@ -28,6 +29,7 @@
 
 #include "activation_specialization.h"
 #include "conv2d_gpu_cached_schedule.h"
+#include "gpu_partial_gradient_sum.h"
 #include "kernel_shape_specializations.h"
 #include "schedule_params.h"
 #include "tile_bounds.h"
@@ -246,7 +248,7 @@ struct GpuWeightsTile {
 
 // filter_grad (co, kx, ky, ci) = dw = sum over r = (x, y, n). `parts` shares of the images, each
 // summed into its own partial gradient; `filter_elements` bounds the partials' memory.
-inline void schedule_conv2d_backward_weights_gpu(Halide::Func filter_grad, Halide::Func dw, Halide::RDom r,
+inline void schedule_conv2d_backward_weights_gpu_staged(Halide::Func filter_grad, Halide::Func dw, Halide::RDom r,
                                                  Halide::Func input_padded, Halide::Func output_grad, Expr batch,
                                                  Expr filter_elements, Expr stride, Expr channels_in) {
     using namespace Halide;
@@ -270,16 +272,7 @@ inline void schedule_conv2d_backward_weights_gpu(Halide::Func filter_grad, Halid
     Var v("share");
     dw.update().split(r.z, images_outer, images_inner, share, TailStrategy::GuardWithIf);
     Func partial = dw.update().rfactor(images_outer, v);
-
-    // The fixed-order sum over the shares, one thread per (co, kx, ky, ci).
-    std::vector<Var> g = filter_grad.args();
-    Var gco("gco"), gci("gci"), gcoi("gcoi"), gcii("gcii");
-    filter_grad.split(g[0], gco, gcoi, 32, TailStrategy::GuardWithIf)
-        .split(g[3], gci, gcii, 4, TailStrategy::GuardWithIf)
-        .reorder(gcoi, gcii, gco, gci, g[1], g[2])
-        .gpu_blocks(gco, gci, g[1])
-        .gpu_threads(gcoi, gcii);
-    dw.compute_at(filter_grad, gcoi);
+    sum_partial_gradients_in_fixed_order(filter_grad, dw, images_outer);
 
     // Blocks over (co tile, ci tile, share); kx and ky are host loops, so every (kx, ky) is a launch
     // whose blocks read one shifted window of the input.

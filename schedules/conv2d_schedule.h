@@ -67,10 +67,17 @@ inline bool stages_channel_chunks(const Halide::Target &t, const std::string &sc
     return t.has_gpu_feature() && ScheduleParams(schedule_knobs, t, conv_like_knobs()).has("staged");
 }
 
-// The knobs of the backward-weights schedule: its register tile, co vectors by ci.
+// The knobs of the backward-weights schedule: its register tile, co vectors by ci (staged: the GPU
+// schedule's).
 inline const std::set<std::string> &conv_backward_weights_knobs() {
-    static const std::set<std::string> knobs{"tile_co", "tile_ci", "run_positions"};
+    static const std::set<std::string> knobs{"tile_co", "tile_ci", "run_positions", "staged"};
     return knobs;
+}
+
+// Whether a backward-weights for target t, with these schedule_knobs, runs the staged GPU schedule
+// (gpu.staged:1), which stages whole runs of 32 x positions: the generator clamps those reads.
+inline bool stages_position_runs(const Halide::Target &t, const std::string &schedule_knobs) {
+    return t.has_gpu_feature() && ScheduleParams(schedule_knobs, t, conv_backward_weights_knobs()).has("staged");
 }
 
 // Shared by forward and backward-data, which have the same shape: a pure output (c, x, y, n) fed by
@@ -548,14 +555,22 @@ inline void schedule_conv2d_backward_weights(const Halide::Target &t, Halide::Fu
                                              const BackwardWeightsSizes &sizes,
                                              const ScheduleParams &p = ScheduleParams()) {
     if (t.has_gpu_feature()) {
-        // A gpu.* knob here would be silently ignored: refuse it, as an unknown knob is refused.
-        check_knob(p.empty(), "hnn: the GPU backward-weights schedule has no knobs");
-        schedule_conv2d_backward_weights_gpu(
-            filter_grad, dw, r, input_padded, output_grad, sizes.batch,
-            sizes.channels_out * sizes.kernel_width * sizes.kernel_height * sizes.channels_in, sizes.stride,
-            sizes.channels_in);
+        // Any other gpu.* knob here would be silently ignored: refuse it, as an unknown knob is refused.
+        check_knob(!p.has("tile_co") && !p.has("tile_ci") && !p.has("run_positions"),
+                   "hnn: the GPU backward-weights schedule has one knob, gpu.staged");
+        Halide::Expr taps = sizes.kernel_width * sizes.kernel_height;
+        if (!p.has("staged")) {
+            schedule_conv2d_backward_weights_gpu_cached(filter_grad, dw, r, sizes.batch, sizes.channels_out,
+                                                        sizes.channels_in, taps);
+            return;
+        }
+        check_knob(p.get("staged", 1) == 1, "hnn: gpu.staged is 1 or absent");
+        schedule_conv2d_backward_weights_gpu_staged(filter_grad, dw, r, input_padded, output_grad, sizes.batch,
+                                                    sizes.channels_out * taps * sizes.channels_in, sizes.stride,
+                                                    sizes.channels_in);
         return;
     }
+    check_knob(!p.has("staged"), "hnn: staged is a knob of the GPU schedule only (gpu.staged)");
     schedule_conv2d_backward_weights_cpu(t, filter_grad, dw, r, input_padded, output_grad, sizes, p);
 }
 

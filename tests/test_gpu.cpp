@@ -170,8 +170,9 @@ TEST_CASE("convolution forward, backward-data and backward-weights match the CPU
         {5, 9, 8, 8, 1, 4, 1, "same"},    {6, 10, 13, 11, 1, 3, 3, "valid"},
         // Inputs of 1 channel (backward-weights' narrow tiles), at stride 2 and 5x5 as celu7's first layer.
         {1, 20, 9, 9, 2, 3, 2, "same"},   {1, 33, 10, 9, 2, 5, 1, "same"},
-        // A filter big enough that backward-weights splits the 9 images into shares of several.
-        {256, 256, 4, 4, 9, 3, 1, "same"},
+        // A filter big enough that the default backward-weights sums shares of 2 rows (at most 128 MB
+        // of partials: 56 shares for 99 rows), which cross images of 11 rows, the last share 1 row.
+        {256, 256, 4, 11, 9, 3, 1, "same"},
     };
     const std::vector<ActivationKind> &kinds = all_activations();
     for (ActivationKind k : kinds) {
