@@ -182,8 +182,16 @@ inline void schedule_conv2d_backward_weights_gpu_cached(Halide::Func filter_grad
         .bound_extent(p[4], 1)
         .unroll(p[0])
         .unroll(p[3]);
-    // Every position's 4 + 8 loads feed all 32 sums before the next position.
-    partial.update().reorder(p[0], p[3], r.x, row).unroll(p[0]).unroll(p[3]);
+    // Every position's 4 + 8 loads feed all 32 sums before the next position; two positions an
+    // iteration: the generated CUDA's loop is 207 instructions for 64 FMAs and 24 loads, against
+    // 115 for 32 and 12 one position at a time.
+    RVar x_pair("x_pair"), x_in_pair("x_in_pair");
+    partial.update()
+        .split(r.x, x_pair, x_in_pair, 2, TailStrategy::GuardWithIf)
+        .reorder(p[0], p[3], x_in_pair, x_pair, row)
+        .unroll(p[0])
+        .unroll(p[3])
+        .unroll(x_in_pair);
 }
 
 }  // namespace hnn
