@@ -135,10 +135,17 @@ inline void schedule_conv2d_backward_weights_gpu_cached(Halide::Func filter_grad
                                                         Halide::Expr channels_in, Halide::Expr taps) {
     using namespace Halide;
     using T = GpuCachedWeightsTile;
+    Expr narrow = channels_in <= T::ci;
+    Expr block_co = select(narrow, T::narrow_co_threads, T::co_threads) * T::co;
+    Expr block_ci = select(narrow, 1, T::ci_threads) * T::ci;
+    Expr rounded_co = (channels_out + block_co - 1) / block_co * block_co;
+    Expr rounded_ci = (channels_in + block_ci - 1) / block_ci * block_ci;
+    Expr threads_per_share = (rounded_co / T::co) * (rounded_ci / T::ci);
+    // What a share's partials take, with the tiles past the last channels (8 input channels for 1 in
+    // a first layer): 256 x 8 x 25 elements at celu7's 1 -> 200 5x5 against its filter's 5,000.
+    Expr share_elements = rounded_co * rounded_ci * taps;
     Expr rows = batch * r.y.extent();
-    Expr filter_elements = channels_out * channels_in * taps;
-    Expr threads_per_share = ((channels_out + T::co - 1) / T::co) * ((channels_in + T::ci - 1) / T::ci);
-    Expr shares = max(1, min(min((1 << 18) / max(threads_per_share, 1), rows), (32 << 20) / max(filter_elements, 1)));
+    Expr shares = max(1, min(min((1 << 18) / threads_per_share, rows), (32 << 20) / share_elements));
     Expr rows_per_share = (rows + shares - 1) / shares;
 
     RVar all_rows("all_rows"), row_share("row_share"), row("row");
@@ -155,9 +162,9 @@ inline void schedule_conv2d_backward_weights_gpu_cached(Halide::Func filter_grad
     std::vector<Var> a = tiles.args();  // (co, kx, ky, ci, share)
     Var cob("cob"), coi("coi"), cot("cot"), coj("coj"), cib("cib"), cii("cii"), cit("cit"), cij("cij");
     tiles.compute_root();
-    Stage narrow = tiles.specialize(channels_in <= T::ci);
+    Stage narrow_tiles = tiles.specialize(narrow);
     for (int co_threads : {T::narrow_co_threads, T::co_threads}) {
-        Stage st = co_threads == T::narrow_co_threads ? narrow : Stage(tiles);
+        Stage st = co_threads == T::narrow_co_threads ? narrow_tiles : Stage(tiles);
         const int ci_threads = co_threads == T::narrow_co_threads ? 1 : T::ci_threads;
         // Past the last channel a tile reads clamped channels and its partials are not used.
         st.split(a[0], cob, coi, T::co * co_threads, TailStrategy::RoundUp)
