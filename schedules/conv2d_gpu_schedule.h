@@ -127,7 +127,7 @@ inline void schedule_conv_like_gpu(GpuConvLike s, const ScheduleKnobs &knobs) {
             .gpu_tile(w[0], wkc, wo, wko, wi, wki, 32, 4, TailStrategy::GuardWithIf);
     }
     if (!knobs.params.has("staged")) {
-        schedule_conv_like_gpu_cached(s.out, s.acc, s.epilogue, s.channel, s.kx, s.ky, s.kernel_width,
+        schedule_conv_like_gpu_cached(s.out, s.acc, s.epilogue, s.padded, s.channel, s.kx, s.ky, s.kernel_width,
                                       s.kernel_height, s.stride, s.kind, s.from_output, knobs);
         return;
     }
