@@ -560,8 +560,8 @@ inline void schedule_conv2d_backward_weights(const Halide::Target &t, Halide::Fu
                    "hnn: the GPU backward-weights schedule has one knob, gpu.staged");
         Halide::Expr taps = sizes.kernel_width * sizes.kernel_height;
         if (!p.has("staged")) {
-            schedule_conv2d_backward_weights_gpu_cached(filter_grad, dw, r, sizes.batch, sizes.channels_out,
-                                                        sizes.channels_in, taps);
+            schedule_conv2d_backward_weights_gpu_cached(filter_grad, dw, r, input_padded, sizes.batch,
+                                                        sizes.channels_out, sizes.channels_in, taps);
             return;
         }
         check_knob(p.get("staged", 1) == 1, "hnn: gpu.staged is 1 or absent");
