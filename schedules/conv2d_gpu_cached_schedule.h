@@ -126,8 +126,9 @@ inline void schedule_conv_like_gpu_cached(Halide::Func out, Halide::Func acc, Ha
 // gpu.staged:1 builds the staged one). For each tap (kx, ky) it is a matrix product, filter_grad
 // (co, ci) = sum over positions p of output_grad (co, p) x input (ci, p + tap), scheduled as one:
 // a thread sums a register tile of 4 consecutive co x 8 consecutive ci over its share of the
-// positions, reading both operands through the cache (12 loads for 32 FMAs a position), stores
-// that tile of its partial gradient, and goes on to the next tap. A warp is 8 co threads x 4 ci
+// positions, reading both operands through the cache (12 loads for 32 FMAs a position; the input
+// zero-padded once beforehand), stores that tile of its partial gradient, and goes on to the next
+// tap. A warp is 8 co threads x 4 ci
 // threads, so that one load of a warp reads one 128-byte line of the output gradient or of the
 // input, and a block (one warp) covers 32 co x 32 ci, a divisor of wide layers' channel counts (96,
 // 192). Inputs of at most 8 channels (a first layer's 1 or 3) take 32 co threads x 1 instead, a

@@ -170,8 +170,8 @@ TEST_CASE("convolution forward, backward-data and backward-weights match the CPU
         {5, 9, 8, 8, 1, 4, 1, "same"},    {6, 10, 13, 11, 1, 3, 3, "valid"},
         // Inputs of 1 channel (backward-weights' narrow tiles), at stride 2 and 5x5 as celu7's first layer.
         {1, 20, 9, 9, 2, 3, 2, "same"},   {1, 33, 10, 9, 2, 5, 1, "same"},
-        // A filter big enough that the default backward-weights sums shares of 2 rows (at most 128 MB
-        // of partials: 56 shares for 99 rows), which cross images of 11 rows, the last share 1 row.
+        // A filter big enough that the default backward-weights sums shares of 2 rows (128 MB of
+        // partials hold 56 shares of its 99 rows: 50 of 2), which cross images of 11 rows, the last 1.
         {256, 256, 4, 11, 9, 3, 1, "same"},
     };
     const std::vector<ActivationKind> &kinds = all_activations();
