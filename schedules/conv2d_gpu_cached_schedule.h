@@ -33,14 +33,16 @@
 
 namespace hnn {
 
-// A zero-padded (c, x, y, n) Func written by a kernel of its own before the convolution reads it,
-// so that the convolution's loads need no select each (36 in the forward's loop over channels at
-// 3x3: its 6 x 6 footprint), and repeated reads of one value can be merged.
-inline void compute_padded_once(Halide::Func padded) {
+// A (c, x, y, n) Func the convolution reads, written first by a kernel of its own: a zero-padded
+// input or output gradient, so that the convolution's loads need no select each (36 in the
+// forward's loop over channels at 3x3: its 6 x 6 footprint) and repeated reads of one value can be
+// merged; a channel-clamped output gradient, so that neighbouring channels are read at constant
+// offsets from one address rather than an address computed for each.
+inline void compute_copy_first(Halide::Func f) {
     using namespace Halide;
-    std::vector<Var> v = padded.args();
+    std::vector<Var> v = f.args();
     Var yn("yn"), co("co"), xo("xo"), ci("ci"), xi("xi");
-    padded.compute_root()
+    f.compute_root()
         .fuse(v[2], v[3], yn)
         .gpu_tile(v[0], v[1], co, xo, ci, xi, 32, 4, TailStrategy::GuardWithIf)
         .gpu_blocks(yn);
@@ -100,7 +102,7 @@ inline void schedule_conv_like_gpu_cached(Halide::Func out, Halide::Func acc, Ha
         .unroll(ey);
     specialize_on_activation(epilogue, kind, knobs.activation_kinds, from_output);
 
-    compute_padded_once(padded);
+    compute_copy_first(padded);
 
     Var ac = acc.args()[0], ax = acc.args()[1], ay = acc.args()[2];
     acc.compute_at(out, lane)
@@ -126,9 +128,9 @@ inline void schedule_conv_like_gpu_cached(Halide::Func out, Halide::Func acc, Ha
 // gpu.staged:1 builds the staged one). For each tap (kx, ky) it is a matrix product, filter_grad
 // (co, ci) = sum over positions p of output_grad (co, p) x input (ci, p + tap), scheduled as one:
 // a thread sums a register tile of 4 consecutive co x 8 consecutive ci over its share of the
-// positions, reading both operands through the cache (12 loads for 32 FMAs a position; the input
-// zero-padded once beforehand), stores that tile of its partial gradient, and goes on to the next
-// tap. A warp is 8 co threads x 4 ci
+// positions, reading both operands through the cache (12 loads for 32 FMAs a position, from copies
+// of the zero-padded input and the channel-clamped output gradient written first), stores that tile
+// of its partial gradient, and goes on to the next tap. A warp is 8 co threads x 4 ci
 // threads, so that one load of a warp reads one 128-byte line of the output gradient or of the
 // input, and a block (one warp) covers 32 co x 32 ci, a divisor of wide layers' channel counts (96,
 // 192). Inputs of at most 8 channels (a first layer's 1 or 3) take 32 co threads x 1 instead, a
@@ -150,12 +152,13 @@ struct GpuCachedWeightsTile {
 // filter_grad (co, kx, ky, ci) = dw = sum over r = (x, y, n) of output_grad (co, r.x, r.y, r.z) x
 // the padded input at the tap.
 inline void schedule_conv2d_backward_weights_gpu_cached(Halide::Func filter_grad, Halide::Func dw, Halide::RDom r,
-                                                        Halide::Func input_padded, Halide::Expr batch,
-                                                        Halide::Expr channels_out, Halide::Expr channels_in,
-                                                        Halide::Expr taps) {
+                                                        Halide::Func input_padded, Halide::Func output_grad,
+                                                        Halide::Expr batch, Halide::Expr channels_out,
+                                                        Halide::Expr channels_in, Halide::Expr taps) {
     using namespace Halide;
     using T = GpuCachedWeightsTile;
-    compute_padded_once(input_padded);
+    compute_copy_first(input_padded);
+    compute_copy_first(output_grad);
     Expr narrow = channels_in <= T::ci;
     Expr block_co = select(narrow, T::narrow_co_threads, T::co_threads) * T::co;
     Expr block_ci = select(narrow, 1, T::ci_threads) * T::ci;
@@ -213,9 +216,9 @@ inline void schedule_conv2d_backward_weights_gpu_cached(Halide::Func filter_grad
         .unroll(p[0])
         .unroll(p[3]);
     // Every position's 4 + 8 loads feed all 32 sums before the next position: the generated CUDA's
-    // loop is 66 instructions for 32 FMAs and 12 loads, the 8 input channels read at constant
-    // offsets from one address (the padded input has no clamp on channels; the clamped output
-    // gradient takes an address a channel).
+    // loop is 53 instructions for 32 FMAs and 12 loads, each operand's channels read at constant
+    // offsets from one address (66 reading the clamped output gradient where it is, an address a
+    // channel; 115 reading the padding too).
     partial.update().reorder(p[0], p[3], r.x, row).unroll(p[0]).unroll(p[3]);
 }
 

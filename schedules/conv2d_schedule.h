@@ -560,7 +560,7 @@ inline void schedule_conv2d_backward_weights(const Halide::Target &t, Halide::Fu
                    "hnn: the GPU backward-weights schedule has one knob, gpu.staged");
         Halide::Expr taps = sizes.kernel_width * sizes.kernel_height;
         if (!p.has("staged")) {
-            schedule_conv2d_backward_weights_gpu_cached(filter_grad, dw, r, input_padded, sizes.batch,
+            schedule_conv2d_backward_weights_gpu_cached(filter_grad, dw, r, input_padded, output_grad, sizes.batch,
                                                         sizes.channels_out, sizes.channels_in, taps);
             return;
         }
