@@ -7,12 +7,13 @@
 #   2. hnn bench --device cuda --pytorch for allconv (width 96, batch 128, cifar10) and celu7
 #      (width 200, batch 100): every op, and the training step against PyTorch+cuDNN's in the
 #      same run;
-#   3. the training step of allconv with the default hnn and each variant the bundle holds, one
-#      after the other.
+#   3. each variant the bundle holds: allconv's convolutions op by op and its training step, so
+#      that the log compares every pass of every schedule with step 2's default in one visit (a
+#      knob such as gpu.staged switches all three passes; the step alone cannot tell which won).
 # Every log goes to $OUT (default: build-gpu/check); the summary to standard output. A step that
 # fails or passes its time limit is reported and the next one runs. Limits in seconds:
-# HNN_GPU_CHECK_TESTS (default 180), HNN_GPU_CHECK_BENCH (120 each), HNN_GPU_CHECK_STEP (45 each):
-# with one variant, under the 10 minutes the device tool gives one command.
+# HNN_GPU_CHECK_TESTS (default 180), HNN_GPU_CHECK_BENCH (120 each), HNN_GPU_CHECK_VARIANT (100
+# each): with one variant, under the 10 minutes the device tool gives one command.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bundle_archive=build-gpu/bundle.tar.xz
@@ -55,15 +56,11 @@ step cuda_tests "${HNN_GPU_CHECK_TESTS:-180}" "$bundle/hnn_cuda_tests"
 step bench_allconv "${HNN_GPU_CHECK_BENCH:-120}" "$bundle/hnn" "${bench_allconv[@]}" --repeats 20 --warmup 5 "${pytorch[@]}"
 step bench_celu7 "${HNN_GPU_CHECK_BENCH:-120}" "$bundle/hnn" bench --device cuda --model celu7 --width 200 --batch 100 \
     --repeats 10 --warmup 3 "${pytorch[@]}"
-# The variants' steps between two of the default's, so that a drift of the machine shows.
-variants=("$bundle"/hnn-variant-*)
-if [ -e "${variants[0]}" ]; then
-    run=0
-    for hnn in "$bundle/hnn" "${variants[@]}" "$bundle/hnn"; do
-        run=$((run + 1))
-        step "step${run}_$(basename "$hnn")" "${HNN_GPU_CHECK_STEP:-45}" "$hnn" "${bench_allconv[@]}" --only pool \
-            --repeats 20 --warmup 5
-    done
-fi
+# Each variant's convolutions and step (fewer runs than step 2's: its limit is shorter).
+for hnn in "$bundle"/hnn-variant-*; do
+    [ -e "$hnn" ] || continue
+    step "conv_$(basename "$hnn")" "${HNN_GPU_CHECK_VARIANT:-100}" "$hnn" "${bench_allconv[@]}" --only conv \
+        --repeats 10 --warmup 3
+done
 echo "gpu-check: logs in $out; $([ "$failed" = 0 ] && echo "every step passed" || echo "a step failed")"
 exit "$failed"
