@@ -3,12 +3,12 @@
 // gpu.staged:1 builds the staged schedules of conv2d_gpu_schedule.h instead). Backward-weights is
 // the last function here. In forward and backward-data each thread sums one output channel at a
 // tile of positions over the whole reduction in its registers, reading the input and the filter
-// through the cache, as apps/cuda_mat_mul's schedule reads its matrices. The staged schedule keeps a block's sums in shared memory across its channel chunks
-// (Halide 14 cannot give each thread its slice of a block-level register allocation without
-// gpu_lanes, which only CUDA lowers), so every chunk costs two barriers and a pass through shared
-// memory, and its shared allocation caps an H200 at 5 blocks a multiprocessor (15% occupancy
-// measured at 4 rows, 10% of the fp32 peak). Here nothing is shared and nothing waits: occupancy is
-// bounded by registers alone.
+// through the cache, as apps/cuda_mat_mul's schedule reads its matrices. The staged schedule keeps
+// a block's sums in shared memory across its channel chunks (Halide 14 cannot give each thread its
+// slice of a block-level register allocation without gpu_lanes, which only CUDA lowers), so every
+// chunk costs two barriers and a pass through shared memory, and its shared allocation caps an H200
+// at 5 blocks a multiprocessor (15% occupancy measured at 4 rows, 10% of the fp32 peak). Here
+// nothing is shared and nothing waits: occupancy is bounded by registers alone.
 //
 // The layout follows apps/conv_layer's GPU schedule: the 32 lanes of a warp are 32 consecutive
 // output channels at the same positions, so a filter load is one coalesced 128-byte line and an
@@ -66,8 +66,9 @@ struct GpuCachedTile {
     }
 };
 
-// out, acc, epilogue, channel, kx, ky, kernel_width, kernel_height, stride, kind and from_output as
-// GpuConvLike's (conv2d_gpu_schedule.h); the weights and the padded input are read where they are.
+// out, acc, epilogue, padded, channel, kx, ky, kernel_width, kernel_height, stride, kind and
+// from_output as GpuConvLike's (conv2d_gpu_schedule.h); the weights are read where they are, the
+// padded input from a copy written first.
 inline void schedule_conv_like_gpu_cached(Halide::Func out, Halide::Func acc, Halide::Func epilogue,
                                           Halide::Func padded, Halide::RVar channel, Halide::RVar kx, Halide::RVar ky,
                                           Halide::Expr kernel_width, Halide::Expr kernel_height,

@@ -19,11 +19,11 @@
 // specialized on its kind there, so the convolution exists once per shape, not once per kind.
 //
 // Backward-weights (with gpu.staged:1; by default the cached schedule of
-// conv2d_gpu_cached_schedule.h): partial gradients per share of the images (an rfactor), each block a tile of
-// 64 co x 16 ci for one (kx, ky) and one share, 4 co x 4 ci per thread (32 co x 8 ci, 2 x 2, for
-// inputs of at most 8 channels); per run of 32 x positions of a row it stages that run of the
-// output gradient and the matching input in shared memory. A last
-// kernel sums the partials in a fixed order: results do not depend on how blocks are scheduled.
+// conv2d_gpu_cached_schedule.h): partial gradients per share of the images (an rfactor), each block
+// a tile of 64 co x 16 ci for one (kx, ky) and one share, 4 co x 4 ci per thread (32 co x 8 ci, 2 x
+// 2, for inputs of at most 8 channels); per run of 32 x positions of a row it stages that run of the
+// output gradient and the matching input in shared memory. A last kernel sums the partials in a
+// fixed order: results do not depend on how blocks are scheduled.
 
 #include "Halide.h"
 
@@ -249,8 +249,9 @@ struct GpuWeightsTile {
 // filter_grad (co, kx, ky, ci) = dw = sum over r = (x, y, n). `parts` shares of the images, each
 // summed into its own partial gradient; `filter_elements` bounds the partials' memory.
 inline void schedule_conv2d_backward_weights_gpu_staged(Halide::Func filter_grad, Halide::Func dw, Halide::RDom r,
-                                                 Halide::Func input_padded, Halide::Func output_grad, Expr batch,
-                                                 Expr filter_elements, Expr stride, Expr channels_in) {
+                                                        Halide::Func input_padded, Halide::Func output_grad,
+                                                        Expr batch, Expr filter_elements, Expr stride,
+                                                        Expr channels_in) {
     using namespace Halide;
     constexpr int run = 32;
     // 4 x 4 per thread: 8 shared loads feed 16 FMAs. A first layer's 1 or 3 input channels would

@@ -556,8 +556,10 @@ inline void schedule_conv2d_backward_weights(const Halide::Target &t, Halide::Fu
                                              const ScheduleParams &p = ScheduleParams()) {
     if (t.has_gpu_feature()) {
         // Any other gpu.* knob here would be silently ignored: refuse it, as an unknown knob is refused.
-        check_knob(!p.has("tile_co") && !p.has("tile_ci") && !p.has("run_positions"),
-                   "hnn: the GPU backward-weights schedule has one knob, gpu.staged");
+        for (const std::string &knob : conv_backward_weights_knobs()) {
+            check_knob(knob == "staged" || !p.has(knob),
+                       "hnn: the GPU backward-weights schedule has one knob, gpu.staged");
+        }
         Halide::Expr taps = sizes.kernel_width * sizes.kernel_height;
         if (!p.has("staged")) {
             schedule_conv2d_backward_weights_gpu_cached(filter_grad, dw, r, input_padded, output_grad, sizes.batch,
