@@ -120,7 +120,10 @@ struct WinogradConv {
 // for a 3x3 filter, by the transforms f. filter(co, kx, ky, ci) may be any Func of that shape
 // (backward-data passes the flipped, transposed filter); input_padded is zero outside the image.
 // Images are taken in groups of at least group_tiles tiles (the schedule's choice), but the batch
-// in at least 8 groups, so that threads get even shares.
+// in at least 8 groups, so that threads get even shares; or, with group_tiles kWinogradWholeBatch
+// (a GPU's: its blocks need no shares), in one group.
+constexpr int kWinogradWholeBatch = 0;
+
 inline WinogradConv define_conv2d_winograd(Halide::Func input_padded, Halide::Func filter, Halide::Func bias,
                                            Expr in_channels, Expr output_width, Expr output_height, Expr batch,
                                            Expr pad_x, Expr pad_y, const WinogradTransforms &f, int group_tiles) {
@@ -132,7 +135,9 @@ inline WinogradConv define_conv2d_winograd(Halide::Func input_padded, Halide::Fu
     w.transforms = &f;
     const Expr tiles_x = winograd_tiles_along(output_width, f);
     const Expr tiles_per_image = tiles_x * winograd_tiles_along(output_height, f);
-    w.images_per_group = max(1, min((group_tiles + tiles_per_image - 1) / tiles_per_image, (batch + 7) / 8));
+    w.images_per_group = group_tiles == kWinogradWholeBatch
+                             ? batch
+                             : max(1, min((group_tiles + tiles_per_image - 1) / tiles_per_image, (batch + 7) / 8));
 
     w.filter_transformed = Func("winograd_filter");
     Expr u = 0.0f;
@@ -169,6 +174,14 @@ inline WinogradConv define_conv2d_winograd(Halide::Func input_padded, Halide::Fu
     w.tiles(co, tile_a, tile_b, t, g) += coefficient * w.product(co, t, point_x, point_y, g);
 
     w.conv = Func("conv");
+    if (group_tiles == kWinogradWholeBatch) {
+        // No remainder by the group's size: Halide 14 bounds one by a non-constant divisor by [0,
+        // divisor - 1] even at a single n, and a GPU thread computing one tile would be given all
+        // of its group's images' tiles.
+        w.conv(co, x, y, n) =
+            w.tiles(co, x % f.outputs, y % f.outputs, x / f.outputs + tiles_x * (y / f.outputs) + tiles_per_image * n, 0);
+        return w;
+    }
     w.conv(co, x, y, n) = w.tiles(co, x % f.outputs, y % f.outputs,
                                   x / f.outputs + tiles_x * (y / f.outputs) + tiles_per_image * (n % w.images_per_group),
                                   n / w.images_per_group);

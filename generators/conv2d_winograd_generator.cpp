@@ -12,6 +12,7 @@
 #include "channel_reduction_schedule.h"
 #include "conv2d_algorithm.h"
 #include "conv2d_estimates.h"
+#include "conv2d_winograd_gpu_schedule.h"
 #include "conv2d_winograd_schedule.h"
 
 namespace hnn {
@@ -22,6 +23,17 @@ using namespace Halide;
 // F(2x2, 3x3) or F(4x4, 3x3) (conv2d_winograd_algorithm.h), by outputs per tile along each axis.
 const WinogradTransforms &winograd_transforms(int tile_outputs) {
     return tile_outputs == 4 ? winograd_f4x4() : winograd_f2x2();
+}
+
+// The forward's and backward-data's register tile and groups of images. The GPU schedule has no
+// knobs yet; its groups are as large as the algorithm allows.
+WinogradTile winograd_tile(const Target &t, const std::string &schedule_knobs) {
+    const ScheduleParams knobs(schedule_knobs, t, winograd_knob_names());
+    if (t.has_gpu_feature()) {
+        check_knob(knobs.empty(), "hnn: the GPU Winograd convolutions have no schedule knobs");
+        return {1, 1, WinogradGpuTile::group_tiles};
+    }
+    return winograd_register_tile(t, knobs);
 }
 
 class Conv2dWinogradForward : public Generator<Conv2dWinogradForward> {
@@ -51,7 +63,7 @@ public:
     WinogradTile tile;
 
     void generate() {
-        tile = winograd_register_tile(get_target(), ScheduleParams(schedule_knobs, get_target(), winograd_knob_names()));
+        tile = winograd_tile(get_target(), schedule_knobs);
         const Expr out_channels = filter.dim(0).extent();
         // Channels clamped: a schedule may transform whole vectors of channels past the last.
         Func input_bounded = clamp_dimension(input, 0, input.dim(0).extent(), "input_bounded");
@@ -65,7 +77,11 @@ public:
         w = define_conv2d_winograd(input_padded, filter_bounded, bias_bounded, input.dim(0).extent(), output_width,
                                    input.dim(2).extent() + 2 * pad_y - 2, input.dim(3).extent(), pad_x, pad_y, f,
                                    tile.group_tiles);
-        activated(co, x, y, n) = activation(act.kind, w.conv(co, x, y, n), act.at(co, x, y, n));
+        // The GPU schedule computes the activation for a tile's m x m outputs, also past the last
+        // row and column, and (Halide's guards being where they are) past the last channel.
+        const bool gpu = get_target().has_gpu_feature();
+        ActivationParams p = act.at(gpu ? min(co, out_channels - 1) : Expr(co), x, y, n);
+        activated(co, x, y, n) = activation(act.kind, w.conv(co, x, y, n), p);
         if (keep_pre_activation) {
             output(co, x, y, n) = Tuple(activated(co, x, y, n), w.conv(co, x, y, n));
         } else {
@@ -84,6 +100,11 @@ public:
             output_width.set_estimate(e.ow);
             act.set_estimates(e.act, e.co);
             output.set_estimates({{0, e.co}, {0, e.ow}, {0, e.oh}, {0, e.n}});
+            return;
+        }
+        if (get_target().has_gpu_feature()) {
+            schedule_conv2d_winograd_gpu(output, w, input_padded, activated, act.kind,
+                                         compiled_activation_kinds(activation_kinds));
             return;
         }
         schedule_conv2d_winograd(get_target(), tile, output, w, input_padded, activated, act.kind,
@@ -116,7 +137,7 @@ public:
     WinogradTile tile;
 
     void generate() {
-        tile = winograd_register_tile(get_target(), ScheduleParams(schedule_knobs, get_target(), winograd_knob_names()));
+        tile = winograd_tile(get_target(), schedule_knobs);
         // input_grad's width numbers the tiles; it cannot be read before input_grad is defined, and
         // input_saved has its shape (the runtime passes input_grad itself for identity).
         const Expr in_channels = filter.dim(3).extent();
@@ -136,6 +157,12 @@ public:
         // Clamped as in conv2d_backward_data: the epilogue runs over whole vectors of channels.
         ActivationParams p = act.at(min(ci, in_channels - 1), x, y, n);
         Func saved_bounded = clamp_dimension(input_saved, 0, in_channels, "saved_channels_bounded");
+        if (get_target().has_gpu_feature()) {
+            // The GPU schedule's threads compute the derivative for a tile's m x m positions, also
+            // past the last row and column.
+            saved_bounded = clamp_dimension(clamp_dimension(saved_bounded, 1, input_saved.dim(1).extent(), "saved_bounded"),
+                                            2, input_saved.dim(2).extent(), "saved_rows_bounded");
+        }
         derivative(ci, x, y, n) = activation_derivative(act.kind, saved_bounded(ci, x, y, n), derivative_from_output, p);
         input_grad(ci, x, y, n) = w.conv(ci, x, y, n) * derivative(ci, x, y, n);
     }
@@ -151,6 +178,11 @@ public:
             pad_y.set_estimate(e.pad_y);
             act.set_estimates(e.act, e.ci);
             input_grad.set_estimates({{0, e.ci}, {0, e.w}, {0, e.h}, {0, e.n}});
+            return;
+        }
+        if (get_target().has_gpu_feature()) {
+            schedule_conv2d_winograd_gpu(input_grad, w, output_grad_padded, derivative, act.kind,
+                                         compiled_activation_kinds(activation_kinds), derivative_from_output);
             return;
         }
         schedule_conv2d_winograd(get_target(), tile, input_grad, w, output_grad_padded, derivative, act.kind,

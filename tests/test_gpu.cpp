@@ -187,6 +187,47 @@ TEST_CASE("convolution forward, backward-data and backward-weights match the CPU
     }
 }
 
+namespace {
+
+// The process-wide --conv-algorithm for one test case.
+struct ConvAlgorithmScope {
+    explicit ConvAlgorithmScope(ConvAlgorithm a) { set_conv_algorithm(a); }
+    ~ConvAlgorithmScope() { set_conv_algorithm(ConvAlgorithm::automatic); }
+    ConvAlgorithmScope(const ConvAlgorithmScope &) = delete;
+    ConvAlgorithmScope &operator=(const ConvAlgorithmScope &) = delete;
+};
+
+}  // namespace
+
+TEST_CASE("Winograd forward and backward-data match the CPU's", "[gpu]") {
+    require_gpu_or_skip();
+    // Partial tiles at the right and bottom edges (odd sizes, and sizes that are not multiples of
+    // 4), channel counts that are not multiples of the 32-channel lanes or the 4-channel register
+    // tile, batches that leave the last group of images partial (9: groups of 2) or hold one image,
+    // each padding, and a 2x2 output (one tile, mostly outside it).
+    const std::vector<ConvCase> cases = {
+        {3, 37, 9, 7, 1, 3, 1, "same"},  {33, 9, 10, 6, 9, 3, 1, "same"}, {40, 70, 7, 7, 3, 3, 1, "valid"},
+        {17, 33, 6, 9, 2, 3, 1, "1x0"},  {32, 64, 4, 4, 9, 3, 1, "valid"},
+    };
+    const std::vector<ActivationKind> &kinds = all_activations();
+    for (ConvAlgorithm algorithm : {ConvAlgorithm::winograd, ConvAlgorithm::winograd4x4}) {
+        ConvAlgorithmScope scope(algorithm);
+        const ConvMethod expected =
+            algorithm == ConvAlgorithm::winograd ? ConvMethod::winograd_2x2 : ConvMethod::winograd_4x4;
+        for (size_t i = 0; i < cases.size(); i++) {
+            const ConvCase &c = cases[i];
+            const Conv2dGeometry g = conv2d_geometry(c.width, c.height, 3, 3, 1, parse_padding(c.padding));
+            for (ConvPass pass : {ConvPass::forward, ConvPass::backward_data}) {
+                REQUIRE(conv_method(pass, gpu, c.ci, c.co, 3, 3, g, c.width, c.height, c.batch) == expected);
+            }
+            Activation a;
+            a.kind = kinds[(i * 3 + (algorithm == ConvAlgorithm::winograd ? 0 : 1)) % kinds.size()];
+            INFO(conv_method_name(expected));
+            compare_conv(c, a);
+        }
+    }
+}
+
 TEST_CASE("pooling matches the CPU kernels", "[gpu]") {
     require_gpu_or_skip();
     Tensor in = random_tensor({21, 7, 7, 2}), dout = random_tensor({21, 3, 3, 2}), gdout_pool = random_tensor({21, 2});

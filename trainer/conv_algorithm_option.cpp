@@ -4,12 +4,13 @@ namespace hnn {
 
 void add_conv_algorithm_option(CLI::App *cmd, std::string &value) {
     cmd->add_option("--conv-algorithm", value,
-                    "3x3 stride-1 convs on the CPU: direct, winograd (F(2x2,3x3): 2.25x fewer multiply-adds), "
+                    "3x3 stride-1 convs: direct, winograd (F(2x2,3x3): 2.25x fewer multiply-adds; on a GPU the "
+                    "forward and backward-data only), "
                     "winograd4x4 (F(4x4,3x3): 4x fewer, at about 6x F(2x2)'s rounding error) or auto "
                     "(winograd where it runs faster: at least 32 channels in and out, and from a batch of 32 any image, else 12x12 positions "
                     "(backward-weights 4x4); F(4x4), in AVX-512 code, where the sum "
                     "runs over at least 128 channels (backward-weights: in and out) on at least 21x21 positions, "
-                    "in AVX2 code on 21x21 positions (backward-weights 13x13))")
+                    "in AVX2 code on 21x21 positions (backward-weights 13x13); on a GPU direct)")
         ->check(CLI::IsMember({"auto", "direct", "winograd", "winograd4x4"}))
         ->capture_default_str();
 }

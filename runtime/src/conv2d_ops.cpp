@@ -199,6 +199,12 @@ constexpr int kWinograd4x4MinChannels = 128, kWinograd4x4MinTiles = 36;
 // whose last tiles are half empty.
 constexpr int kAvx2BackwardWeightsWinograd4x4MinTiles = 16;
 
+// Whether the device has Winograd kernels for this pass: the CPU for all three, a GPU for the
+// forward and backward-data (generators/CMakeLists.txt).
+bool winograd_built(ConvPass pass, Device device) {
+    return device == Device::cpu || pass != ConvPass::backward_weights;
+}
+
 // F(4x4) or F(2x2), where auto takes Winograd.
 ConvMethod winograd_method(ConvPass pass, CpuIsa isa, int reduced_channels, int64_t tiles_4x4) {
     bool four_by_four;
@@ -217,7 +223,7 @@ ConvMethod winograd_method(ConvPass pass, CpuIsa isa, int reduced_channels, int6
 ConvMethod conv_method(ConvPass pass, Device device, int channels_in, int channels_out, int kernel_width,
                        int kernel_height, const Conv2dGeometry &g, int in_width, int in_height, int batch,
                        CpuIsa isa) {
-    const bool applies = device == Device::cpu && kernel_width == 3 && kernel_height == 3 && g.stride == 1;
+    const bool applies = kernel_width == 3 && kernel_height == 3 && g.stride == 1 && winograd_built(pass, device);
     const bool backward_data = pass == ConvPass::backward_data;
     const int width = backward_data ? in_width : g.out_width, height = backward_data ? in_height : g.out_height;
     const int64_t tiles = int64_t(width + 1) / 2 * ((height + 1) / 2);
@@ -235,7 +241,8 @@ ConvMethod conv_method(ConvPass pass, Device device, int channels_in, int channe
         case ConvAlgorithm::winograd: return applies ? ConvMethod::winograd_2x2 : ConvMethod::direct;
         case ConvAlgorithm::winograd4x4: return applies ? ConvMethod::winograd_4x4 : ConvMethod::direct;
         case ConvAlgorithm::automatic:
-            if (!applies || channels_in < 32 || channels_out < 32 || tiles < min_tiles) return ConvMethod::direct;
+            // A GPU keeps the direct kernels until its Winograd kernels have been timed there.
+            if (device != Device::cpu || !applies || channels_in < 32 || channels_out < 32 || tiles < min_tiles) return ConvMethod::direct;
             return winograd_method(pass, isa, reduced_channels, tiles_4x4);
     }
     return ConvMethod::direct;
@@ -413,9 +420,8 @@ void conv2d_backward_data(Tensor &output_grad, Tensor &filter, const Conv2dGeome
     const ConvMethod method = method_of(ConvPass::backward_data, input_grad.device(), filter, taps, gt,
                                         input_grad.dim(1), input_grad.dim(2), input_grad.dim(3));
     if (method != ConvMethod::direct) {
-        const KernelTable &cpu = kernel_table(Device::cpu);
-        auto winograd = method == ConvMethod::winograd_4x4 ? cpu.conv2d_winograd4x4_backward_data
-                                                           : cpu.conv2d_winograd_backward_data;
+        auto winograd = method == ConvMethod::winograd_4x4 ? kernels.conv2d_winograd4x4_backward_data
+                                                           : kernels.conv2d_winograd_backward_data;
         int r = winograd(output_grad.raw(), weights, saved, from_output, gt.pad_x, gt.pad_y, static_cast<int>(a.kind),
                          a.negative_slope, a.alpha, a.beta, a.threshold, a.rrelu_lower, a.rrelu_upper, key.training,
                          key.seed, key.step, key.batch_offset, slope, input_grad.raw());

@@ -31,6 +31,12 @@
 #include "adam_update_cuda.h"
 #include "upsample_nearest_add_cuda.h"
 #include "dropout_cuda.h"
+#include "conv2d_winograd_backward_data_cuda.h"
+#include "conv2d_winograd_forward_cuda.h"
+#include "conv2d_winograd_forward_output_only_cuda.h"
+#include "conv2d_winograd4x4_backward_data_cuda.h"
+#include "conv2d_winograd4x4_forward_cuda.h"
+#include "conv2d_winograd4x4_forward_output_only_cuda.h"
 #endif
 
 #ifdef HNN_HAVE_OPENCL_KERNELS
@@ -52,6 +58,12 @@
 #include "adam_update_opencl.h"
 #include "upsample_nearest_add_opencl.h"
 #include "dropout_opencl.h"
+#include "conv2d_winograd_backward_data_opencl.h"
+#include "conv2d_winograd_forward_opencl.h"
+#include "conv2d_winograd_forward_output_only_opencl.h"
+#include "conv2d_winograd4x4_backward_data_opencl.h"
+#include "conv2d_winograd4x4_forward_opencl.h"
+#include "conv2d_winograd4x4_forward_output_only_opencl.h"
 #endif
 
 namespace hnn {
@@ -121,7 +133,8 @@ const KernelTable &kernel_table(Device device) {
         if (!opencl_available()) {
             throw Error("no OpenCL device answers on this machine (no ICD loader, no platform or no device)");
         }
-        static const KernelTable opencl = {
+        static const KernelTable opencl = [] {
+            KernelTable t = {
             ::activation_forward_opencl,
             ::activation_backward_opencl,
             ::activation_parameter_gradient_opencl,
@@ -140,14 +153,23 @@ const KernelTable &kernel_table(Device device) {
             ::adam_update_opencl,
             ::upsample_nearest_add_opencl,
             ::dropout_opencl,
-        };
+            };
+            t.conv2d_winograd_forward = ::conv2d_winograd_forward_opencl;
+            t.conv2d_winograd_forward_output_only = ::conv2d_winograd_forward_output_only_opencl;
+            t.conv2d_winograd_backward_data = ::conv2d_winograd_backward_data_opencl;
+            t.conv2d_winograd4x4_forward = ::conv2d_winograd4x4_forward_opencl;
+            t.conv2d_winograd4x4_forward_output_only = ::conv2d_winograd4x4_forward_output_only_opencl;
+            t.conv2d_winograd4x4_backward_data = ::conv2d_winograd4x4_backward_data_opencl;
+            return t;
+        }();
         return opencl;
 #else
         throw Error("this build of hnn has no OpenCL kernels (configured with HNN_BUILD_OPENCL=OFF)");
 #endif
     }
 #ifdef HNN_HAVE_CUDA_KERNELS
-    static const KernelTable cuda = {
+    static const KernelTable cuda = [] {
+        KernelTable t = {
         ::activation_forward_cuda,
         ::activation_backward_cuda,
         ::activation_parameter_gradient_cuda,
@@ -166,7 +188,15 @@ const KernelTable &kernel_table(Device device) {
         ::adam_update_cuda,
         ::upsample_nearest_add_cuda,
         ::dropout_cuda,
-    };
+        };
+        t.conv2d_winograd_forward = ::conv2d_winograd_forward_cuda;
+        t.conv2d_winograd_forward_output_only = ::conv2d_winograd_forward_output_only_cuda;
+        t.conv2d_winograd_backward_data = ::conv2d_winograd_backward_data_cuda;
+        t.conv2d_winograd4x4_forward = ::conv2d_winograd4x4_forward_cuda;
+        t.conv2d_winograd4x4_forward_output_only = ::conv2d_winograd4x4_forward_output_only_cuda;
+        t.conv2d_winograd4x4_backward_data = ::conv2d_winograd4x4_backward_data_cuda;
+        return t;
+    }();
     return cuda;
 #else
     throw Error("this build of hnn has no CUDA kernels (configured with HNN_BUILD_CUDA=OFF)");

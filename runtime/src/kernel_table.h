@@ -40,8 +40,8 @@
 
 namespace hnn {
 
-// Every device's table lists the kernels down to `dropout`; the CPU's alone has the kernels below
-// it, which a GPU table leaves null.
+// Every device's table lists the kernels down to `dropout`; of the kernels below it a GPU table has
+// the Winograd forward and backward-data alone, and leaves the others null.
 struct KernelTable {
     decltype(&::activation_forward) activation_forward;
     decltype(&::activation_backward) activation_backward;
@@ -65,7 +65,7 @@ struct KernelTable {
     // built for AVX-512 alone (cmake/HnnKernels.cmake): null where the CPU kernels run other code.
     decltype(&::conv2d_forward) conv2d_forward_tile_2x7 = nullptr;
     decltype(&::conv2d_backward_data) conv2d_backward_data_tile_2x7 = nullptr;
-    // The CPU's Winograd 3x3 stride-1 kernels.
+    // The Winograd 3x3 stride-1 kernels (a GPU has no backward-weights).
     decltype(&::conv2d_winograd_forward) conv2d_winograd_forward = nullptr;
     decltype(&::conv2d_winograd_backward_data) conv2d_winograd_backward_data = nullptr;
     decltype(&::conv2d_winograd_backward_weights) conv2d_winograd_backward_weights = nullptr;
@@ -79,7 +79,7 @@ struct KernelTable {
     decltype(&::pointwise_conv2d_backward_data) pointwise_conv2d_backward_data = nullptr;
     decltype(&::pointwise_conv2d_backward_weights) pointwise_conv2d_backward_weights = nullptr;
     decltype(&::pointwise_conv2d_forward) pointwise_conv2d_forward_tile_1x14 = nullptr;  // at most 16 co
-    // The CPU forwards above without the pre-activation output.
+    // The forwards above without the pre-activation output.
     decltype(&::conv2d_forward_output_only) conv2d_forward_tile_2x7_output_only = nullptr;
     decltype(&::conv2d_forward_output_only) conv2d_forward_tile_1x12_output_only = nullptr;
     decltype(&::conv2d_winograd_forward_output_only) conv2d_winograd_forward_output_only = nullptr;

@@ -12,7 +12,7 @@
 
 namespace hnn {
 
-// How the CPU computes 3x3 stride-1 convolutions (forward, backward-data, backward-weights): the
+// How 3x3 stride-1 convolutions are computed (forward, backward-data, backward-weights): the
 // direct sum, Winograd's F(2x2, 3x3) (2.25 times fewer multiply-adds; its transforms add a little
 // rounding, bounded normwise) or F(4x4, 3x3) (4 times fewer; about 6 times F(2x2)'s rounding, 5e-6
 // of the largest output at 200 channels).
@@ -20,9 +20,9 @@ namespace hnn {
 //   out, and for the forward and backward-data any image from a batch of 32, else at least 12x12
 //   positions (backward-weights: 4x4); of those, F(4x4) where the products sum over at least 128
 //   channels (backward-weights: 128 in and out) on at least 21x21 positions (36 tiles of 4x4), and
-//   F(2x2) elsewhere.
-// - winograd takes F(2x2) wherever it applies (3x3, stride 1, on the CPU) and the direct sum
-//   elsewhere; winograd4x4 the same with F(4x4).
+//   F(2x2) elsewhere. On a GPU, the direct sum: its Winograd kernels are not yet timed there.
+// - winograd takes F(2x2) wherever it applies (3x3, stride 1; on a GPU the forward and
+//   backward-data alone) and the direct sum elsewhere; winograd4x4 the same with F(4x4).
 // Process-wide, as oneDNN's algorithm choice is per primitive: set it before the layers run, not
 // while they run.
 enum class ConvAlgorithm { automatic, direct, winograd, winograd4x4 };

@@ -1,0 +1,179 @@
+#pragma once
+// GPU schedule of the Winograd forward and backward-data (generators/conv2d_winograd_algorithm.h),
+// shared by CUDA and OpenCL. Not yet timed on a GPU (written 2026-12-07 without one): the runtime
+// takes it on a device only where --conv-algorithm asks for Winograd by name.
+//
+// Why Winograd on the GPU: the direct convolutions ran at 5.3-7.4 TFLOP/s on an H200 (11% of its
+// fp32 peak), and PyTorch's fp32 step for allconv took a seventh of hnn's. F(4x4, 3x3) does a
+// quarter of the direct sum's multiply-adds, and its multiply-adds are 36 independent matrix
+// products, the shape a GPU runs best. Four kernels, each a plain pass over memory but the third:
+//   1. the filter's transform G g G^T, one thread per (co, ci) computing all its points;
+//   2. the input's transform B^T d B, one thread per (channel, tile) computing all its points from
+//      the tile's block of the zero-padded copy (written first, as the cached direct convolution's),
+//      stored with the tiles innermost;
+//   3. per point, the matrix product (co x ci) by (ci x tiles): a thread sums a register tile of 4
+//      consecutive co x 8 consecutive tiles over the channels, reading both operands through the
+//      cache; a warp is 8 co x 4 tile threads, so one load of the transformed filter is one
+//      128-byte line (the layout of the cached backward-weights' tile, conv2d_gpu_cached_schedule.h);
+//   4. the output transform A^T M A with the activation (or its derivative) applied, one thread per
+//      (channel, tile) writing its m x m outputs; the 32 lanes of a warp are 32 consecutive
+//      channels, so that every load of the products and every store is one line.
+// The products (co x tiles x points) and the transformed input make two round trips through
+// memory that the direct schedule does not: at allconv's 96 -> 192 channels on 32x32 at batch 128,
+// F(4x4)'s products are 226 MB, about 0.15 ms of an H200's bandwidth each way, against the 5.9 ms
+// the direct forward took.
+
+#include "Halide.h"
+
+#include "activation_specialization.h"
+#include "conv2d_gpu_cached_schedule.h"
+#include "conv2d_winograd_algorithm.h"
+
+#include <set>
+#include <vector>
+
+namespace hnn {
+
+struct WinogradGpuTile {
+    static constexpr int co = 8, tiles = 8;                     // a thread's sums of the matrix product
+    static constexpr int co_threads = 4, tile_threads = 8;      // a block: 32 co x 64 tiles, 1 warp
+    static constexpr int lanes = 32;             // the output transform's channels, the input's tiles, a warp
+    static constexpr int transform_tiles = 4;    // the output transform's tiles a block
+    static constexpr int transform_channels = 8; // the input transform's channels a block
+    // The algorithm's groups of images (define_conv2d_winograd): the whole batch in one, whose
+    // tiles are the matrix products' columns.
+    static constexpr int group_tiles = kWinogradWholeBatch;
+};
+
+// out (c, x, y, n) is the kernel's output, epilogue (c, x, y, n) the activation or its derivative,
+// padded the zero-padded input the transforms read.
+inline void schedule_conv2d_winograd_gpu(Halide::Func out, WinogradConv &w, Halide::Func padded,
+                                         Halide::Func epilogue, Halide::Expr kind,
+                                         const std::set<int> &activation_kinds,
+                                         Halide::Expr from_output = Halide::Expr()) {
+    using namespace Halide;
+    using T = WinogradGpuTile;
+    const int m = w.transforms->outputs, points = w.transforms->points;
+
+    // 4. The output transform: a thread computes one channel of one tile, all of its m x m outputs.
+    // The outputs' x and y start at 0 (hnn's tensors and views do), so that Halide can tell a
+    // thread's positions lie in one tile (x / m is the same for all of them) and keep its tile's
+    // sums in registers, not in memory indexed by the tile. (A Tuple's other buffers share the
+    // first one's min.)
+    out.output_buffers()[0].dim(1).set_min(0);
+    out.output_buffers()[0].dim(2).set_min(0);
+    Var c = out.args()[0], x = out.args()[1], y = out.args()[2], n = out.args()[3];
+    Var cb("cb"), lane("lane"), xt("xt"), xa("xa"), yt("yt"), ya("ya"), xtb("xtb"), xtt("xtt"), ytn("ytn");
+    out.split(c, cb, lane, T::lanes, TailStrategy::GuardWithIf)
+        .split(x, xt, xa, m, TailStrategy::GuardWithIf)
+        .split(y, yt, ya, m, TailStrategy::GuardWithIf)
+        .split(xt, xtb, xtt, T::transform_tiles, TailStrategy::GuardWithIf)
+        .reorder(xa, ya, lane, xtt, cb, xtb, yt, n)
+        .fuse(yt, n, ytn)
+        .gpu_blocks(cb, xtb, ytn)
+        .gpu_threads(lane, xtt)
+        .unroll(xa)
+        .unroll(ya);
+
+    Var ec = epilogue.args()[0], ex = epilogue.args()[1], ey = epilogue.args()[2];
+    epilogue.compute_at(out, lane)
+        .bound_extent(ec, 1)
+        .bound_extent(ex, m)
+        .bound_extent(ey, m)
+        .unroll(ex)
+        .unroll(ey);
+    specialize_on_activation(epilogue, kind, activation_kinds, from_output);
+
+    std::vector<Var> o = w.tiles.args();  // (co, a, b, T, group)
+    w.tiles.compute_at(out, lane)
+        .store_in(MemoryType::Register)
+        .bound_extent(o[0], 1)
+        .bound(o[1], 0, m)
+        .bound(o[2], 0, m)
+        .bound_extent(o[3], 1)
+        .bound_extent(o[4], 1)
+        .unroll(o[1])
+        .unroll(o[2]);
+    RVar point_x = w.points[0], point_y = w.points[1], tile_a = w.points[2], tile_b = w.points[3];
+    // Unrolled, each point's coefficients are constants: the zero ones vanish with their `where`.
+    w.tiles.update().unroll(tile_a).unroll(tile_b).unroll(point_y).unroll(point_x);
+
+    // 3. The matrix products, at root through a wrapper so that a thread computes its tile of them
+    // in registers and stores it once.
+    Func products = w.product.in(w.tiles);
+    std::vector<Var> p = products.args();  // (co, T, xi, nu, group)
+    Var cob("cob"), coi("coi"), cot("cot"), coj("coj"), tb("tb"), ti("ti"), tt("tt"), tj("tj"), point("point"),
+        point_group("point_group");
+    // Past the last channel and tile a register tile reads clamped channels and repeated tiles (the
+    // algorithm's clamps), and its sums are not read.
+    products.compute_root()
+        .split(p[0], cob, coi, T::co * T::co_threads, TailStrategy::RoundUp)
+        .split(coi, cot, coj, T::co)
+        .split(p[1], tb, ti, T::tiles * T::tile_threads, TailStrategy::RoundUp)
+        .split(ti, tt, tj, T::tiles)
+        .fuse(p[2], p[3], point)
+        .fuse(point, p[4], point_group)
+        .reorder(coj, tj, cot, tt, cob, tb, point_group)
+        .gpu_blocks(cob, tb, point_group)
+        .gpu_threads(cot, tt)
+        .unroll(coj)
+        .unroll(tj);
+    std::vector<Var> s = w.product.args();  // (co, T, xi, nu, group)
+    w.product.compute_at(products, cot)
+        .store_in(MemoryType::Register)
+        .bound_extent(s[0], T::co)
+        .bound_extent(s[1], T::tiles)
+        .bound_extent(s[2], 1)
+        .bound_extent(s[3], 1)
+        .bound_extent(s[4], 1)
+        .unroll(s[0])
+        .unroll(s[1]);
+    // The channel loop outermost: each channel's 4 + 8 loads feed all 32 sums.
+    w.product.update().reorder(s[0], s[1], w.channels).unroll(s[0]).unroll(s[1]);
+
+    // 2. The input's transform at all points, separably: a thread's tile's rows in registers. Stored
+    // with the tiles innermost, so that a product thread's 8 tiles are 8 consecutive values (loaded
+    // at constant offsets from one address: the channels' stride is not a constant), and written by
+    // warps of 32 consecutive tiles. Their reads of the padded input are 32 lines a load, which the
+    // block's 8 warps of neighbouring channels share through the cache.
+    std::vector<Var> v = w.input.transformed.args();  // (c, T, xi, nu, group)
+    Var vtb("vtb"), vlane("vlane"), vcb("vcb"), vct("vct");
+    w.input.transformed.compute_root()
+        .reorder_storage(v[1], v[0], v[2], v[3], v[4])
+        .bound(v[2], 0, points)
+        .bound(v[3], 0, points)
+        .split(v[1], vtb, vlane, T::lanes, TailStrategy::RoundUp)
+        .split(v[0], vcb, vct, T::transform_channels, TailStrategy::RoundUp)
+        .reorder(v[2], v[3], vlane, vct, vtb, vcb, v[4])
+        .gpu_blocks(vtb, vcb, v[4])
+        .gpu_threads(vlane, vct)
+        .unroll(v[2])
+        .unroll(v[3]);
+    std::vector<Var> r = w.input.rows.args();  // (c, t, i, nu, k)
+    w.input.rows.compute_at(w.input.transformed, vlane)
+        .store_in(MemoryType::Register)
+        .bound_extent(r[0], 1)
+        .bound_extent(r[1], 1)
+        .bound(r[2], 0, points)
+        .bound(r[3], 0, points)
+        .bound_extent(r[4], 1)
+        .unroll(r[2])
+        .unroll(r[3]);
+    compute_copy_first(padded);
+
+    // 1. The filter's transform.
+    std::vector<Var> u = w.filter_transformed.args();  // (co, ci, xi, nu)
+    Var ucb("ucb"), ulane("ulane"), ucib("ucib"), ucit("ucit");
+    w.filter_transformed.compute_root()
+        .bound(u[2], 0, points)
+        .bound(u[3], 0, points)
+        .split(u[0], ucb, ulane, T::lanes, TailStrategy::GuardWithIf)
+        .split(u[1], ucib, ucit, 4, TailStrategy::GuardWithIf)
+        .reorder(u[2], u[3], ulane, ucit, ucb, ucib)
+        .gpu_blocks(ucb, ucib)
+        .gpu_threads(ulane, ucit)
+        .unroll(u[2])
+        .unroll(u[3]);
+}
+
+}  // namespace hnn
