@@ -238,11 +238,18 @@ public:
             bias_grad.set_estimates({{0, e.co}});
             return;
         }
-        const WinogradGradientTile tile =
-            winograd_gradient_tile(get_target(), ScheduleParams(schedule_knobs, get_target(), winograd_gradient_knob_names()));
+        const ScheduleParams knobs(schedule_knobs, get_target(), winograd_gradient_knob_names());
+        schedule_channel_reduction(bias_grad, co, rb, get_target());
+        if (get_target().has_gpu_feature()) {
+            check_knob(knobs.empty(), "hnn: the GPU Winograd convolutions have no schedule knobs");
+            schedule_conv2d_winograd_backward_weights_gpu(filter_grad, w, input_padded, output_grad_padded,
+                                                          output_grad.dim(3).extent(), filter_grad.dim(0).extent(),
+                                                          filter_grad.dim(3).extent());
+            return;
+        }
+        const WinogradGradientTile tile = winograd_gradient_tile(get_target(), knobs);
         schedule_conv2d_winograd_backward_weights(get_target(), tile, filter_grad, w, input_padded, output_grad_padded,
                                                   output_grad.dim(3).extent(), partitions);
-        schedule_channel_reduction(bias_grad, co, rb, get_target());
     }
 };
 

@@ -1,7 +1,8 @@
 #pragma once
-// GPU schedule of the Winograd forward and backward-data (generators/conv2d_winograd_algorithm.h),
-// shared by CUDA and OpenCL. Not yet timed on a GPU (written 2026-12-07 without one): the runtime
-// takes it on a device only where --conv-algorithm asks for Winograd by name.
+// GPU schedules of the Winograd convolutions (generators/conv2d_winograd_algorithm.h), shared by
+// CUDA and OpenCL: the forward and backward-data first, backward-weights at the end. Not yet timed
+// on a GPU (written 2026-12-07 without one): the runtime takes them on a device only where
+// --conv-algorithm asks for Winograd by name.
 //
 // Why Winograd on the GPU: the direct convolutions ran at 5.3-7.4 TFLOP/s on an H200 (11% of its
 // fp32 peak), and PyTorch's fp32 step for allconv took a seventh of hnn's. F(4x4, 3x3) does a
@@ -174,6 +175,136 @@ inline void schedule_conv2d_winograd_gpu(Halide::Func out, WinogradConv &w, Hali
         .gpu_threads(ulane, ucit)
         .unroll(u[2])
         .unroll(u[3]);
+}
+
+}  // namespace hnn
+
+namespace hnn {
+
+// The Winograd backward-weights on the GPU. Per point, the filter's transformed gradient is a matrix
+// product over the batch's tiles, (co x tiles) by (tiles x ci), scheduled as the cached direct
+// backward-weights' (conv2d_gpu_cached_schedule.h): a thread sums a register tile of 4 consecutive
+// co x 8 consecutive ci over a share of the images' tiles, a warp (= block) is 8 x 4 threads
+// covering 32 x 32 channels so that each load is one 128-byte line, and the shares' partial sums
+// are added in a fixed order by a kernel of their own. Before it, the input and the output gradient
+// are transformed at all points (one thread per channel and tile, the channels a warp's lanes);
+// after it, G^T M G back to 3x3, one thread per (co, ci).
+struct WinogradGpuWeightsTile {
+    static constexpr int co = 4, ci = 8;                  // a thread's sums
+    static constexpr int co_threads = 8, ci_threads = 4;  // a block, one warp
+    static constexpr int lanes = 32, transform_tiles = 4; // the transforms' blocks: channels x tiles
+};
+
+inline void schedule_conv2d_winograd_backward_weights_gpu(Halide::Func filter_grad, WinogradFilterGradient &w,
+                                                          Halide::Func input_padded, Halide::Func output_grad_padded,
+                                                          Halide::Expr batch, Halide::Expr channels_out,
+                                                          Halide::Expr channels_in) {
+    using namespace Halide;
+    using T = WinogradGpuWeightsTile;
+    const int points = w.transforms->points;
+
+    // The transforms, at all points. Channels and tiles rounded up to whole blocks: the generator
+    // clamps the channels, and the padded copies are zero past the images.
+    compute_copy_first(input_padded);
+    compute_copy_first(output_grad_padded);
+    const WinogradInputTransform transforms[] = {w.input, {w.output_grad_rows, w.output_grad_transformed}};
+    for (const WinogradInputTransform &transform : transforms) {
+        Func rows = transform.rows, transformed = transform.transformed;
+        std::vector<Var> v = transformed.args();  // (c, t, xi, nu, n)
+        Var cb("cb"), lane("lane"), tb("tb"), tt("tt");
+        transformed.compute_root()
+            .bound(v[2], 0, points)
+            .bound(v[3], 0, points)
+            .split(v[0], cb, lane, T::lanes, TailStrategy::RoundUp)
+            .split(v[1], tb, tt, T::transform_tiles, TailStrategy::RoundUp)
+            .reorder(v[2], v[3], lane, tt, cb, tb, v[4])
+            .gpu_blocks(cb, tb, v[4])
+            .gpu_threads(lane, tt)
+            .unroll(v[2])
+            .unroll(v[3]);
+        std::vector<Var> r = rows.args();  // (c, t, row, nu, n): the input's rows are points, the gradient's outputs
+        rows.compute_at(transformed, lane)
+            .store_in(MemoryType::Register)
+            .bound_extent(r[0], 1)
+            .bound_extent(r[1], 1)
+            .bound_extent(r[4], 1)
+            .bound(r[3], 0, points)
+            .unroll(r[2])
+            .unroll(r[3]);
+    }
+
+    // Shares of whole images, so that a thread walks its tiles and images with addresses that step
+    // by constants. As many as give the GPU about 2^18 threads, within 128 MB of partial sums.
+    Expr block_co = T::co * T::co_threads, block_ci = T::ci * T::ci_threads;
+    Expr rounded_co = (channels_out + block_co - 1) / block_co * block_co;
+    Expr rounded_ci = (channels_in + block_ci - 1) / block_ci * block_ci;
+    Expr threads_per_share = (rounded_co / T::co) * (rounded_ci / T::ci) * points * points;
+    Expr share_elements = rounded_co * rounded_ci * points * points;
+    Expr shares = max(1, min(min((1 << 18) / threads_per_share, batch), (32 << 20) / share_elements));
+    Expr images_per_share = max(1, (batch + shares - 1) / shares);
+    RVar share("images_share"), image("image_in_share");
+    Var s("share");
+    w.transformed_grad.update().split(w.tiles.y, share, image, images_per_share, TailStrategy::GuardWithIf);
+    Func partial = w.transformed_grad.update().rfactor(share, s);
+
+    // The partial sums as a pure Func, so that a thread computes its tile of them in registers and
+    // stores it once. Past the last channel a tile reads clamped channels; its sums are not used.
+    Func partial_tiles = partial.in(w.transformed_grad);
+    std::vector<Var> a = partial_tiles.args();  // (co, ci, xi, nu, share)
+    Var cob("cob"), coi("coi"), cot("cot"), coj("coj"), cib("cib"), cii("cii"), cit("cit"), cij("cij"), point("point"),
+        point_share("point_share");
+    partial_tiles.compute_root()
+        .fuse(a[2], a[3], point)
+        .fuse(point, a[4], point_share)
+        .split(a[0], cob, coi, block_co, TailStrategy::RoundUp)
+        .split(coi, cot, coj, T::co)
+        .split(a[1], cib, cii, block_ci, TailStrategy::RoundUp)
+        .split(cii, cit, cij, T::ci)
+        .reorder(coj, cij, cot, cit, cob, cib, point_share)
+        // Points and shares in x, which CUDA allows 2^31 - 1 blocks (y and z: 65,535).
+        .gpu_blocks(point_share, cob, cib)
+        .gpu_threads(cot, cit)
+        .unroll(coj)
+        .unroll(cij);
+    std::vector<Var> p = partial.args();
+    partial.compute_at(partial_tiles, cot)
+        .store_in(MemoryType::Register)
+        .bound_extent(p[0], T::co)
+        .bound_extent(p[1], T::ci)
+        .bound_extent(p[2], 1)
+        .bound_extent(p[3], 1)
+        .bound_extent(p[4], 1)
+        .unroll(p[0])
+        .unroll(p[1]);
+    partial.update().reorder(p[0], p[1], w.tiles.x, image).unroll(p[0]).unroll(p[1]);
+
+    // The shares' sum in a fixed order, one thread per (co, ci, point), and the transform back to
+    // 3x3, one thread per (co, ci).
+    Func sums = w.transformed_grad.in(w.filter_grad);
+    std::vector<Var> g = sums.args();  // (co, ci, xi, nu)
+    Var gco("gco"), gcoi("gcoi"), gci("gci"), gcii("gcii"), gp("gp");
+    sums.compute_root()
+        .fuse(g[2], g[3], gp)
+        .split(g[0], gco, gcoi, 32, TailStrategy::GuardWithIf)
+        .split(g[1], gci, gcii, 4, TailStrategy::GuardWithIf)
+        .reorder(gcoi, gcii, gco, gci, gp)
+        .gpu_blocks(gco, gci, gp)
+        .gpu_threads(gcoi, gcii);
+    w.transformed_grad.compute_at(sums, gcoi);
+    RVar outer("shares_outer"), inner("shares_inner");
+    w.transformed_grad.update().split(share, outer, inner, 8, TailStrategy::GuardWithIf).unroll(inner);
+
+    std::vector<Var> f = filter_grad.args();  // (co, kx, ky, ci)
+    Var fco("fco"), fcoi("fcoi"), fci("fci"), fcii("fcii");
+    filter_grad.bound(f[1], 0, 3)
+        .bound(f[2], 0, 3)
+        .split(f[0], fco, fcoi, 32, TailStrategy::GuardWithIf)
+        .split(f[3], fci, fcii, 4, TailStrategy::GuardWithIf)
+        .reorder(f[1], f[2], fcoi, fcii, fco, fci)
+        .gpu_blocks(fco, fci)
+        .gpu_threads(fcoi, fcii)
+        .unroll(f[1])
+        .unroll(f[2]);
 }
 
 }  // namespace hnn

@@ -199,15 +199,16 @@ struct ConvAlgorithmScope {
 
 }  // namespace
 
-TEST_CASE("Winograd forward and backward-data match the CPU's", "[gpu]") {
+TEST_CASE("Winograd forward, backward-data and backward-weights match the CPU's", "[gpu]") {
     require_gpu_or_skip();
     // Partial tiles at the right and bottom edges (odd sizes, and sizes that are not multiples of
-    // 4), channel counts that are not multiples of the 32-channel lanes or the 4-channel register
-    // tile, batches that leave the last group of images partial (9: groups of 2) or hold one image,
-    // each padding, and a 2x2 output (one tile, mostly outside it).
+    // 4), channel counts that are not multiples of the 32-channel lanes or the register tiles,
+    // batches of 1 to 17 (the products' register tiles of 8 tiles cross images), each padding, and
+    // a 2x2 output (one tile, mostly outside it). The last makes F(4x4)'s backward-weights sum
+    // shares of 2 images, the last share 1.
     const std::vector<ConvCase> cases = {
         {3, 37, 9, 7, 1, 3, 1, "same"},  {33, 9, 10, 6, 9, 3, 1, "same"}, {40, 70, 7, 7, 3, 3, 1, "valid"},
-        {17, 33, 6, 9, 2, 3, 1, "1x0"},  {32, 64, 4, 4, 9, 3, 1, "valid"},
+        {17, 33, 6, 9, 2, 3, 1, "1x0"},  {32, 64, 4, 4, 9, 3, 1, "valid"}, {128, 128, 4, 4, 17, 3, 1, "same"},
     };
     const std::vector<ActivationKind> &kinds = all_activations();
     for (ConvAlgorithm algorithm : {ConvAlgorithm::winograd, ConvAlgorithm::winograd4x4}) {
@@ -217,7 +218,7 @@ TEST_CASE("Winograd forward and backward-data match the CPU's", "[gpu]") {
         for (size_t i = 0; i < cases.size(); i++) {
             const ConvCase &c = cases[i];
             const Conv2dGeometry g = conv2d_geometry(c.width, c.height, 3, 3, 1, parse_padding(c.padding));
-            for (ConvPass pass : {ConvPass::forward, ConvPass::backward_data}) {
+            for (ConvPass pass : {ConvPass::forward, ConvPass::backward_data, ConvPass::backward_weights}) {
                 REQUIRE(conv_method(pass, gpu, c.ci, c.co, 3, 3, g, c.width, c.height, c.batch) == expected);
             }
             Activation a;

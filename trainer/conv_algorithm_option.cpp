@@ -4,8 +4,7 @@ namespace hnn {
 
 void add_conv_algorithm_option(CLI::App *cmd, std::string &value) {
     cmd->add_option("--conv-algorithm", value,
-                    "3x3 stride-1 convs: direct, winograd (F(2x2,3x3): 2.25x fewer multiply-adds; on a GPU the "
-                    "forward and backward-data only), "
+                    "3x3 stride-1 convs: direct, winograd (F(2x2,3x3): 2.25x fewer multiply-adds), "
                     "winograd4x4 (F(4x4,3x3): 4x fewer, at about 6x F(2x2)'s rounding error) or auto "
                     "(winograd where it runs faster: at least 32 channels in and out, and from a batch of 32 any image, else 12x12 positions "
                     "(backward-weights 4x4); F(4x4), in AVX-512 code, where the sum "

@@ -199,12 +199,6 @@ constexpr int kWinograd4x4MinChannels = 128, kWinograd4x4MinTiles = 36;
 // whose last tiles are half empty.
 constexpr int kAvx2BackwardWeightsWinograd4x4MinTiles = 16;
 
-// Whether the device has Winograd kernels for this pass: the CPU for all three, a GPU for the
-// forward and backward-data (generators/CMakeLists.txt).
-bool winograd_built(ConvPass pass, Device device) {
-    return device == Device::cpu || pass != ConvPass::backward_weights;
-}
-
 // F(4x4) or F(2x2), where auto takes Winograd.
 ConvMethod winograd_method(ConvPass pass, CpuIsa isa, int reduced_channels, int64_t tiles_4x4) {
     bool four_by_four;
@@ -223,7 +217,7 @@ ConvMethod winograd_method(ConvPass pass, CpuIsa isa, int reduced_channels, int6
 ConvMethod conv_method(ConvPass pass, Device device, int channels_in, int channels_out, int kernel_width,
                        int kernel_height, const Conv2dGeometry &g, int in_width, int in_height, int batch,
                        CpuIsa isa) {
-    const bool applies = kernel_width == 3 && kernel_height == 3 && g.stride == 1 && winograd_built(pass, device);
+    const bool applies = kernel_width == 3 && kernel_height == 3 && g.stride == 1;
     const bool backward_data = pass == ConvPass::backward_data;
     const int width = backward_data ? in_width : g.out_width, height = backward_data ? in_height : g.out_height;
     const int64_t tiles = int64_t(width + 1) / 2 * ((height + 1) / 2);

@@ -32,9 +32,11 @@
 #include "upsample_nearest_add_cuda.h"
 #include "dropout_cuda.h"
 #include "conv2d_winograd_backward_data_cuda.h"
+#include "conv2d_winograd_backward_weights_cuda.h"
 #include "conv2d_winograd_forward_cuda.h"
 #include "conv2d_winograd_forward_output_only_cuda.h"
 #include "conv2d_winograd4x4_backward_data_cuda.h"
+#include "conv2d_winograd4x4_backward_weights_cuda.h"
 #include "conv2d_winograd4x4_forward_cuda.h"
 #include "conv2d_winograd4x4_forward_output_only_cuda.h"
 #endif
@@ -59,9 +61,11 @@
 #include "upsample_nearest_add_opencl.h"
 #include "dropout_opencl.h"
 #include "conv2d_winograd_backward_data_opencl.h"
+#include "conv2d_winograd_backward_weights_opencl.h"
 #include "conv2d_winograd_forward_opencl.h"
 #include "conv2d_winograd_forward_output_only_opencl.h"
 #include "conv2d_winograd4x4_backward_data_opencl.h"
+#include "conv2d_winograd4x4_backward_weights_opencl.h"
 #include "conv2d_winograd4x4_forward_opencl.h"
 #include "conv2d_winograd4x4_forward_output_only_opencl.h"
 #endif
@@ -157,9 +161,11 @@ const KernelTable &kernel_table(Device device) {
             t.conv2d_winograd_forward = ::conv2d_winograd_forward_opencl;
             t.conv2d_winograd_forward_output_only = ::conv2d_winograd_forward_output_only_opencl;
             t.conv2d_winograd_backward_data = ::conv2d_winograd_backward_data_opencl;
+            t.conv2d_winograd_backward_weights = ::conv2d_winograd_backward_weights_opencl;
             t.conv2d_winograd4x4_forward = ::conv2d_winograd4x4_forward_opencl;
             t.conv2d_winograd4x4_forward_output_only = ::conv2d_winograd4x4_forward_output_only_opencl;
             t.conv2d_winograd4x4_backward_data = ::conv2d_winograd4x4_backward_data_opencl;
+            t.conv2d_winograd4x4_backward_weights = ::conv2d_winograd4x4_backward_weights_opencl;
             return t;
         }();
         return opencl;
@@ -192,9 +198,11 @@ const KernelTable &kernel_table(Device device) {
         t.conv2d_winograd_forward = ::conv2d_winograd_forward_cuda;
         t.conv2d_winograd_forward_output_only = ::conv2d_winograd_forward_output_only_cuda;
         t.conv2d_winograd_backward_data = ::conv2d_winograd_backward_data_cuda;
+        t.conv2d_winograd_backward_weights = ::conv2d_winograd_backward_weights_cuda;
         t.conv2d_winograd4x4_forward = ::conv2d_winograd4x4_forward_cuda;
         t.conv2d_winograd4x4_forward_output_only = ::conv2d_winograd4x4_forward_output_only_cuda;
         t.conv2d_winograd4x4_backward_data = ::conv2d_winograd4x4_backward_data_cuda;
+        t.conv2d_winograd4x4_backward_weights = ::conv2d_winograd4x4_backward_weights_cuda;
         return t;
     }();
     return cuda;

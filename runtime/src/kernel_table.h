@@ -41,7 +41,7 @@
 namespace hnn {
 
 // Every device's table lists the kernels down to `dropout`; of the kernels below it a GPU table has
-// the Winograd forward and backward-data alone, and leaves the others null.
+// the Winograd ones alone, and leaves the others null.
 struct KernelTable {
     decltype(&::activation_forward) activation_forward;
     decltype(&::activation_backward) activation_backward;
@@ -65,7 +65,7 @@ struct KernelTable {
     // built for AVX-512 alone (cmake/HnnKernels.cmake): null where the CPU kernels run other code.
     decltype(&::conv2d_forward) conv2d_forward_tile_2x7 = nullptr;
     decltype(&::conv2d_backward_data) conv2d_backward_data_tile_2x7 = nullptr;
-    // The Winograd 3x3 stride-1 kernels (a GPU has no backward-weights).
+    // The Winograd 3x3 stride-1 kernels.
     decltype(&::conv2d_winograd_forward) conv2d_winograd_forward = nullptr;
     decltype(&::conv2d_winograd_backward_data) conv2d_winograd_backward_data = nullptr;
     decltype(&::conv2d_winograd_backward_weights) conv2d_winograd_backward_weights = nullptr;

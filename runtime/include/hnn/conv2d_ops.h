@@ -21,8 +21,8 @@ namespace hnn {
 //   positions (backward-weights: 4x4); of those, F(4x4) where the products sum over at least 128
 //   channels (backward-weights: 128 in and out) on at least 21x21 positions (36 tiles of 4x4), and
 //   F(2x2) elsewhere. On a GPU, the direct sum: its Winograd kernels are not yet timed there.
-// - winograd takes F(2x2) wherever it applies (3x3, stride 1; on a GPU the forward and
-//   backward-data alone) and the direct sum elsewhere; winograd4x4 the same with F(4x4).
+// - winograd takes F(2x2) wherever it applies (3x3, stride 1) and the direct sum elsewhere;
+//   winograd4x4 the same with F(4x4).
 // Process-wide, as oneDNN's algorithm choice is per primitive: set it before the layers run, not
 // while they run.
 enum class ConvAlgorithm { automatic, direct, winograd, winograd4x4 };
