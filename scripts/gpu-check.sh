@@ -7,13 +7,18 @@
 #   2. hnn bench --device cuda --pytorch for allconv (width 96, batch 128, cifar10) and celu7
 #      (width 200, batch 100): every op, and the training step against PyTorch+cuDNN's in the
 #      same run;
-#   3. each variant the bundle holds: allconv's convolutions op by op and its training step, so
+#   3. the same two with --conv-algorithm winograd4x4 (F(4x4, 3x3) for every 3x3 stride-1 layer,
+#      which auto does not take on a GPU until it has been timed there), and allconv's
+#      convolutions with winograd (F(2x2)): op by op against step 2's direct kernels;
+#   4. each variant the bundle holds: allconv's convolutions op by op and its training step, so
 #      that the log compares every pass of every schedule with step 2's default in one visit (a
 #      knob such as gpu.staged switches all three passes; the step alone cannot tell which won).
 # Every log goes to $OUT (default: build-gpu/check); the summary to standard output. A step that
 # fails or passes its time limit is reported and the next one runs. Limits in seconds:
 # HNN_GPU_CHECK_TESTS (default 180), HNN_GPU_CHECK_BENCH (120 each), HNN_GPU_CHECK_VARIANT (100
-# each): with one variant, under the 10 minutes the device tool gives one command.
+# each, also step 3's): the limits add up to more than the 10 minutes the device tool gives one
+# command, the expected times (tests about a minute, each bench well under its limit) to less;
+# the steps run in the order of what they are worth, so that a cut costs the variants first.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bundle_archive=build-gpu/bundle.tar.xz
@@ -56,10 +61,17 @@ step cuda_tests "${HNN_GPU_CHECK_TESTS:-180}" "$bundle/hnn_cuda_tests"
 step bench_allconv "${HNN_GPU_CHECK_BENCH:-120}" "$bundle/hnn" "${bench_allconv[@]}" --repeats 20 --warmup 5 "${pytorch[@]}"
 step bench_celu7 "${HNN_GPU_CHECK_BENCH:-120}" "$bundle/hnn" bench --device cuda --model celu7 --width 200 --batch 100 \
     --repeats 10 --warmup 3 "${pytorch[@]}"
+variant_limit=${HNN_GPU_CHECK_VARIANT:-100}
+step bench_allconv_winograd4x4 "$variant_limit" "$bundle/hnn" "${bench_allconv[@]}" --conv-algorithm winograd4x4 \
+    --repeats 10 --warmup 3 "${pytorch[@]}"
+step bench_celu7_winograd4x4 "$variant_limit" "$bundle/hnn" bench --device cuda --model celu7 --width 200 --batch 100 \
+    --conv-algorithm winograd4x4 --repeats 10 --warmup 3 "${pytorch[@]}"
+step conv_allconv_winograd "$variant_limit" "$bundle/hnn" "${bench_allconv[@]}" --only conv --conv-algorithm winograd \
+    --repeats 10 --warmup 3
 # Each variant's convolutions and step (fewer runs than step 2's: its limit is shorter).
 for hnn in "$bundle"/hnn-variant-*; do
     [ -e "$hnn" ] || continue
-    step "conv_$(basename "$hnn")" "${HNN_GPU_CHECK_VARIANT:-100}" "$hnn" "${bench_allconv[@]}" --only conv \
+    step "conv_$(basename "$hnn")" "$variant_limit" "$hnn" "${bench_allconv[@]}" --only conv \
         --repeats 10 --warmup 3
 done
 echo "gpu-check: logs in $out; $([ "$failed" = 0 ] && echo "every step passed" || echo "a step failed")"
