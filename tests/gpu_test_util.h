@@ -2,6 +2,7 @@
 // The GPU device under test (HNN_GPU_DEVICE, set per executable by tests/CMakeLists.txt) and how a
 // test that needs it skips: exit code 77, which ctest reports as skipped, not passed.
 
+#include "hnn/conv2d_ops.h"
 #include "hnn/device.h"
 #include "hnn/tensor.h"
 
@@ -29,5 +30,13 @@ inline Tensor on_gpu(const Tensor &t) {
     g.host_changed();
     return g;
 }
+
+// The process-wide --conv-algorithm for one test case.
+struct ConvAlgorithmScope {
+    explicit ConvAlgorithmScope(ConvAlgorithm a) { set_conv_algorithm(a); }
+    ~ConvAlgorithmScope() { set_conv_algorithm(ConvAlgorithm::automatic); }
+    ConvAlgorithmScope(const ConvAlgorithmScope &) = delete;
+    ConvAlgorithmScope &operator=(const ConvAlgorithmScope &) = delete;
+};
 
 }  // namespace hnn::test

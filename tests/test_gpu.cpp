@@ -26,6 +26,7 @@
 using namespace hnn;
 using hnn::test::random_tensor;
 using hnn::test::require_close;
+using hnn::test::ConvAlgorithmScope;
 using hnn::test::gpu;
 using hnn::test::on_gpu;
 using hnn::test::require_gpu_or_skip;
@@ -186,18 +187,6 @@ TEST_CASE("convolution forward, backward-data and backward-weights match the CPU
         compare_conv(cases[i], a);
     }
 }
-
-namespace {
-
-// The process-wide --conv-algorithm for one test case.
-struct ConvAlgorithmScope {
-    explicit ConvAlgorithmScope(ConvAlgorithm a) { set_conv_algorithm(a); }
-    ~ConvAlgorithmScope() { set_conv_algorithm(ConvAlgorithm::automatic); }
-    ConvAlgorithmScope(const ConvAlgorithmScope &) = delete;
-    ConvAlgorithmScope &operator=(const ConvAlgorithmScope &) = delete;
-};
-
-}  // namespace
 
 TEST_CASE("Winograd forward, backward-data and backward-weights match the CPU's", "[gpu]") {
     require_gpu_or_skip();

@@ -73,6 +73,10 @@ void require_on_device(Network &network) {
 
 TEST_CASE("training steps on the device match the CPU's and keep the network on the device", "[gpu][train]") {
     require_gpu_or_skip();
+    // The direct kernels, and the Winograd ones for the stride-1 3x3 convs (on both sides).
+    const ConvAlgorithm algorithm = GENERATE(ConvAlgorithm::automatic, ConvAlgorithm::winograd4x4);
+    ConvAlgorithmScope scope(algorithm);
+    INFO("--conv-algorithm " << (algorithm == ConvAlgorithm::automatic ? "auto" : "winograd4x4"));
     const ModelSpec model = every_layer_model();
     const Shape3 input{3, 16, 16};
     const int batch = 8, steps = 4;
