@@ -17,10 +17,12 @@
 // at strides 1 and 2 are specializations with the taps unrolled, so that the compiler loads each
 // input value once for every tap and position using it. Other shapes loop over the taps. The
 // zero-padded input (backward-data's output gradient) is first written by a kernel of its own, so
-// no load needs a select: the generated CUDA forward's and backward-data's loops over channels at
-// 3x3 stride 1 are each 144 FMAs, 45 loads (the 6 x 6 input footprint and 9 filter values) and 337
-// instructions, against 373 and 438 (with 58 loads: the selects kept repeated reads apart) reading
-// the padding where it is.
+// no load needs a select, and stored x innermost, so that a row of the footprint is read at
+// constant offsets from one address: the generated CUDA forward's and backward-data's loops over
+// channels at 3x3 stride 1 are each 144 FMAs, 45 loads (the 6 x 6 input footprint and 9 filter
+// values) and 253 instructions, against 337 with the copy's channels innermost (an address for
+// each of the 36 input values) and 373 and 438 (with 58 loads: the selects kept repeated reads
+// apart) reading the padding where it is.
 
 #include "Halide.h"
 
@@ -33,19 +35,33 @@
 
 namespace hnn {
 
+// How compute_copy_first stores its copy: the layout the reading threads want neighbours in.
+enum class CopyLayout {
+    channels_innermost,  // (c, x, y, n), as hnn's tensors: a thread reading consecutive channels
+    x_innermost,         // (x, c, y, n): a thread reading consecutive x, or lanes reading along x
+};
+
 // A (c, x, y, n) Func the convolution reads, written first by a kernel of its own: a zero-padded
 // input or output gradient, so that the convolution's loads need no select each (36 in the
 // forward's loop over channels at 3x3: its 6 x 6 footprint) and repeated reads of one value can be
 // merged; a channel-clamped output gradient, so that neighbouring channels are read at constant
-// offsets from one address rather than an address computed for each.
-inline void compute_copy_first(Halide::Func f) {
+// offsets from one address rather than an address computed for each. Stored x innermost, a row's
+// neighbouring positions are at constant offsets from one address instead (a channel's stride is
+// not a constant), and the copy's warps run along x so that its stores are whole lines; the reads
+// of each warp are then 32 lines, shared through the cache by the block's 8 warps of neighbouring
+// channels.
+inline void compute_copy_first(Halide::Func f, CopyLayout layout = CopyLayout::channels_innermost) {
     using namespace Halide;
     std::vector<Var> v = f.args();
     Var yn("yn"), co("co"), xo("xo"), ci("ci"), xi("xi");
-    f.compute_root()
-        .fuse(v[2], v[3], yn)
-        .gpu_tile(v[0], v[1], co, xo, ci, xi, 32, 4, TailStrategy::GuardWithIf)
-        .gpu_blocks(yn);
+    f.compute_root().fuse(v[2], v[3], yn);
+    if (layout == CopyLayout::x_innermost) {
+        f.reorder_storage(v[1], v[0], v[2], v[3])
+            .gpu_tile(v[1], v[0], xo, co, xi, ci, 32, 8, TailStrategy::GuardWithIf);
+    } else {
+        f.gpu_tile(v[0], v[1], co, xo, ci, xi, 32, 4, TailStrategy::GuardWithIf);
+    }
+    f.gpu_blocks(yn);
 }
 
 struct GpuCachedTile {
@@ -103,7 +119,8 @@ inline void schedule_conv_like_gpu_cached(Halide::Func out, Halide::Func acc, Ha
         .unroll(ey);
     specialize_on_activation(epilogue, kind, knobs.activation_kinds, from_output);
 
-    compute_copy_first(padded);
+    // x innermost: the 6 x 6 footprint of 3x3 stride 1 is 6 rows' addresses, not 36.
+    compute_copy_first(padded, CopyLayout::x_innermost);
 
     Var ac = acc.args()[0], ax = acc.args()[1], ay = acc.args()[2];
     acc.compute_at(out, lane)

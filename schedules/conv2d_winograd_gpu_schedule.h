@@ -162,8 +162,9 @@ inline void schedule_conv2d_winograd_gpu(Halide::Func out, WinogradConv &w, Hali
         .bound_extent(r[4], 1)
         .unroll(r[2])
         .unroll(r[3]);
-    // 1. The padded input, copied first.
-    compute_copy_first(padded);
+    // 1. The padded input, copied first, x innermost: the input transform's lanes (consecutive
+    // tiles) then read 4 lines a load (F(4x4): 16 bytes apart), not 32.
+    compute_copy_first(padded, CopyLayout::x_innermost);
 
     // 2. The filter's transform.
     std::vector<Var> u = w.filter_transformed.args();  // (co, ci, xi, nu)
