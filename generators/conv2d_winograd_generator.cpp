@@ -26,7 +26,7 @@ const WinogradTransforms &winograd_transforms(int tile_outputs) {
 }
 
 // The forward's and backward-data's register tile and groups of images. The GPU schedule has no
-// knobs yet; its groups are as large as the algorithm allows.
+// knobs yet, and takes the whole batch as one group.
 WinogradTile winograd_tile(const Target &t, const std::string &schedule_knobs) {
     const ScheduleParams knobs(schedule_knobs, t, winograd_knob_names());
     if (t.has_gpu_feature()) {

@@ -236,7 +236,9 @@ ConvMethod conv_method(ConvPass pass, Device device, int channels_in, int channe
         case ConvAlgorithm::winograd4x4: return applies ? ConvMethod::winograd_4x4 : ConvMethod::direct;
         case ConvAlgorithm::automatic:
             // A GPU keeps the direct kernels until its Winograd kernels have been timed there.
-            if (device != Device::cpu || !applies || channels_in < 32 || channels_out < 32 || tiles < min_tiles) return ConvMethod::direct;
+            if (device != Device::cpu || !applies || channels_in < 32 || channels_out < 32 || tiles < min_tiles) {
+                return ConvMethod::direct;
+            }
             return winograd_method(pass, isa, reduced_channels, tiles_4x4);
     }
     return ConvMethod::direct;
