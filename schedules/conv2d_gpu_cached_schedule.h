@@ -187,7 +187,7 @@ inline void schedule_conv2d_backward_weights_gpu_cached(Halide::Func filter_grad
     // a first layer): 256 x 8 x 25 elements at celu7's 1 -> 200 5x5 against its filter's 5,000.
     Expr share_elements = rounded_co * rounded_ci * taps;
     Expr rows = batch * r.y.extent();
-    Expr shares = max(1, min(min((1 << 18) / threads_per_share, rows), (32 << 20) / share_elements));
+    Expr shares = gpu_partial_gradient_shares(threads_per_share, share_elements, rows);
     // Provably positive, so that bounds inference can tell the shares' rows start at 0: the padded
     // input computed at root is realized over the rows they read.
     Expr rows_per_share = max(1, (rows + shares - 1) / shares);

@@ -31,18 +31,63 @@
 #include "activation_specialization.h"
 #include "conv2d_gpu_cached_schedule.h"
 #include "conv2d_winograd_algorithm.h"
+#include "gpu_partial_gradient_sum.h"
 
 #include <set>
 #include <vector>
 
 namespace hnn {
 
+// Which way a transform's warps run: along the tiles (the forward's and backward-data's input, read
+// by the products along the tiles) or along the channels (backward-weights' operands, read along
+// the channels).
+enum class TransformLanes { tiles, channels };
+
+// A separable transform (rows (c, t, row, nu, k), then transformed (c, t, xi, nu, k)) at root: a
+// thread per (channel, tile) computes all the points x points values, its rows in registers (the
+// input's rows are points, the output gradient's are outputs). Channels and tiles are rounded up to
+// whole blocks: the generators clamp the channels, and the padded copies are zero past the images.
+// Along the tiles, blocks are 32 tiles x 8 channels and the result is stored tiles innermost, so
+// that a product thread's 8 tiles are 8 consecutive values (loaded at constant offsets from one
+// address: the channels' stride is not a constant) and a warp's stores are whole lines; its reads
+// of an x-innermost padded copy are 4 lines a load at F(4x4) (16 bytes apart), which the block's 8
+// warps of neighbouring channels share through the cache. Along the channels, blocks are 32
+// channels x 4 tiles, stored channels innermost.
+inline void schedule_transform_all_points_gpu(const WinogradInputTransform &transform, int points,
+                                              TransformLanes lanes) {
+    using namespace Halide;
+    const bool along_tiles = lanes == TransformLanes::tiles;
+    Func rows = transform.rows, transformed = transform.transformed;
+    std::vector<Var> v = transformed.args();  // (c, t, xi, nu, k)
+    Var lane_var = along_tiles ? v[1] : v[0], other_var = along_tiles ? v[0] : v[1];
+    Var lane_block("lane_block"), lane("lane"), other_block("other_block"), other("other");
+    transformed.compute_root();
+    if (along_tiles) transformed.reorder_storage(v[1], v[0], v[2], v[3], v[4]);
+    transformed.bound(v[2], 0, points)
+        .bound(v[3], 0, points)
+        .split(lane_var, lane_block, lane, 32, TailStrategy::RoundUp)
+        .split(other_var, other_block, other, along_tiles ? 8 : 4, TailStrategy::RoundUp)
+        .reorder(v[2], v[3], lane, other, lane_block, other_block, v[4])
+        .gpu_blocks(lane_block, other_block, v[4])
+        .gpu_threads(lane, other)
+        .unroll(v[2])
+        .unroll(v[3]);
+    std::vector<Var> r = rows.args();  // (c, t, row, nu, k)
+    rows.compute_at(transformed, lane)
+        .store_in(MemoryType::Register)
+        .bound_extent(r[0], 1)
+        .bound_extent(r[1], 1)
+        .bound(r[3], 0, points)
+        .bound_extent(r[4], 1)
+        .unroll(r[2])
+        .unroll(r[3]);
+}
+
 struct WinogradGpuTile {
     static constexpr int co = 8, tiles = 8;                 // a thread's sums of the matrix product
     static constexpr int co_threads = 4, tile_threads = 8;  // a block: 32 co x 64 tiles, one warp
-    static constexpr int lanes = 32;               // a warp: the output transform's channels, the input's tiles
+    static constexpr int lanes = 32;               // a warp: the output transform's channels
     static constexpr int transform_tiles = 4;      // the output transform's tiles a block
-    static constexpr int transform_channels = 8;   // the input transform's channels a block
     // The algorithm's groups of images (define_conv2d_winograd): the whole batch in one, whose
     // tiles are the matrix products' columns.
     static constexpr int group_tiles = kWinogradWholeBatch;
@@ -134,34 +179,8 @@ inline void schedule_conv2d_winograd_gpu(Halide::Func out, WinogradConv &w, Hali
     // The channel loop outermost: each channel's 8 + 8 loads feed all 64 sums.
     w.product.update().reorder(s[0], s[1], w.channels).unroll(s[0]).unroll(s[1]);
 
-    // 3. The input's transform at all points, separably: a thread's tile's rows in registers. Stored
-    // with the tiles innermost, so that a product thread's 8 tiles are 8 consecutive values (loaded
-    // at constant offsets from one address: the channels' stride is not a constant), and written by
-    // warps of 32 consecutive tiles. Their reads of the padded input are 32 lines a load, which the
-    // block's 8 warps of neighbouring channels share through the cache.
-    std::vector<Var> v = w.input.transformed.args();  // (c, T, xi, nu, group)
-    Var vtb("vtb"), vlane("vlane"), vcb("vcb"), vct("vct");
-    w.input.transformed.compute_root()
-        .reorder_storage(v[1], v[0], v[2], v[3], v[4])
-        .bound(v[2], 0, points)
-        .bound(v[3], 0, points)
-        .split(v[1], vtb, vlane, T::lanes, TailStrategy::RoundUp)
-        .split(v[0], vcb, vct, T::transform_channels, TailStrategy::RoundUp)
-        .reorder(v[2], v[3], vlane, vct, vtb, vcb, v[4])
-        .gpu_blocks(vtb, vcb, v[4])
-        .gpu_threads(vlane, vct)
-        .unroll(v[2])
-        .unroll(v[3]);
-    std::vector<Var> r = w.input.rows.args();  // (c, t, i, nu, k)
-    w.input.rows.compute_at(w.input.transformed, vlane)
-        .store_in(MemoryType::Register)
-        .bound_extent(r[0], 1)
-        .bound_extent(r[1], 1)
-        .bound(r[2], 0, points)
-        .bound(r[3], 0, points)
-        .bound_extent(r[4], 1)
-        .unroll(r[2])
-        .unroll(r[3]);
+    // 3. The input's transform.
+    schedule_transform_all_points_gpu(w.input, points, TransformLanes::tiles);
     // 1. The padded input, copied first, x innermost: the input transform's lanes (consecutive
     // tiles) then read 4 lines a load (F(4x4): 16 bytes apart), not 32.
     compute_copy_first(padded, CopyLayout::x_innermost);
@@ -190,49 +209,20 @@ inline void schedule_conv2d_winograd_gpu(Halide::Func out, WinogradConv &w, Hali
 // are transformed at all points (one thread per channel and tile, the channels a warp's lanes);
 // after it, G^T M G back to 3x3, one thread per (co, ci). The generated CUDA's loop is 53
 // instructions for 32 FMAs and 12 loads a tile, no local memory.
-struct WinogradGpuWeightsTile {
-    static constexpr int co = 4, ci = 8;                  // a thread's sums
-    static constexpr int co_threads = 8, ci_threads = 4;  // a block, one warp
-    static constexpr int lanes = 32, transform_tiles = 4;  // the transforms' blocks: channels x tiles
-};
-
 inline void schedule_conv2d_winograd_backward_weights_gpu(Halide::Func filter_grad, WinogradFilterGradient &w,
                                                           Halide::Func input_padded, Halide::Func output_grad_padded,
                                                           Halide::Expr batch, Halide::Expr channels_out,
                                                           Halide::Expr channels_in) {
     using namespace Halide;
-    using T = WinogradGpuWeightsTile;
+    using T = GpuCachedWeightsTile;  // the same register tile and warp (no narrow case)
     const int points = w.transforms->points;
 
-    // The transforms, at all points. Channels and tiles rounded up to whole blocks: the generator
-    // clamps the channels, and the padded copies are zero past the images.
+    // The transforms, at all points.
     compute_copy_first(input_padded);
     compute_copy_first(output_grad_padded);
-    const WinogradInputTransform transforms[] = {w.input, {w.output_grad_rows, w.output_grad_transformed}};
-    for (const WinogradInputTransform &transform : transforms) {
-        Func rows = transform.rows, transformed = transform.transformed;
-        std::vector<Var> v = transformed.args();  // (c, t, xi, nu, n)
-        Var cb("cb"), lane("lane"), tb("tb"), tt("tt");
-        transformed.compute_root()
-            .bound(v[2], 0, points)
-            .bound(v[3], 0, points)
-            .split(v[0], cb, lane, T::lanes, TailStrategy::RoundUp)
-            .split(v[1], tb, tt, T::transform_tiles, TailStrategy::RoundUp)
-            .reorder(v[2], v[3], lane, tt, cb, tb, v[4])
-            .gpu_blocks(cb, tb, v[4])
-            .gpu_threads(lane, tt)
-            .unroll(v[2])
-            .unroll(v[3]);
-        std::vector<Var> r = rows.args();  // (c, t, row, nu, n): the input's rows are points, the gradient's outputs
-        rows.compute_at(transformed, lane)
-            .store_in(MemoryType::Register)
-            .bound_extent(r[0], 1)
-            .bound_extent(r[1], 1)
-            .bound_extent(r[4], 1)
-            .bound(r[3], 0, points)
-            .unroll(r[2])
-            .unroll(r[3]);
-    }
+    schedule_transform_all_points_gpu(w.input, points, TransformLanes::channels);
+    schedule_transform_all_points_gpu({w.output_grad_rows, w.output_grad_transformed}, points,
+                                      TransformLanes::channels);
 
     // Shares of whole images, so that a thread walks its tiles and images with addresses that step
     // by constants. As many as give the GPU about 2^18 threads, within 128 MB of partial sums.
@@ -241,7 +231,7 @@ inline void schedule_conv2d_winograd_backward_weights_gpu(Halide::Func filter_gr
     Expr rounded_ci = (channels_in + block_ci - 1) / block_ci * block_ci;
     Expr threads_per_share = (rounded_co / T::co) * (rounded_ci / T::ci) * points * points;
     Expr share_elements = rounded_co * rounded_ci * points * points;
-    Expr shares = max(1, min(min((1 << 18) / threads_per_share, batch), (32 << 20) / share_elements));
+    Expr shares = gpu_partial_gradient_shares(threads_per_share, share_elements, batch);
     Expr images_per_share = max(1, (batch + shares - 1) / shares);
     RVar share("images_share"), image("image_in_share");
     Var s("share");
@@ -283,17 +273,9 @@ inline void schedule_conv2d_winograd_backward_weights_gpu(Halide::Func filter_gr
     // 3x3, one thread per (co, ci).
     Func sums = w.transformed_grad.in(w.filter_grad);
     std::vector<Var> g = sums.args();  // (co, ci, xi, nu)
-    Var gco("gco"), gcoi("gcoi"), gci("gci"), gcii("gcii"), gp("gp");
-    sums.compute_root()
-        .fuse(g[2], g[3], gp)
-        .split(g[0], gco, gcoi, 32, TailStrategy::GuardWithIf)
-        .split(g[1], gci, gcii, 4, TailStrategy::GuardWithIf)
-        .reorder(gcoi, gcii, gco, gci, gp)
-        .gpu_blocks(gco, gci, gp)
-        .gpu_threads(gcoi, gcii);
-    w.transformed_grad.compute_at(sums, gcoi);
-    RVar outer("shares_outer"), inner("shares_inner");
-    w.transformed_grad.update().split(share, outer, inner, 8, TailStrategy::GuardWithIf).unroll(inner);
+    Var gp("gp");
+    sums.compute_root().fuse(g[2], g[3], gp);
+    sum_partial_gradients_in_fixed_order(sums, w.transformed_grad, share, g[0], g[1], {gp});
 
     std::vector<Var> f = filter_grad.args();  // (co, kx, ky, ci)
     Var fco("fco"), fcoi("fcoi"), fci("fci"), fcii("fcii");
