@@ -70,6 +70,37 @@
 #include "conv2d_winograd4x4_forward_output_only_opencl.h"
 #endif
 
+// The kernels every device has (the common ones, then the Winograd ones), from the libraries named
+// NAME plus `suffix` (cmake/HnnKernels.cmake: none on the CPU, _cuda, _opencl): one list for every
+// device, so that no device's table can miss a kernel the others have.
+#define HNN_SET_DEVICE_KERNELS(t, suffix)                                                        \
+    t.activation_forward = ::activation_forward##suffix;                                         \
+    t.activation_backward = ::activation_backward##suffix;                                       \
+    t.activation_parameter_gradient = ::activation_parameter_gradient##suffix;                   \
+    t.conv2d_forward = ::conv2d_forward##suffix;                                                 \
+    t.conv2d_forward_output_only = ::conv2d_forward_output_only##suffix;                         \
+    t.conv2d_backward_data = ::conv2d_backward_data##suffix;                                     \
+    t.conv2d_backward_weights = ::conv2d_backward_weights##suffix;                               \
+    t.avg_pool_forward = ::avg_pool_forward##suffix;                                             \
+    t.avg_pool_backward = ::avg_pool_backward##suffix;                                           \
+    t.max_pool_forward = ::max_pool_forward##suffix;                                             \
+    t.max_pool_backward = ::max_pool_backward##suffix;                                           \
+    t.global_avg_pool_forward = ::global_avg_pool_forward##suffix;                               \
+    t.global_avg_pool_backward = ::global_avg_pool_backward##suffix;                             \
+    t.softmax_cross_entropy = ::softmax_cross_entropy##suffix;                                   \
+    t.sgd_update = ::sgd_update##suffix;                                                         \
+    t.adam_update = ::adam_update##suffix;                                                       \
+    t.upsample_nearest_add = ::upsample_nearest_add##suffix;                                     \
+    t.dropout = ::dropout##suffix;                                                               \
+    t.conv2d_winograd_forward = ::conv2d_winograd_forward##suffix;                               \
+    t.conv2d_winograd_forward_output_only = ::conv2d_winograd_forward_output_only##suffix;       \
+    t.conv2d_winograd_backward_data = ::conv2d_winograd_backward_data##suffix;                   \
+    t.conv2d_winograd_backward_weights = ::conv2d_winograd_backward_weights##suffix;             \
+    t.conv2d_winograd4x4_forward = ::conv2d_winograd4x4_forward##suffix;                         \
+    t.conv2d_winograd4x4_forward_output_only = ::conv2d_winograd4x4_forward_output_only##suffix; \
+    t.conv2d_winograd4x4_backward_data = ::conv2d_winograd4x4_backward_data##suffix;             \
+    t.conv2d_winograd4x4_backward_weights = ::conv2d_winograd4x4_backward_weights##suffix
+
 namespace hnn {
 namespace {
 
@@ -95,37 +126,11 @@ void add_avx512_tile_variants(KernelTable &t) {
 const KernelTable &kernel_table(Device device) {
     install_halide_handlers();
     static const KernelTable cpu = [] {
-        KernelTable t = {
-            ::activation_forward,
-            ::activation_backward,
-            ::activation_parameter_gradient,
-            ::conv2d_forward,
-            ::conv2d_forward_output_only,
-            ::conv2d_backward_data,
-            ::conv2d_backward_weights,
-            ::avg_pool_forward,
-            ::avg_pool_backward,
-            ::max_pool_forward,
-            ::max_pool_backward,
-            ::global_avg_pool_forward,
-            ::global_avg_pool_backward,
-            ::softmax_cross_entropy,
-            ::sgd_update,
-            ::adam_update,
-            ::upsample_nearest_add,
-            ::dropout,
-        };
-        t.conv2d_winograd_forward = ::conv2d_winograd_forward;
-        t.conv2d_winograd_backward_data = ::conv2d_winograd_backward_data;
-        t.conv2d_winograd_backward_weights = ::conv2d_winograd_backward_weights;
-        t.conv2d_winograd4x4_forward = ::conv2d_winograd4x4_forward;
-        t.conv2d_winograd4x4_backward_data = ::conv2d_winograd4x4_backward_data;
-        t.conv2d_winograd4x4_backward_weights = ::conv2d_winograd4x4_backward_weights;
+        KernelTable t{};
+        HNN_SET_DEVICE_KERNELS(t, );
         t.pointwise_conv2d_forward = ::pointwise_conv2d_forward;
         t.pointwise_conv2d_backward_data = ::pointwise_conv2d_backward_data;
         t.pointwise_conv2d_backward_weights = ::pointwise_conv2d_backward_weights;
-        t.conv2d_winograd_forward_output_only = ::conv2d_winograd_forward_output_only;
-        t.conv2d_winograd4x4_forward_output_only = ::conv2d_winograd4x4_forward_output_only;
         t.pointwise_conv2d_forward_output_only = ::pointwise_conv2d_forward_output_only;
         add_avx512_tile_variants(t);
         return t;
@@ -138,34 +143,8 @@ const KernelTable &kernel_table(Device device) {
             throw Error("no OpenCL device answers on this machine (no ICD loader, no platform or no device)");
         }
         static const KernelTable opencl = [] {
-            KernelTable t = {
-                ::activation_forward_opencl,
-                ::activation_backward_opencl,
-                ::activation_parameter_gradient_opencl,
-                ::conv2d_forward_opencl,
-                ::conv2d_forward_output_only_opencl,
-                ::conv2d_backward_data_opencl,
-                ::conv2d_backward_weights_opencl,
-                ::avg_pool_forward_opencl,
-                ::avg_pool_backward_opencl,
-                ::max_pool_forward_opencl,
-                ::max_pool_backward_opencl,
-                ::global_avg_pool_forward_opencl,
-                ::global_avg_pool_backward_opencl,
-                ::softmax_cross_entropy_opencl,
-                ::sgd_update_opencl,
-                ::adam_update_opencl,
-                ::upsample_nearest_add_opencl,
-                ::dropout_opencl,
-            };
-            t.conv2d_winograd_forward = ::conv2d_winograd_forward_opencl;
-            t.conv2d_winograd_forward_output_only = ::conv2d_winograd_forward_output_only_opencl;
-            t.conv2d_winograd_backward_data = ::conv2d_winograd_backward_data_opencl;
-            t.conv2d_winograd_backward_weights = ::conv2d_winograd_backward_weights_opencl;
-            t.conv2d_winograd4x4_forward = ::conv2d_winograd4x4_forward_opencl;
-            t.conv2d_winograd4x4_forward_output_only = ::conv2d_winograd4x4_forward_output_only_opencl;
-            t.conv2d_winograd4x4_backward_data = ::conv2d_winograd4x4_backward_data_opencl;
-            t.conv2d_winograd4x4_backward_weights = ::conv2d_winograd4x4_backward_weights_opencl;
+            KernelTable t{};
+            HNN_SET_DEVICE_KERNELS(t, _opencl);
             return t;
         }();
         return opencl;
@@ -175,34 +154,8 @@ const KernelTable &kernel_table(Device device) {
     }
 #ifdef HNN_HAVE_CUDA_KERNELS
     static const KernelTable cuda = [] {
-        KernelTable t = {
-            ::activation_forward_cuda,
-            ::activation_backward_cuda,
-            ::activation_parameter_gradient_cuda,
-            ::conv2d_forward_cuda,
-            ::conv2d_forward_output_only_cuda,
-            ::conv2d_backward_data_cuda,
-            ::conv2d_backward_weights_cuda,
-            ::avg_pool_forward_cuda,
-            ::avg_pool_backward_cuda,
-            ::max_pool_forward_cuda,
-            ::max_pool_backward_cuda,
-            ::global_avg_pool_forward_cuda,
-            ::global_avg_pool_backward_cuda,
-            ::softmax_cross_entropy_cuda,
-            ::sgd_update_cuda,
-            ::adam_update_cuda,
-            ::upsample_nearest_add_cuda,
-            ::dropout_cuda,
-        };
-        t.conv2d_winograd_forward = ::conv2d_winograd_forward_cuda;
-        t.conv2d_winograd_forward_output_only = ::conv2d_winograd_forward_output_only_cuda;
-        t.conv2d_winograd_backward_data = ::conv2d_winograd_backward_data_cuda;
-        t.conv2d_winograd_backward_weights = ::conv2d_winograd_backward_weights_cuda;
-        t.conv2d_winograd4x4_forward = ::conv2d_winograd4x4_forward_cuda;
-        t.conv2d_winograd4x4_forward_output_only = ::conv2d_winograd4x4_forward_output_only_cuda;
-        t.conv2d_winograd4x4_backward_data = ::conv2d_winograd4x4_backward_data_cuda;
-        t.conv2d_winograd4x4_backward_weights = ::conv2d_winograd4x4_backward_weights_cuda;
+        KernelTable t{};
+        HNN_SET_DEVICE_KERNELS(t, _cuda);
         return t;
     }();
     return cuda;
