@@ -159,6 +159,8 @@ void compare_conv(const ConvCase &c, const Activation &a) {
 
 TEST_CASE("convolution forward, backward-data and backward-weights match the CPU kernels", "[gpu]") {
     require_gpu_or_skip();
+    // The direct kernels: under auto the device would time the Winograd ones against them.
+    ConvAlgorithmScope scope(ConvAlgorithm::direct);
     // Every kernel size and stride the GPU schedules specialize (1, 2, 3 and 5 at strides 1 and 2),
     // and two shapes of their fallback (4x4, stride 3); channel counts that are not multiples of the
     // 32-channel tile or of the channel chunks, odd widths and heights, batches of 1 and 3, each
@@ -216,6 +218,34 @@ TEST_CASE("Winograd forward, backward-data and backward-weights match the CPU's"
             compare_conv(c, a);
         }
     }
+}
+
+TEST_CASE("auto on the device times each 3x3 stride-1 pass's methods on its first call, then keeps the fastest",
+          "[gpu]") {
+    require_gpu_or_skip();
+    ConvAlgorithmScope scope(ConvAlgorithm::automatic);
+    const ConvCase c{34, 40, 10, 9, 3, 3, 1, "same"};
+    const Conv2dGeometry g = conv2d_geometry(c.width, c.height, 3, 3, 1, parse_padding(c.padding));
+    const std::vector<ConvPass> passes = {ConvPass::forward, ConvPass::backward_data, ConvPass::backward_weights};
+    for (ConvPass pass : passes) {
+        REQUIRE(conv_method(pass, gpu, c.ci, c.co, 3, 3, g, c.width, c.height, c.batch) == ConvMethod::direct);
+    }
+    const size_t timed_before = conv_shapes_timed();
+    Activation a;
+    a.kind = ActivationKind::elu;
+    // Whichever method each pass chose computed its result, and the CPU's direct sum agrees with it.
+    compare_conv(c, a);
+    REQUIRE(conv_shapes_timed() == timed_before + passes.size());
+    std::string chosen;
+    for (ConvPass pass : passes) {
+        const ConvMethod m = conv_method(pass, gpu, c.ci, c.co, 3, 3, g, c.width, c.height, c.batch);
+        chosen += std::string(" ") + conv_method_name(m);
+    }
+    INFO("chose" << chosen);
+    // The same shapes again reuse the choices; a 1x1 conv has only the direct kernels, nothing to time.
+    compare_conv(c, a);
+    compare_conv({34, 40, 10, 9, 3, 1, 1, "valid"}, a);
+    REQUIRE(conv_shapes_timed() == timed_before + passes.size());
 }
 
 TEST_CASE("pooling matches the CPU kernels", "[gpu]") {

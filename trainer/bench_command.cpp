@@ -183,7 +183,10 @@ void print_header(std::ostream &out, const BenchSetup &s, const BenchOptions &o,
     if (s.device != Device::cpu) {
         // No machine limits: the CPU's FMA peak says nothing about a GPU kernel.
         out << "hnn's kernels on " << device_name(s.device) << ", checked against oneDNN " << onednn_version()
-            << " on the CPU (" << s.threads << " threads; its times are not measured)\n";
+            << " on the CPU (" << s.threads << " threads; its times are not measured), 3x3 convs " << o.conv_algorithm;
+        // auto times each 3x3 pass's methods on its first call there, before the timed runs.
+        if (o.conv_algorithm == "auto") out << " (the fastest of direct, winograd and winograd4x4, timed)";
+        out << "\n";
         out << "times: median of " << s.timing.repeats << " runs after " << s.timing.warmup
             << " warm-up runs, each until the device has finished\n\n";
         return;
@@ -243,8 +246,8 @@ void print_table(std::ostream &out, const BenchSetup &s, const BenchOptions &o, 
     for (size_t i = 0; i < notes.texts().size(); i++) out << "[" << i + 1 << "] oneDNN: " << notes.texts()[i] << "\n";
     for (const WinogradMark &w : kWinogradMarks) {
         if (std::any_of(r.ops.begin(), r.ops.end(), [&](const OpMeasurement &m) { return m.algorithm == w.algorithm; })) {
-            out << w.mark << " hnn: Winograd " << w.name << " (--conv-algorithm); its GFLOP/s and % limit count the "
-                << "direct sum's multiply-adds, " << w.fewer << " those it computes\n";
+            out << w.mark << " hnn: Winograd " << w.name << " (--conv-algorithm, or auto); its GFLOP/s and % limit "
+                << "count the direct sum's multiply-adds, " << w.fewer << " those it computes\n";
         }
     }
     if (std::any_of(r.ops.begin(), r.ops.end(), [](const OpMeasurement &m) { return m.algorithm == "pointwise"; })) {

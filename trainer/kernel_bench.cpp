@@ -482,9 +482,6 @@ bool runs_pointwise(const BenchOp &op, Device device) {
 OpMeasurement measure_op(const BenchOp &op, const Timing &timing, OnednnLayout layout, uint64_t seed, Device device) {
     OpMeasurement m;
     m.op = op;
-    if (op.group() == "conv") {
-        m.algorithm = runs_pointwise(op, device) ? "pointwise" : conv_method_name(conv_method_of(op, device));
-    }
     Case c = make_case(op, layout, seed, device);
     if (c.onednn) {
         m.onednn_computes = c.onednn->computes;
@@ -495,6 +492,10 @@ OpMeasurement measure_op(const BenchOp &op, const Timing &timing, OnednnLayout l
     }
     release_onednn_threads();  // so that they spin on no core hnn's kernels run on
     m.hnn_ms = median_ms([&] { c.hnn.run(); c.hnn.wait(); }, timing);
+    // After the runs: on a GPU under auto, the first run of a 3x3 conv timed its methods and chose.
+    if (op.group() == "conv") {
+        m.algorithm = runs_pointwise(op, device) ? "pointwise" : conv_method_name(conv_method_of(op, device));
+    }
     // oneDNN runs on the CPU: beside a GPU kernel its time is no comparison, only its result is.
     if (c.onednn && device == Device::cpu) m.onednn_ms = median_ms([&] { c.onednn->run(); }, timing);
     return m;

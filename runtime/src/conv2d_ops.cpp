@@ -1,6 +1,7 @@
 #include "hnn/conv2d_ops.h"
 
 #include "hnn/error.h"
+#include "conv_method_timing.h"
 #include "kernel_table.h"
 #include "op_checks.h"
 
@@ -9,6 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <functional>
 
 namespace hnn {
 namespace {
@@ -199,6 +201,17 @@ constexpr int kWinograd4x4MinChannels = 128, kWinograd4x4MinTiles = 36;
 // whose last tiles are half empty.
 constexpr int kAvx2BackwardWeightsWinograd4x4MinTiles = 16;
 
+// Where the Winograd kernels exist.
+bool winograd_applies(int kernel_width, int kernel_height, int stride) {
+    return kernel_width == 3 && kernel_height == 3 && stride == 1;
+}
+
+ConvTimingKey timing_key(ConvPass pass, Device device, int channels_in, int channels_out, int kernel_width,
+                         int kernel_height, const Conv2dGeometry &g, int in_width, int in_height, int batch) {
+    return {pass,    device,  channels_in, channels_out, kernel_width, kernel_height, g.stride,
+            g.pad_x, g.pad_y, in_width,    in_height,    g.out_width,  g.out_height,  batch};
+}
+
 // F(4x4) or F(2x2), where auto takes Winograd.
 ConvMethod winograd_method(ConvPass pass, CpuIsa isa, int reduced_channels, int64_t tiles_4x4) {
     bool four_by_four;
@@ -217,7 +230,7 @@ ConvMethod winograd_method(ConvPass pass, CpuIsa isa, int reduced_channels, int6
 ConvMethod conv_method(ConvPass pass, Device device, int channels_in, int channels_out, int kernel_width,
                        int kernel_height, const Conv2dGeometry &g, int in_width, int in_height, int batch,
                        CpuIsa isa) {
-    const bool applies = kernel_width == 3 && kernel_height == 3 && g.stride == 1;
+    const bool applies = winograd_applies(kernel_width, kernel_height, g.stride);
     const bool backward_data = pass == ConvPass::backward_data;
     const int width = backward_data ? in_width : g.out_width, height = backward_data ? in_height : g.out_height;
     const int64_t tiles = int64_t(width + 1) / 2 * ((height + 1) / 2);
@@ -235,10 +248,13 @@ ConvMethod conv_method(ConvPass pass, Device device, int channels_in, int channe
         case ConvAlgorithm::winograd: return applies ? ConvMethod::winograd_2x2 : ConvMethod::direct;
         case ConvAlgorithm::winograd4x4: return applies ? ConvMethod::winograd_4x4 : ConvMethod::direct;
         case ConvAlgorithm::automatic:
-            // A GPU keeps the direct kernels until its Winograd kernels have been timed there.
-            if (device != Device::cpu || !applies || channels_in < 32 || channels_out < 32 || tiles < min_tiles) {
-                return ConvMethod::direct;
+            if (device != Device::cpu) {
+                if (!applies) return ConvMethod::direct;
+                return timed_conv_method(timing_key(pass, device, channels_in, channels_out, kernel_width,
+                                                    kernel_height, g, in_width, in_height, batch))
+                    .value_or(ConvMethod::direct);
             }
+            if (!applies || channels_in < 32 || channels_out < 32 || tiles < min_tiles) return ConvMethod::direct;
             return winograd_method(pass, isa, reduced_channels, tiles_4x4);
     }
     return ConvMethod::direct;
@@ -262,11 +278,26 @@ const char *conv_method_name(ConvMethod method) {
 
 namespace {
 
-// The pass of this call (filter (co, kx, ky, ci)) over the taps of `taps`.
-ConvMethod method_of(ConvPass pass, Device device, const Tensor &filter, const TapWindow &taps, const Conv2dGeometry &g,
-                     int in_width, int in_height, int batch) {
-    return conv_method(pass, device, filter.dim(3), filter.dim(0), taps.width, taps.height, g, in_width, in_height,
-                       batch);
+// The method of this call's pass (filter (co, kx, ky, ci)) over the taps of `taps`: conv_method's,
+// after timing the pass's methods now where auto times them and has not yet at this shape (on a
+// GPU). launch(m) runs the pass with m's kernels, writing `written` (whose synchronize() waits for
+// them).
+ConvMethod choose_method(ConvPass pass, Device device, const Tensor &filter, const TapWindow &taps,
+                         const Conv2dGeometry &g, int in_width, int in_height, int batch,
+                         const std::function<void(ConvMethod)> &launch, Tensor &written) {
+    const int channels_in = filter.dim(3), channels_out = filter.dim(0);
+    const ConvTimingKey key =
+        timing_key(pass, device, channels_in, channels_out, taps.width, taps.height, g, in_width, in_height, batch);
+    const bool timed_here = device != Device::cpu && conv_algorithm() == ConvAlgorithm::automatic &&
+                            winograd_applies(taps.width, taps.height, g.stride) && !timed_conv_method(key);
+    if (timed_here) {
+        return time_conv_methods(key, {ConvMethod::direct, ConvMethod::winograd_2x2, ConvMethod::winograd_4x4},
+                                 [&](ConvMethod m) {
+                                     launch(m);
+                                     written.synchronize();
+                                 });
+    }
+    return conv_method(pass, device, channels_in, channels_out, taps.width, taps.height, g, in_width, in_height, batch);
 }
 
 }  // namespace
@@ -317,44 +348,48 @@ void conv2d_forward(Tensor &input, Tensor &filter, Tensor *bias, const Conv2dGeo
         check_kernel(r, op, shapes);
     };
     halide_buffer_t *pre = pre_activation ? pre_activation->raw() : nullptr;
-    const ConvMethod method = method_of(ConvPass::forward, input.device(), filter, taps, gt, input.dim(1), input.dim(2), n);
-    if (method == ConvMethod::winograd_4x4) {
-        run(kernels.conv2d_winograd4x4_forward, kernels.conv2d_winograd4x4_forward_output_only, output.raw(), pre,
-            input.raw(), weights, bias_buffer, gt.pad_x, gt.pad_y, gt.out_width);
-        return;
-    }
-    if (method == ConvMethod::winograd_2x2) {
-        run(kernels.conv2d_winograd_forward, kernels.conv2d_winograd_forward_output_only, output.raw(), pre,
-            input.raw(), weights, bias_buffer, gt.pad_x, gt.pad_y, gt.out_width);
-        return;
-    }
-    // A 1x1 conv at stride 1 without padding is a matrix product over positions: the pointwise kernel
-    // computes it without the direct kernel's per-image padded copies and partial sums.
-    if (pointwise_applies(kernels.pointwise_conv2d_forward, taps, gt, a.kind,
-                          {&input, &output, pre_activation ? pre_activation : &output})) {
-        MatrixView in(*input.raw(), MatrixView::positions), w(*weights, MatrixView::filter_1x1);
-        MatrixView out(*output.raw(), MatrixView::positions), pre_view(pre ? *pre : *output.raw(), MatrixView::positions);
-        // Outputs of one vector of channels take a tile of 1 vector x 14 positions (as the direct
-        // forward's 1 x 12) where it is built: 2 x 7 computed 32 channels for a classifier's 10. A
-        // tuned kernel runs at every shape.
-        const bool tile_1x14 =
-            kernels.pointwise_conv2d_forward_tile_1x14 && co <= kTile1x12.channels && !kPointwiseForwardTuned;
-        run(tile_1x14 ? kernels.pointwise_conv2d_forward_tile_1x14 : kernels.pointwise_conv2d_forward,
-            tile_1x14 ? kernels.pointwise_conv2d_forward_tile_1x14_output_only
-                      : kernels.pointwise_conv2d_forward_output_only,
-            out.raw(), pre ? pre_view.raw() : nullptr, in.raw(), w.raw(), bias_buffer);
-        return;
-    }
-    halide_buffer_t *out = output.raw();
-    const bool tile_1x12 = kernels.conv2d_forward_tile_1x12 && !kForwardTuned && co <= kTile1x12.channels;
-    const bool tile_2x7 =
-        !tile_1x12 && takes_tile_2x7(kernels.conv2d_forward_tile_2x7, kForwardTuned, co, out->dim[1].extent);
-    auto with_pre = tile_1x12 ? kernels.conv2d_forward_tile_1x12 : tile_2x7 ? kernels.conv2d_forward_tile_2x7
-                                                                            : kernels.conv2d_forward;
-    auto output_only = tile_1x12 ? kernels.conv2d_forward_tile_1x12_output_only
-                       : tile_2x7 ? kernels.conv2d_forward_tile_2x7_output_only
-                                  : kernels.conv2d_forward_output_only;
-    run(with_pre, output_only, out, pre, input.raw(), weights, bias_buffer, gt.stride, gt.pad_x, gt.pad_y);
+    auto launch = [&](ConvMethod method) {
+        if (method == ConvMethod::winograd_4x4) {
+            run(kernels.conv2d_winograd4x4_forward, kernels.conv2d_winograd4x4_forward_output_only, output.raw(), pre,
+                input.raw(), weights, bias_buffer, gt.pad_x, gt.pad_y, gt.out_width);
+            return;
+        }
+        if (method == ConvMethod::winograd_2x2) {
+            run(kernels.conv2d_winograd_forward, kernels.conv2d_winograd_forward_output_only, output.raw(), pre,
+                input.raw(), weights, bias_buffer, gt.pad_x, gt.pad_y, gt.out_width);
+            return;
+        }
+        // A 1x1 conv at stride 1 without padding is a matrix product over positions: the pointwise
+        // kernel computes it without the direct kernel's per-image padded copies and partial sums.
+        if (pointwise_applies(kernels.pointwise_conv2d_forward, taps, gt, a.kind,
+                              {&input, &output, pre_activation ? pre_activation : &output})) {
+            MatrixView in(*input.raw(), MatrixView::positions), w(*weights, MatrixView::filter_1x1);
+            MatrixView out(*output.raw(), MatrixView::positions);
+            MatrixView pre_view(pre ? *pre : *output.raw(), MatrixView::positions);
+            // Outputs of one vector of channels take a tile of 1 vector x 14 positions (as the
+            // direct forward's 1 x 12) where it is built: 2 x 7 computed 32 channels for a
+            // classifier's 10. A tuned kernel runs at every shape.
+            const bool tile_1x14 =
+                kernels.pointwise_conv2d_forward_tile_1x14 && co <= kTile1x12.channels && !kPointwiseForwardTuned;
+            run(tile_1x14 ? kernels.pointwise_conv2d_forward_tile_1x14 : kernels.pointwise_conv2d_forward,
+                tile_1x14 ? kernels.pointwise_conv2d_forward_tile_1x14_output_only
+                          : kernels.pointwise_conv2d_forward_output_only,
+                out.raw(), pre ? pre_view.raw() : nullptr, in.raw(), w.raw(), bias_buffer);
+            return;
+        }
+        halide_buffer_t *out = output.raw();
+        const bool tile_1x12 = kernels.conv2d_forward_tile_1x12 && !kForwardTuned && co <= kTile1x12.channels;
+        const bool tile_2x7 =
+            !tile_1x12 && takes_tile_2x7(kernels.conv2d_forward_tile_2x7, kForwardTuned, co, out->dim[1].extent);
+        auto with_pre = tile_1x12 ? kernels.conv2d_forward_tile_1x12 : tile_2x7 ? kernels.conv2d_forward_tile_2x7
+                                                                                : kernels.conv2d_forward;
+        auto output_only = tile_1x12 ? kernels.conv2d_forward_tile_1x12_output_only
+                           : tile_2x7 ? kernels.conv2d_forward_tile_2x7_output_only
+                                      : kernels.conv2d_forward_output_only;
+        run(with_pre, output_only, out, pre, input.raw(), weights, bias_buffer, gt.stride, gt.pad_x, gt.pad_y);
+    };
+    launch(choose_method(ConvPass::forward, input.device(), filter, taps, gt, input.dim(1), input.dim(2), n, launch,
+                         output));
 }
 
 void conv2d_backward_data(Tensor &output_grad, Tensor &filter, const Conv2dGeometry &g, Tensor &input_grad,
@@ -413,25 +448,30 @@ void conv2d_backward_data(Tensor &output_grad, Tensor &filter, const Conv2dGeome
         check_kernel(r, op, shapes);
         return;
     }
-    const ConvMethod method = method_of(ConvPass::backward_data, input_grad.device(), filter, taps, gt,
-                                        input_grad.dim(1), input_grad.dim(2), input_grad.dim(3));
-    if (method != ConvMethod::direct) {
+    auto launch = [&](ConvMethod method) {
+        if (method == ConvMethod::direct) {
+            run(output_grad.raw(), weights, saved, gt.stride, gt.pad_x, gt.pad_y, input_grad.raw());
+            return;
+        }
         auto winograd = method == ConvMethod::winograd_4x4 ? kernels.conv2d_winograd4x4_backward_data
                                                            : kernels.conv2d_winograd_backward_data;
         int r = winograd(output_grad.raw(), weights, saved, from_output, gt.pad_x, gt.pad_y, static_cast<int>(a.kind),
                          a.negative_slope, a.alpha, a.beta, a.threshold, a.rrelu_lower, a.rrelu_upper, key.training,
                          key.seed, key.step, key.batch_offset, slope, input_grad.raw());
         check_kernel(r, op, shapes);
-        return;
-    }
+    };
+    const ConvMethod method = choose_method(ConvPass::backward_data, input_grad.device(), filter, taps, gt,
+                                            input_grad.dim(1), input_grad.dim(2), input_grad.dim(3), launch,
+                                            input_grad);
     // At stride s, an input position x receives only the taps kx with x + pad_x - kx divisible by
     // s: one in s^2 of the taps a direct sum visits (and discards). Split by x mod s and y mod s,
     // each phase is a stride-1 backward-data over every s-th tap, written to every s-th position:
     // s^2 calls of the stride-1 kernel on strided views, none of them wasted work. On the CPU only
     // (a device buffer is not viewed this way), and not when rrelu's derivative is fused: its random
     // slopes are keyed by the element's coordinates, which a view renumbers.
-    if (g.stride == 1 || input_grad.device() != Device::cpu || a.kind == ActivationKind::rrelu) {
-        run(output_grad.raw(), weights, saved, gt.stride, gt.pad_x, gt.pad_y, input_grad.raw());
+    if (method != ConvMethod::direct || g.stride == 1 || input_grad.device() != Device::cpu ||
+        a.kind == ActivationKind::rrelu) {
+        launch(method);
         return;
     }
     const int s = gt.stride, kw = taps.width, kh = taps.height, w = input_grad.dim(1), h = input_grad.dim(2);
@@ -503,18 +543,20 @@ void conv2d_backward_weights(Tensor &output_grad, Tensor &input, const Conv2dGeo
     }
     halide_buffer_t *dout = output_grad.raw(), *in = input.raw();
     const int partitions = std::min(cpu_threads(), in->dim[3].extent);
-    const ConvMethod method = method_of(ConvPass::backward_weights, input.device(), filter_grad, taps, gt, input.dim(1),
-                                        input.dim(2), input.dim(3));
-    int r;
-    if (method == ConvMethod::direct) {
-        r = kernels.conv2d_backward_weights(dout, in, gt.stride, gt.pad_x, gt.pad_y, partitions, weights_grad,
-                                           bias_grad->raw());
-    } else {
-        auto winograd = method == ConvMethod::winograd_4x4 ? kernels.conv2d_winograd4x4_backward_weights
-                                                           : kernels.conv2d_winograd_backward_weights;
-        r = winograd(dout, in, gt.pad_x, gt.pad_y, partitions, weights_grad, bias_grad->raw());
-    }
-    check_kernel(r, op, shapes);
+    auto launch = [&](ConvMethod method) {
+        int r;
+        if (method == ConvMethod::direct) {
+            r = kernels.conv2d_backward_weights(dout, in, gt.stride, gt.pad_x, gt.pad_y, partitions, weights_grad,
+                                               bias_grad->raw());
+        } else {
+            auto winograd = method == ConvMethod::winograd_4x4 ? kernels.conv2d_winograd4x4_backward_weights
+                                                               : kernels.conv2d_winograd_backward_weights;
+            r = winograd(dout, in, gt.pad_x, gt.pad_y, partitions, weights_grad, bias_grad->raw());
+        }
+        check_kernel(r, op, shapes);
+    };
+    launch(choose_method(ConvPass::backward_weights, input.device(), filter_grad, taps, gt, input.dim(1), input.dim(2),
+                         input.dim(3), launch, filter_grad));
 }
 
 }  // namespace hnn

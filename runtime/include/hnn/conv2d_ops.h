@@ -8,6 +8,7 @@
 #include "hnn/layer_geometry.h"
 #include "hnn/tensor.h"
 
+#include <cstddef>
 #include <string>
 
 namespace hnn {
@@ -20,7 +21,9 @@ namespace hnn {
 //   out, and for the forward and backward-data any image from a batch of 32, else at least 12x12
 //   positions (backward-weights: 4x4); of those, F(4x4) where the products sum over at least 128
 //   channels (backward-weights: 128 in and out) on at least 21x21 positions (36 tiles of 4x4), and
-//   F(2x2) elsewhere. On a GPU, the direct sum: its Winograd kernels are not yet timed there.
+//   F(2x2) elsewhere. On a GPU, the fastest of the three: each pass of each 3x3 stride-1 shape
+//   runs all three on its first call (one untimed launch and two timed ones each, as cuDNN's
+//   benchmark mode), and the fastest computes that call's result and every later call's.
 // - winograd takes F(2x2) wherever it applies (3x3, stride 1) and the direct sum elsewhere;
 //   winograd4x4 the same with F(4x4).
 // Process-wide, as oneDNN's algorithm choice is per primitive: set it before the layers run, not
@@ -37,11 +40,15 @@ ConvAlgorithm parse_conv_algorithm(const std::string &name);
 enum class ConvPass { forward, backward_data, backward_weights };
 enum class ConvMethod { direct, winograd_2x2, winograd_4x4 };
 // `isa`: the CPU kernels' variant, whose vector width moves the choice between F(2x2) and F(4x4).
+// On a GPU under auto: the timed choice once the pass has run at that shape, and the direct sum
+// before.
 ConvMethod conv_method(ConvPass pass, Device device, int channels_in, int channels_out, int kernel_width,
                        int kernel_height, const Conv2dGeometry &g, int in_width, int in_height, int batch,
                        CpuIsa isa = cpu_kernel_isa());
 // "direct", "winograd" (F(2x2)) or "winograd4x4", as --conv-algorithm names them.
 const char *conv_method_name(ConvMethod method);
+// How many (pass, shape, device) choices auto has timed in this process.
+size_t conv_shapes_timed();
 
 // Whether a direct-method pass on dense tensors runs the pointwise kernels (pointwise_conv2d_*, a
 // matrix product over positions) instead: a 1x1 conv at stride 1 without padding, counting only the

@@ -1,0 +1,73 @@
+// How auto chooses a GPU convolution's method by timing (runtime/src/conv_method_timing.h), on a
+// clock the test advances by what each fake launch "costs", so that the choice is certain.
+
+#include "conv_method_timing.h"
+#include "hnn/error.h"
+
+#include <catch2/catch.hpp>
+
+#include <map>
+
+using namespace hnn;
+
+namespace {
+
+// A key no convolution of the other tests has: each test case takes its own batch.
+ConvTimingKey key_with_batch(int batch) {
+    return {ConvPass::forward, Device::opencl, 5, 7, 3, 3, 1, 1, 1, 9, 9, 9, 9, batch};
+}
+
+struct FakeDevice {
+    std::map<ConvMethod, double> seconds;  // a launch's cost; absent: the launch throws
+    std::map<ConvMethod, int> launches;
+    double clock = 0;
+
+    void launch(ConvMethod m) {
+        launches[m]++;
+        auto it = seconds.find(m);
+        if (it == seconds.end()) throw Error("fake kernel failed");
+        clock += it->second;
+    }
+};
+
+ConvMethod time_on(FakeDevice &d, const ConvTimingKey &key) {
+    return time_conv_methods(
+        key, {ConvMethod::direct, ConvMethod::winograd_2x2, ConvMethod::winograd_4x4},
+        [&](ConvMethod m) { d.launch(m); }, [&] { return d.clock; });
+}
+
+}  // namespace
+
+TEST_CASE("auto's timing keeps the fastest method, launching each once untimed first", "[conv][timing]") {
+    const size_t timed_before = conv_shapes_timed();
+    FakeDevice d;
+    d.seconds = {{ConvMethod::direct, 3e-3}, {ConvMethod::winograd_2x2, 1e-3}, {ConvMethod::winograd_4x4, 2e-3}};
+    const ConvTimingKey key = key_with_batch(101);
+    REQUIRE_FALSE(timed_conv_method(key));
+    REQUIRE(time_on(d, key) == ConvMethod::winograd_2x2);
+    for (auto [m, count] : d.launches) REQUIRE(count == 1 + kTimedConvRuns);
+    REQUIRE(timed_conv_method(key) == ConvMethod::winograd_2x2);
+    REQUIRE(conv_shapes_timed() == timed_before + 1);
+    // What conv_method reports for that shape on that device under auto.
+    const Conv2dGeometry g = conv2d_geometry(9, 9, 3, 3, 1, parse_padding("same"));
+    REQUIRE(conv_method(ConvPass::forward, Device::opencl, 5, 7, 3, 3, g, 9, 9, 101) == ConvMethod::winograd_2x2);
+    REQUIRE(conv_method(ConvPass::backward_data, Device::opencl, 5, 7, 3, 3, g, 9, 9, 101) == ConvMethod::direct);
+
+    // A tie keeps the earlier candidate, the direct sum.
+    FakeDevice tie;
+    tie.seconds = {{ConvMethod::direct, 1e-3}, {ConvMethod::winograd_2x2, 1e-3}, {ConvMethod::winograd_4x4, 1e-3}};
+    REQUIRE(time_on(tie, key_with_batch(102)) == ConvMethod::direct);
+}
+
+TEST_CASE("auto's timing leaves out a Winograd method whose launch fails, but not the direct sum", "[conv][timing]") {
+    FakeDevice d;
+    d.seconds = {{ConvMethod::direct, 3e-3}, {ConvMethod::winograd_2x2, 2e-3}};
+    REQUIRE(time_on(d, key_with_batch(103)) == ConvMethod::winograd_2x2);
+    REQUIRE(d.launches[ConvMethod::winograd_4x4] == 1);
+
+    FakeDevice broken;
+    broken.seconds = {{ConvMethod::winograd_2x2, 2e-3}};
+    const ConvTimingKey key = key_with_batch(104);
+    REQUIRE_THROWS_WITH(time_on(broken, key), "fake kernel failed");
+    REQUIRE_FALSE(timed_conv_method(key));
+}
