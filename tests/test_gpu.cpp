@@ -161,16 +161,18 @@ TEST_CASE("convolution forward, backward-data and backward-weights match the CPU
     require_gpu_or_skip();
     // The direct kernels: under auto the device would time the Winograd ones against them.
     ConvAlgorithmScope scope(ConvAlgorithm::direct);
-    // Every kernel size and stride the GPU schedules specialize (1, 2, 3 and 5 at strides 1 and 2),
-    // and two shapes of their fallback (4x4, stride 3); channel counts that are not multiples of the
-    // 32-channel tile or of the channel chunks, odd widths and heights, batches of 1 and 3, each
-    // padding mode. Each shape takes another activation kind through both fused epilogues; the
-    // first takes all of them.
+    // Every kernel size and stride the GPU schedules specialize (1, 2, 3 and 5 at strides 1 and 2;
+    // other sizes at strides 1 and 2, as 4x4 and 7x7) and their fallback (stride 3); channel counts
+    // that are not multiples of the 32-channel tile or of the channel chunks, odd widths and
+    // heights, batches of 1 and 3, each padding mode. Each shape takes another activation kind
+    // through both fused epilogues; the first takes all of them.
     const std::vector<ConvCase> cases = {
         {3, 37, 9, 7, 1, 3, 1, "same"},   {37, 40, 8, 9, 3, 3, 2, "same"},  {40, 70, 7, 7, 1, 5, 1, "valid"},
         {70, 3, 9, 9, 3, 5, 2, "same"},   {19, 40, 6, 5, 3, 1, 1, "valid"}, {16, 33, 7, 6, 1, 1, 2, "valid"},
         {8, 40, 7, 7, 3, 2, 1, "1x0"},    {37, 37, 9, 8, 1, 2, 2, "same"},  {33, 9, 10, 6, 2, 3, 1, "2"},
         {5, 9, 8, 8, 1, 4, 1, "same"},    {6, 10, 13, 11, 1, 3, 3, "valid"},
+        // A 7x7 stride-2 first layer, as ResNet's.
+        {3, 35, 15, 13, 2, 7, 2, "same"},
         // Inputs of 1 channel (backward-weights' narrow tiles), at stride 2 and 5x5 as celu7's first layer.
         {1, 20, 9, 9, 2, 3, 2, "same"},   {1, 33, 10, 9, 2, 5, 1, "same"},
         // A filter big enough that the default backward-weights sums shares of 2 rows (128 MB of
