@@ -6,13 +6,14 @@
 #      training against the CPU's loss trajectory;
 #   2. hnn bench --device cuda --pytorch for allconv (width 96, batch 128, cifar10) and celu7
 #      (width 200, batch 100): every op, and the training step against PyTorch+cuDNN's in the
-#      same run;
-#   3. the same two with --conv-algorithm winograd4x4 (F(4x4, 3x3) for every 3x3 stride-1 layer,
-#      which auto does not take on a GPU until it has been timed there), and allconv's
-#      convolutions with winograd (F(2x2)): op by op against step 2's direct kernels;
-#   4. each variant the bundle holds: allconv's convolutions op by op and its training step, so
-#      that the log compares every pass of every schedule with step 2's default in one visit (a
-#      knob such as gpu.staged switches all three passes; the step alone cannot tell which won).
+#      same run. Under auto each 3x3 stride-1 pass times its direct, F(2x2) and F(4x4) kernels on
+#      its first call and keeps the fastest; the log lists those times;
+#   3. the same with --conv-algorithm direct: allconv's convolutions op by op (the variants'
+#      baseline) and both training steps, against step 2's;
+#   4. each variant the bundle holds (a direct schedule's knobs): allconv's convolutions op by op
+#      with the direct kernels and its training step, so that the log compares every pass of every
+#      schedule with step 3's default in one visit (a knob such as gpu.staged switches all three
+#      passes; the step alone cannot tell which won).
 # Every log goes to $OUT (default: build-gpu/check); the summary to standard output. A step that
 # fails or passes its time limit is reported and the next one runs. Limits in seconds:
 # HNN_GPU_CHECK_TESTS (default 180), HNN_GPU_CHECK_BENCH (120 each), HNN_GPU_CHECK_VARIANT (100
@@ -62,17 +63,14 @@ step bench_allconv "${HNN_GPU_CHECK_BENCH:-120}" "$bundle/hnn" "${bench_allconv[
 step bench_celu7 "${HNN_GPU_CHECK_BENCH:-120}" "$bundle/hnn" bench --device cuda --model celu7 --width 200 --batch 100 \
     --repeats 10 --warmup 3 "${pytorch[@]}"
 variant_limit=${HNN_GPU_CHECK_VARIANT:-100}
-step bench_allconv_winograd4x4 "$variant_limit" "$bundle/hnn" "${bench_allconv[@]}" --conv-algorithm winograd4x4 \
-    --repeats 10 --warmup 3 "${pytorch[@]}"
-step bench_celu7_winograd4x4 "$variant_limit" "$bundle/hnn" bench --device cuda --model celu7 --width 200 --batch 100 \
-    --conv-algorithm winograd4x4 --repeats 10 --warmup 3 "${pytorch[@]}"
-step conv_allconv_winograd "$variant_limit" "$bundle/hnn" "${bench_allconv[@]}" --only conv --conv-algorithm winograd \
-    --repeats 10 --warmup 3
+direct=(--conv-algorithm direct --repeats 10 --warmup 3)
+step conv_allconv_direct "$variant_limit" "$bundle/hnn" "${bench_allconv[@]}" --only conv "${direct[@]}"
+step step_celu7_direct "$variant_limit" "$bundle/hnn" bench --device cuda --model celu7 --width 200 --batch 100 \
+    --only pool "${direct[@]}"
 # Each variant's convolutions and step (fewer runs than step 2's: its limit is shorter).
 for hnn in "$bundle"/hnn-variant-*; do
     [ -e "$hnn" ] || continue
-    step "conv_$(basename "$hnn")" "$variant_limit" "$hnn" "${bench_allconv[@]}" --only conv \
-        --repeats 10 --warmup 3
+    step "conv_$(basename "$hnn")" "$variant_limit" "$hnn" "${bench_allconv[@]}" --only conv "${direct[@]}"
 done
 echo "gpu-check: logs in $out; $([ "$failed" = 0 ] && echo "every step passed" || echo "a step failed")"
 exit "$failed"

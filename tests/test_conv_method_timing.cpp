@@ -52,6 +52,11 @@ TEST_CASE("auto's timing keeps the fastest method, launching each once untimed f
     const Conv2dGeometry g = conv2d_geometry(9, 9, 3, 3, 1, parse_padding("same"));
     REQUIRE(conv_method(ConvPass::forward, Device::opencl, 5, 7, 3, 3, g, 9, 9, 101) == ConvMethod::winograd_2x2);
     REQUIRE(conv_method(ConvPass::backward_data, Device::opencl, 5, 7, 3, 3, g, 9, 9, 101) == ConvMethod::direct);
+    // Each method's seconds a launch, as hnn bench reports them.
+    const auto seconds = conv_method_seconds(ConvPass::forward, Device::opencl, 5, 7, 3, 3, g, 9, 9, 101);
+    REQUIRE(seconds.size() == 3);
+    for (auto [m, s] : seconds) REQUIRE(s == Approx(d.seconds.at(m)));
+    REQUIRE(conv_method_seconds(ConvPass::forward, Device::cuda, 5, 7, 3, 3, g, 9, 9, 101).empty());
 
     // A tie keeps the earlier candidate, the direct sum.
     FakeDevice tie;
@@ -62,8 +67,10 @@ TEST_CASE("auto's timing keeps the fastest method, launching each once untimed f
 TEST_CASE("auto's timing leaves out a Winograd method whose launch fails, but not the direct sum", "[conv][timing]") {
     FakeDevice d;
     d.seconds = {{ConvMethod::direct, 3e-3}, {ConvMethod::winograd_2x2, 2e-3}};
-    REQUIRE(time_on(d, key_with_batch(103)) == ConvMethod::winograd_2x2);
+    const ConvTimingKey key_103 = key_with_batch(103);
+    REQUIRE(time_on(d, key_103) == ConvMethod::winograd_2x2);
     REQUIRE(d.launches[ConvMethod::winograd_4x4] == 1);
+    REQUIRE(conv_timing(key_103)->seconds.size() == 2);
 
     FakeDevice broken;
     broken.seconds = {{ConvMethod::winograd_2x2, 2e-3}};

@@ -187,6 +187,22 @@ TEST_CASE("hnn bench --device times the device's kernels and training step, chec
             REQUIRE(op["agrees"] == true);
             REQUIRE(op["onednn_max_abs"].get<double>() > 0);
         }
+        // Under auto the device timed each 3x3 stride-1 conv's methods, and the fastest ran.
+        const bool timed = op["group"] == "conv" && op["shape"].get<std::string>().find("k3 s1") != std::string::npos;
+        REQUIRE(op["auto_timed_ms"].is_null() == !timed);
+        if (timed) {
+            REQUIRE(op["auto_timed_ms"].size() == 3);
+            std::string fastest;
+            double fastest_ms = INFINITY;
+            for (const auto &[method, ms] : op["auto_timed_ms"].items()) {
+                REQUIRE(ms.get<double>() > 0);
+                if (ms.get<double>() < fastest_ms) {
+                    fastest = method;
+                    fastest_ms = ms.get<double>();
+                }
+            }
+            REQUIRE(op["algorithm"] == fastest);
+        }
     }
     REQUIRE(j["train_step"]["images_per_s"].get<double>() > 0);
 

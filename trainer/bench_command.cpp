@@ -255,6 +255,19 @@ void print_table(std::ostream &out, const BenchSetup &s, const BenchOptions &o, 
             << "or one where a single tap meets the image (its GFLOP/s count every tap)\n";
     }
     out << "max err: largest |hnn - oneDNN| over the outputs, relative to the largest |oneDNN| value\n";
+    if (std::any_of(r.ops.begin(), r.ops.end(), [](const OpMeasurement &m) { return !m.auto_timed_ms.empty(); })) {
+        out << "\nauto's timing on " << device_name(s.device) << ", ms a launch (* the method it chose):\n";
+        for (const OpMeasurement &m : r.ops) {
+            if (m.auto_timed_ms.empty()) continue;
+            std::string times;
+            for (const auto &[method, ms] : m.auto_timed_ms) {
+                times += "  " + method + " " + ms_text(ms) + (method == m.algorithm ? "*" : "");
+            }
+            out << table_line("%-24s %-7s %-26s%s", m.op.label().c_str(), layers_text(m.op.layers).c_str(),
+                              m.op.shape_text().c_str(), times.c_str())
+                << "\n";
+        }
+    }
     const Totals t = totals(r.ops);
     if (t.hnn_ms > 0) {
         out << "ops oneDNN has, once per layer: hnn " << ms_text(t.hnn_ms) << " ms, oneDNN " << ms_text(t.onednn_ms)
@@ -317,7 +330,9 @@ json op_json(const OpMeasurement &m, const MachineLimits &limits) {
            {"agrees", m.agrees()},
            {"onednn_computes", m.onednn_computes},
            {"onednn_implementation", m.onednn_implementation},
-           {"algorithm", m.algorithm.empty() ? json(nullptr) : json(m.algorithm)}};
+           {"algorithm", m.algorithm.empty() ? json(nullptr) : json(m.algorithm)},
+           {"auto_timed_ms", nullptr}};
+    for (const auto &[method, ms] : m.auto_timed_ms) j["auto_timed_ms"][method] = ms;
     if (m.onednn_ms) {
         const Throughput o = throughput(m.op, *m.onednn_ms, limits);
         j["onednn_ms"] = *m.onednn_ms;

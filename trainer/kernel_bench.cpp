@@ -461,14 +461,22 @@ void compare(const Outputs &hnn, const Outputs &onednn, OpMeasurement &m, const 
 
 }  // namespace
 
+namespace {
+
+// A conv op's pass.
+ConvPass conv_pass_of(const BenchOp &op) {
+    return op.kind == BenchOpKind::conv_forward         ? ConvPass::forward
+           : op.kind == BenchOpKind::conv_backward_data ? ConvPass::backward_data
+                                                        : ConvPass::backward_weights;
+}
+
+}  // namespace
+
 ConvMethod conv_method_of(const BenchOp &op, Device device) {
     if (op.group() != "conv") return ConvMethod::direct;
-    const ConvPass pass = op.kind == BenchOpKind::conv_forward         ? ConvPass::forward
-                          : op.kind == BenchOpKind::conv_backward_data ? ConvPass::backward_data
-                                                                       : ConvPass::backward_weights;
     const ConvProblem &p = op.conv;
-    return conv_method(pass, device, p.in.channels, p.out_channels, p.kernel, p.kernel, p.geometry, p.in.width,
-                       p.in.height, p.batch);
+    return conv_method(conv_pass_of(op), device, p.in.channels, p.out_channels, p.kernel, p.kernel, p.geometry,
+                       p.in.width, p.in.height, p.batch);
 }
 
 bool runs_pointwise(const BenchOp &op, Device device) {
@@ -495,6 +503,12 @@ OpMeasurement measure_op(const BenchOp &op, const Timing &timing, OnednnLayout l
     // After the runs: on a GPU under auto, the first run of a 3x3 conv timed its methods and chose.
     if (op.group() == "conv") {
         m.algorithm = runs_pointwise(op, device) ? "pointwise" : conv_method_name(conv_method_of(op, device));
+        const ConvProblem &p = op.conv;
+        for (auto [method, seconds] : conv_method_seconds(conv_pass_of(op), device, p.in.channels, p.out_channels,
+                                                          p.kernel, p.kernel, p.geometry, p.in.width, p.in.height,
+                                                          p.batch)) {
+            m.auto_timed_ms.push_back({conv_method_name(method), seconds * 1e3});
+        }
     }
     // oneDNN runs on the CPU: beside a GPU kernel its time is no comparison, only its result is.
     if (c.onednn && device == Device::cpu) m.onednn_ms = median_ms([&] { c.onednn->run(); }, timing);

@@ -267,6 +267,16 @@ bool conv_runs_pointwise(Device device, int kernel_width, int kernel_height, con
            pointwise_applies(kernel_table(device).pointwise_conv2d_forward != nullptr, taps, taps.geometry(g), kind, {});
 }
 
+std::vector<std::pair<ConvMethod, double>> conv_method_seconds(ConvPass pass, Device device, int channels_in,
+                                                               int channels_out, int kernel_width, int kernel_height,
+                                                               const Conv2dGeometry &g, int in_width, int in_height,
+                                                               int batch) {
+    const std::optional<ConvTiming> t = conv_timing(
+        timing_key(pass, device, channels_in, channels_out, kernel_width, kernel_height, g, in_width, in_height, batch));
+    if (!t) return {};
+    return t->seconds;
+}
+
 const char *conv_method_name(ConvMethod method) {
     switch (method) {
         case ConvMethod::direct: return "direct";

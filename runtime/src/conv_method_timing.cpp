@@ -11,9 +11,9 @@ namespace hnn {
 namespace {
 
 std::mutex timed_mutex;
-std::map<ConvTimingKey, ConvMethod> &timed_methods() {
-    static std::map<ConvTimingKey, ConvMethod> methods;
-    return methods;
+std::map<ConvTimingKey, ConvTiming> &timings() {
+    static std::map<ConvTimingKey, ConvTiming> measured;
+    return measured;
 }
 
 double steady_seconds() {
@@ -22,22 +22,28 @@ double steady_seconds() {
 
 }  // namespace
 
-std::optional<ConvMethod> timed_conv_method(const ConvTimingKey &key) {
+std::optional<ConvTiming> conv_timing(const ConvTimingKey &key) {
     std::lock_guard<std::mutex> lock(timed_mutex);
-    auto it = timed_methods().find(key);
-    if (it == timed_methods().end()) return std::nullopt;
+    auto it = timings().find(key);
+    if (it == timings().end()) return std::nullopt;
     return it->second;
+}
+
+std::optional<ConvMethod> timed_conv_method(const ConvTimingKey &key) {
+    const std::optional<ConvTiming> t = conv_timing(key);
+    if (!t) return std::nullopt;
+    return t->chosen;
 }
 
 size_t conv_shapes_timed() {
     std::lock_guard<std::mutex> lock(timed_mutex);
-    return timed_methods().size();
+    return timings().size();
 }
 
 ConvMethod time_conv_methods(const ConvTimingKey &key, const std::vector<ConvMethod> &candidates,
                              const std::function<void(ConvMethod)> &launch, const std::function<double()> &now) {
     const std::function<double()> clock = now ? now : steady_seconds;
-    ConvMethod fastest = candidates.front();
+    ConvTiming timing{candidates.front(), {}};
     double fastest_seconds = std::numeric_limits<double>::infinity();
     for (size_t i = 0; i < candidates.size(); i++) {
         const ConvMethod m = candidates[i];
@@ -51,14 +57,15 @@ ConvMethod time_conv_methods(const ConvTimingKey &key, const std::vector<ConvMet
             if (i == 0) throw;
             continue;
         }
+        timing.seconds.push_back({m, seconds});
         if (seconds < fastest_seconds) {
-            fastest = m;
+            timing.chosen = m;
             fastest_seconds = seconds;
         }
     }
     std::lock_guard<std::mutex> lock(timed_mutex);
-    timed_methods()[key] = fastest;
-    return fastest;
+    timings()[key] = timing;
+    return timing.chosen;
 }
 
 }  // namespace hnn

@@ -10,6 +10,7 @@
 #include <functional>
 #include <optional>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 namespace hnn {
@@ -28,7 +29,15 @@ struct ConvTimingKey {
     bool operator<(const ConvTimingKey &o) const { return tied() < o.tied(); }
 };
 
-// The method time_conv_methods chose for `key`, if it has timed it.
+// What time_conv_methods measured for one key: each method's seconds a launch (a method whose
+// launch failed is absent), and the one chosen.
+struct ConvTiming {
+    ConvMethod chosen;
+    std::vector<std::pair<ConvMethod, double>> seconds;
+};
+
+// What time_conv_methods measured and chose for `key`, if it has timed it.
+std::optional<ConvTiming> conv_timing(const ConvTimingKey &key);
 std::optional<ConvMethod> timed_conv_method(const ConvTimingKey &key);
 
 // Runs launch(m) for each candidate once untimed (a kernel's first launch loads its module), then

@@ -10,6 +10,8 @@
 
 #include <cstddef>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace hnn {
 
@@ -49,6 +51,12 @@ ConvMethod conv_method(ConvPass pass, Device device, int channels_in, int channe
 const char *conv_method_name(ConvMethod method);
 // How many (pass, shape, device) choices auto has timed in this process.
 size_t conv_shapes_timed();
+// Where auto has timed this pass at this shape on `device` (arguments as conv_method's): each
+// method's seconds a launch, in the order timed (a method whose launch failed is absent); else none.
+std::vector<std::pair<ConvMethod, double>> conv_method_seconds(ConvPass pass, Device device, int channels_in,
+                                                               int channels_out, int kernel_width, int kernel_height,
+                                                               const Conv2dGeometry &g, int in_width, int in_height,
+                                                               int batch);
 
 // Whether a direct-method pass on dense tensors runs the pointwise kernels (pointwise_conv2d_*, a
 // matrix product over positions) instead: a 1x1 conv at stride 1 without padding, counting only the
