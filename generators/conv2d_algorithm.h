@@ -49,6 +49,28 @@ inline void define_conv2d_backward_data(Halide::Func din, Halide::Func output_gr
                         Halide::select(hit, output_grad_padded(r.x, tx / s.stride, ty / s.stride, n), 0.0f);
 }
 
+// The same sum over the taps that reach each position alone. With u = x + pad_x and v = y + pad_y,
+// the taps kx with (u - kx) divisible by s are kx = u % s + s j, reading dout at u / s - j, for j
+// below taps_x = ceil(K / s); so
+// din(ci, x, y, n) = sum_{co, j, i} filter_t(ci, u % s + s j, v % s + s i, co) dout(co, u / s - j, v / s - i, n),
+// r ranging over (co, j, i) with j < taps_x and i < taps_y (its extents may be larger, with where()),
+// and filter_t zero past the kernel's taps, up to s taps_x. define_conv2d_backward_data visits
+// all K^2 taps at each position and discards those whose offset s does not divide; this form sums
+// ceil(K / s)^2 (3x3 at stride 2: 4, of which 2.25 on average reach the position, against 9), and
+// the same K^2 at stride 1.
+inline void define_conv2d_backward_data_by_phase(Halide::Func din, Halide::Func output_grad_padded,
+                                                 Halide::Func filter_t, Halide::RDom r, const Conv2dShape &s,
+                                                 Expr taps_x, Expr taps_y) {
+    Halide::Var ci("ci"), x("x"), y("y"), n("n");
+    Expr u = x + s.pad_x, v = y + s.pad_y;
+    // Clamped to filter_t's taps, which bounds inference cannot see: it bounds u % s by s's largest
+    // value, not by s.
+    Expr kx = Halide::min(u % s.stride + s.stride * r.y, s.stride * taps_x - 1);
+    Expr ky = Halide::min(v % s.stride + s.stride * r.z, s.stride * taps_y - 1);
+    din(ci, x, y, n) = 0.0f;
+    din(ci, x, y, n) += filter_t(ci, kx, ky, r.x) * output_grad_padded(r.x, u / s.stride - r.y, v / s.stride - r.z, n);
+}
+
 // The pointwise backward-data: din(ci, p) = sum_co filter_t(ci, co) dout(co, p), with filter_t the
 // 1x1 filter transposed to (ci, co) so the vectorized ci reads contiguously. r ranges over co.
 inline void define_pointwise_conv2d_backward_data(Halide::Func din, Halide::Func output_grad, Halide::Func filter_t,

@@ -176,10 +176,26 @@ public:
         output_grad_padded = zero_padded(output_grad_source, output_grad.dim(1).extent(), output_grad.dim(2).extent(),
                                          "output_grad_padded");
         Var kx("kx"), ky("ky"), co("co");
-        filter_t(ci, kx, ky, co) =
-            filter(chunks ? clamp(co, 0, out_channels - 1) : Expr(co), kx, ky, clamp(ci, 0, in_channels - 1));
-        r = RDom(0, filter.dim(0).extent(), 0, filter.dim(1).extent(), 0, filter.dim(2).extent(), "r");
-        define_conv2d_backward_data(din, output_grad_padded, filter_t, r, s);
+        if (gpu && !chunks) {
+            // The cached GPU schedule sums the taps that reach each position alone, from a copy of
+            // the filter transposed and zero-padded to a whole number of taps a phase.
+            const Expr kernel_width = filter.dim(1).extent(), kernel_height = filter.dim(2).extent();
+            filter_t(ci, kx, ky, co) =
+                select(kx < kernel_width && ky < kernel_height,
+                       filter(co, min(kx, kernel_width - 1), min(ky, kernel_height - 1), clamp(ci, 0, in_channels - 1)),
+                       0.0f);
+            const Expr taps_x = (kernel_width + stride - 1) / stride, taps_y = (kernel_height + stride - 1) / stride;
+            // r's extents are the kernel's, its taps past a phase's skipped: so that a specialization
+            // on the kernel size and stride makes them constants and can unroll them.
+            r = RDom(0, filter.dim(0).extent(), 0, kernel_width, 0, kernel_height, "r");
+            r.where(r.y < taps_x && r.z < taps_y);
+            define_conv2d_backward_data_by_phase(din, output_grad_padded, filter_t, r, s, taps_x, taps_y);
+        } else {
+            filter_t(ci, kx, ky, co) =
+                filter(chunks ? clamp(co, 0, out_channels - 1) : Expr(co), kx, ky, clamp(ci, 0, in_channels - 1));
+            r = RDom(0, filter.dim(0).extent(), 0, filter.dim(1).extent(), 0, filter.dim(2).extent(), "r");
+            define_conv2d_backward_data(din, output_grad_padded, filter_t, r, s);
+        }
         Expr din_at = din(ci, x, y, n);
         if (!gpu && !auto_schedule) {
             // A first layer's gradient has 1 or 3 channels: too few to vectorize over, which wastes
@@ -205,6 +221,11 @@ public:
         }
         derivative(ci, x, y, n) = activation_derivative(act.kind, saved_bounded(ci, x, y, n), derivative_from_output, p);
         input_grad(ci, x, y, n) = din_at * derivative(ci, x, y, n);
+        if (gpu && !chunks) {
+            // So that Halide can tell a thread's positions' phases from their offsets in its tile.
+            input_grad.dim(1).set_min(0);
+            input_grad.dim(2).set_min(0);
+        }
     }
 
     void schedule() {
@@ -223,7 +244,8 @@ public:
         }
         if (narrow.defined()) schedule_narrow_backward_data(get_target(), input_grad, din_narrow, r_narrow, narrow);
         schedule_conv2d_backward_data(get_target(), input_grad, din, filter_t, output_grad_padded, derivative, r,
-                                      act.kind, derivative_from_output, stride,
+                                      filter.dim(1).extent(), filter.dim(2).extent(), act.kind, derivative_from_output,
+                                      stride,
                                       make_schedule_knobs(schedule_knobs, activation_kinds, get_target(), conv_like_knobs()));
     }
 };

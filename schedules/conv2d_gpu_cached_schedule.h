@@ -15,17 +15,21 @@
 // input load one value broadcast to the warp. A block is 32 channels x 2 x 2 warps, each warp a
 // tile of gpu.tile_x x positions by gpu.tile_y rows (4 x 4 by default). Kernel sizes 1, 2, 3 and 5
 // at strides 1 and 2 are specializations with the taps unrolled, so that the compiler loads each
-// input value once for every tap and position using it. Other shapes loop over the taps, at strides
-// 1 and 2 in specializations of their own: with the stride a constant, a tap's 16 input loads are
-// at constant offsets from one address a row, and the generated CUDA's loop over a tap is 49
-// instructions for 16 FMAs in the forward against 85, in backward-data 49 (stride 1) and 109
-// (stride 2) against 192. The zero-padded input (backward-data's output gradient) is first written
-// by a kernel of its own, so no load needs a select, and stored x innermost, so that a row of the
-// footprint is read at constant offsets from one address: the generated CUDA forward's and
-// backward-data's loops over channels at 3x3 stride 1 are each 144 FMAs, 45 loads (the 6 x 6 input
-// footprint and 9 filter values) and 253 instructions, against 337 with the copy's channels
-// innermost (an address for each of the 36 input values) and 373 and 438 (with 58 loads: the
-// selects kept repeated reads apart) reading the padding where it is.
+// input value once for every tap and position using it. (Backward-data's reduction runs over the
+// taps of a phase, define_conv2d_backward_data_by_phase, which the generator bounds with a where()
+// on the kernel's taps: specialized on the kernel size and stride, both are constants. Its loop
+// over channels at 3x3 stride 2 is 64 FMAs and 280 instructions, against 144 and 403 visiting every
+// tap.) Other shapes loop over the taps, at strides 1 and 2 in specializations of their own: with
+// the stride a constant, a tap's 16 input loads are at constant offsets from one address a row, and
+// the generated CUDA's loop over a tap is 49 instructions for 16 FMAs in the forward against 85, in
+// backward-data 51 (stride 1) and 86 (stride 2, the taps of a phase) against 192. The zero-padded
+// input (backward-data's output gradient) is first written by a kernel of its own, so no load needs
+// a select, and stored x innermost, so that a row of the footprint is read at constant offsets from
+// one address: the generated CUDA forward's and backward-data's loops over channels at 3x3 stride 1
+// are each 144 FMAs, 45 loads (the 6 x 6 input footprint and 9 filter values) and 253 instructions,
+// against 337 with the copy's channels innermost (an address for each of the 36 input values) and
+// 373 and 438 (with 58 loads: the selects kept repeated reads apart) reading the padding where it
+// is.
 
 #include "Halide.h"
 

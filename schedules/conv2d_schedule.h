@@ -394,15 +394,17 @@ inline void schedule_narrow_backward_data(const Halide::Target &t, Halide::Func 
     }
 }
 
-// r = (co, kx, ky): co innermost.
+// r = (co, kx, ky): co innermost; on the GPU's cached schedule (co, j, i), the taps of a phase
+// (define_conv2d_backward_data_by_phase). kernel_width and kernel_height: the filter's.
 // derivative: the activation derivative applied to the gradient, per register tile.
 inline void schedule_conv2d_backward_data(const Halide::Target &t, Halide::Func input_grad, Halide::Func din,
                                           Halide::Func filter_t, Halide::Func output_grad_padded,
-                                          Halide::Func derivative, Halide::RDom r, Expr kind, Expr from_output,
-                                          Expr stride, const ScheduleKnobs &knobs = ScheduleKnobs()) {
+                                          Halide::Func derivative, Halide::RDom r, Expr kernel_width,
+                                          Expr kernel_height, Expr kind, Expr from_output, Expr stride,
+                                          const ScheduleKnobs &knobs = ScheduleKnobs()) {
     if (t.has_gpu_feature()) {
-        schedule_conv_like_gpu({input_grad, din, derivative, filter_t, output_grad_padded, r.x, r.y, r.z, r.y.extent(),
-                                r.z.extent(), stride, kind, true, from_output},
+        schedule_conv_like_gpu({input_grad, din, derivative, filter_t, output_grad_padded, r.x, r.y, r.z, kernel_width,
+                                kernel_height, stride, kind, true, from_output},
                                knobs);
     } else {
         schedule_conv_like_cpu(t, input_grad, din, filter_t, output_grad_padded, r.x, r.y, r.z, kind, knobs, stride,
