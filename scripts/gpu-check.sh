@@ -9,7 +9,8 @@
 #      same run. Under auto each 3x3 stride-1 pass times its direct, F(2x2) and F(4x4) kernels on
 #      its first call and keeps the fastest; the log lists those times;
 #   3. the same with --conv-algorithm direct: allconv's convolutions op by op (the variants'
-#      baseline) and both training steps, against step 2's;
+#      baseline) and both training steps, against step 2's; and allcnn-c's convolutions, whose
+#      stride-2 layers' backward-data sums only the taps that reach each position;
 #   4. each variant the bundle holds (a direct schedule's knobs): allconv's convolutions op by op
 #      with the direct kernels and its training step, so that the log compares every pass of every
 #      schedule with step 3's default in one visit (a knob such as gpu.staged switches all three
@@ -67,6 +68,8 @@ direct=(--conv-algorithm direct --repeats 10 --warmup 3)
 step conv_allconv_direct "$variant_limit" "$bundle/hnn" "${bench_allconv[@]}" --only conv "${direct[@]}"
 step step_celu7_direct "$variant_limit" "$bundle/hnn" bench --device cuda --model celu7 --width 200 --batch 100 \
     --only pool "${direct[@]}"
+step conv_allcnn_c "$variant_limit" "$bundle/hnn" bench --device cuda --model allcnn-c --batch 128 --dataset cifar10 \
+    --only conv --repeats 10 --warmup 3
 # Each variant's convolutions and step (fewer runs than step 2's: its limit is shorter).
 for hnn in "$bundle"/hnn-variant-*; do
     [ -e "$hnn" ] || continue
