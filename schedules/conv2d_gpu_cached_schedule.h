@@ -37,6 +37,7 @@
 #include "gpu_partial_gradient_sum.h"
 #include "kernel_shape_specializations.h"
 #include "schedule_params.h"
+#include "tile_bounds.h"
 
 #include <vector>
 
@@ -231,21 +232,11 @@ inline void schedule_conv2d_backward_weights_gpu_cached(Halide::Func filter_grad
             .unroll(cij);
     }
 
-    std::vector<Var> p = partial.args();
-    partial.compute_at(tiles, a[1])
-        .store_in(MemoryType::Register)
-        .bound_extent(p[0], T::co)
-        .bound_extent(p[1], 1)
-        .bound_extent(p[2], 1)
-        .bound_extent(p[3], T::ci)
-        .bound_extent(p[4], 1)
-        .unroll(p[0])
-        .unroll(p[3]);
-    // Every position's 4 + 8 loads feed all 32 sums before the next position: the generated CUDA's
-    // loop is 53 instructions for 32 FMAs and 12 loads, each operand's channels read at constant
-    // offsets from one address (66 reading the clamped output gradient where it is, an address a
-    // channel; 115 reading the padding too).
-    partial.update().reorder(p[0], p[3], r.x, row).unroll(p[0]).unroll(p[3]);
+    // partial (co, kx, ky, ci, share). Every position's 4 + 8 loads feed all 32 sums before the next
+    // position: the generated CUDA's loop is 53 instructions for 32 FMAs and 12 loads, each operand's
+    // channels read at constant offsets from one address (66 reading the clamped output gradient
+    // where it is, an address a channel; 115 reading the padding too).
+    schedule_gpu_register_tile(partial, LoopLevel(tiles, a[1]), {T::co, 1, 1, T::ci, 1}, 0, 3, {r.x, row});
 }
 
 }  // namespace hnn

@@ -32,6 +32,7 @@
 #include "conv2d_gpu_cached_schedule.h"
 #include "conv2d_winograd_algorithm.h"
 #include "gpu_partial_gradient_sum.h"
+#include "tile_bounds.h"
 
 #include <set>
 #include <vector>
@@ -166,18 +167,9 @@ inline void schedule_conv2d_winograd_gpu(Halide::Func out, WinogradConv &w, Hali
         .gpu_threads(cot, tt)
         .unroll(coj)
         .unroll(tj);
-    std::vector<Var> s = w.product.args();  // (co, T, xi, nu, group)
-    w.product.compute_at(products, cot)
-        .store_in(MemoryType::Register)
-        .bound_extent(s[0], T::co)
-        .bound_extent(s[1], T::tiles)
-        .bound_extent(s[2], 1)
-        .bound_extent(s[3], 1)
-        .bound_extent(s[4], 1)
-        .unroll(s[0])
-        .unroll(s[1]);
-    // The channel loop outermost: each channel's 8 + 8 loads feed all 64 sums.
-    w.product.update().reorder(s[0], s[1], w.channels).unroll(s[0]).unroll(s[1]);
+    // product (co, T, xi, nu, group); the channel loop outermost: each channel's 8 + 8 loads feed
+    // all 64 sums.
+    schedule_gpu_register_tile(w.product, LoopLevel(products, cot), {T::co, T::tiles, 1, 1, 1}, 0, 1, {w.channels});
 
     // 3. The input's transform.
     schedule_transform_all_points_gpu(w.input, points, TransformLanes::tiles);
@@ -257,17 +249,8 @@ inline void schedule_conv2d_winograd_backward_weights_gpu(Halide::Func filter_gr
         .gpu_threads(cot, cit)
         .unroll(coj)
         .unroll(cij);
-    std::vector<Var> p = partial.args();
-    partial.compute_at(partial_tiles, cot)
-        .store_in(MemoryType::Register)
-        .bound_extent(p[0], T::co)
-        .bound_extent(p[1], T::ci)
-        .bound_extent(p[2], 1)
-        .bound_extent(p[3], 1)
-        .bound_extent(p[4], 1)
-        .unroll(p[0])
-        .unroll(p[1]);
-    partial.update().reorder(p[0], p[1], w.tiles.x, image).unroll(p[0]).unroll(p[1]);
+    schedule_gpu_register_tile(partial, LoopLevel(partial_tiles, cot), {T::co, T::ci, 1, 1, 1}, 0, 1,
+                               {w.tiles.x, image});
 
     // The shares' sum in a fixed order, one thread per (co, ci, point), and the transform back to
     // 3x3, one thread per (co, ci).
