@@ -289,18 +289,18 @@ const char *conv_method_name(ConvMethod method) {
 namespace {
 
 // The method of this call's pass (filter (co, kx, ky, ci)) over the taps of `taps`: conv_method's,
-// after timing the pass's methods now where auto times them and has not yet at this shape (on a
-// GPU). launch(m) runs the pass with m's kernels, writing `written` (whose synchronize() waits for
-// them).
+// except where auto times the methods (a 3x3 stride-1 pass on a GPU): the one timed fastest at this
+// shape, timed now on its first call. launch(m) runs the pass with m's kernels, writing `written`
+// (whose synchronize() waits for them).
 ConvMethod choose_method(ConvPass pass, Device device, const Tensor &filter, const TapWindow &taps,
                          const Conv2dGeometry &g, int in_width, int in_height, int batch,
                          const std::function<void(ConvMethod)> &launch, Tensor &written) {
     const int channels_in = filter.dim(3), channels_out = filter.dim(0);
-    const ConvTimingKey key =
-        timing_key(pass, device, channels_in, channels_out, taps.width, taps.height, g, in_width, in_height, batch);
-    const bool timed_here = device != Device::cpu && conv_algorithm() == ConvAlgorithm::automatic &&
-                            winograd_applies(taps.width, taps.height, g.stride) && !timed_conv_method(key);
-    if (timed_here) {
+    if (device != Device::cpu && conv_algorithm() == ConvAlgorithm::automatic &&
+        winograd_applies(taps.width, taps.height, g.stride)) {
+        const ConvTimingKey key =
+            timing_key(pass, device, channels_in, channels_out, taps.width, taps.height, g, in_width, in_height, batch);
+        if (const std::optional<ConvMethod> timed = timed_conv_method(key)) return *timed;
         return time_conv_methods(key, {ConvMethod::direct, ConvMethod::winograd_2x2, ConvMethod::winograd_4x4},
                                  [&](ConvMethod m) {
                                      launch(m);

@@ -29,10 +29,12 @@ std::optional<ConvTiming> conv_timing(const ConvTimingKey &key) {
     return it->second;
 }
 
+// Without conv_timing's copy of the seconds: every convolution on a GPU under auto asks.
 std::optional<ConvMethod> timed_conv_method(const ConvTimingKey &key) {
-    const std::optional<ConvTiming> t = conv_timing(key);
-    if (!t) return std::nullopt;
-    return t->chosen;
+    std::lock_guard<std::mutex> lock(timed_mutex);
+    auto it = timings().find(key);
+    if (it == timings().end()) return std::nullopt;
+    return it->second.chosen;
 }
 
 size_t conv_shapes_timed() {
