@@ -84,6 +84,25 @@ inline void schedule_transform_all_points_gpu(const WinogradInputTransform &tran
         .unroll(r[3]);
 }
 
+// A kernel of one thread per (co, ci) of f (f's dimensions `co` and `ci`) computing all its
+// values x values (dimensions `a` and `b`, bounded to [0, values) and unrolled): the filter's
+// transform at `points` x `points`, and the transform of its gradient back to 3 x 3. Warps of 32
+// consecutive co, blocks of 32 co x 4 ci.
+inline void schedule_per_channel_pair_gpu(Halide::Func f, int co, int ci, int a, int b, int values) {
+    using namespace Halide;
+    std::vector<Var> v = f.args();
+    Var cob("cob"), coi("coi"), cib("cib"), cii("cii");
+    f.bound(v[a], 0, values)
+        .bound(v[b], 0, values)
+        .split(v[co], cob, coi, 32, TailStrategy::GuardWithIf)
+        .split(v[ci], cib, cii, 4, TailStrategy::GuardWithIf)
+        .reorder(v[a], v[b], coi, cii, cob, cib)
+        .gpu_blocks(cob, cib)
+        .gpu_threads(coi, cii)
+        .unroll(v[a])
+        .unroll(v[b]);
+}
+
 struct WinogradGpuTile {
     static constexpr int co = 8, tiles = 8;                 // a thread's sums of the matrix product
     static constexpr int co_threads = 4, tile_threads = 8;  // a block: 32 co x 64 tiles, one warp
@@ -177,19 +196,9 @@ inline void schedule_conv2d_winograd_gpu(Halide::Func out, WinogradConv &w, Hali
     // tiles) then read 4 lines a load (F(4x4): 16 bytes apart), not 32.
     compute_copy_first(padded, CopyLayout::x_innermost);
 
-    // 2. The filter's transform.
-    std::vector<Var> u = w.filter_transformed.args();  // (co, ci, xi, nu)
-    Var ucb("ucb"), ulane("ulane"), ucib("ucib"), ucit("ucit");
-    w.filter_transformed.compute_root()
-        .bound(u[2], 0, points)
-        .bound(u[3], 0, points)
-        .split(u[0], ucb, ulane, T::lanes, TailStrategy::GuardWithIf)
-        .split(u[1], ucib, ucit, 4, TailStrategy::GuardWithIf)
-        .reorder(u[2], u[3], ulane, ucit, ucb, ucib)
-        .gpu_blocks(ucb, ucib)
-        .gpu_threads(ulane, ucit)
-        .unroll(u[2])
-        .unroll(u[3]);
+    // 2. The filter's transform (co, ci, xi, nu).
+    w.filter_transformed.compute_root();
+    schedule_per_channel_pair_gpu(w.filter_transformed, 0, 1, 2, 3, points);
 }
 
 // The Winograd backward-weights on the GPU. Per point, the filter's transformed gradient is a matrix
@@ -260,17 +269,7 @@ inline void schedule_conv2d_winograd_backward_weights_gpu(Halide::Func filter_gr
     sums.compute_root().fuse(g[2], g[3], gp);
     sum_partial_gradients_in_fixed_order(sums, w.transformed_grad, share, g[0], g[1], {gp});
 
-    std::vector<Var> f = filter_grad.args();  // (co, kx, ky, ci)
-    Var fco("fco"), fcoi("fcoi"), fci("fci"), fcii("fcii");
-    filter_grad.bound(f[1], 0, 3)
-        .bound(f[2], 0, 3)
-        .split(f[0], fco, fcoi, 32, TailStrategy::GuardWithIf)
-        .split(f[3], fci, fcii, 4, TailStrategy::GuardWithIf)
-        .reorder(f[1], f[2], fcoi, fcii, fco, fci)
-        .gpu_blocks(fco, fci)
-        .gpu_threads(fcoi, fcii)
-        .unroll(f[1])
-        .unroll(f[2]);
+    schedule_per_channel_pair_gpu(filter_grad, 0, 3, 1, 2, 3);  // (co, kx, ky, ci)
 }
 
 }  // namespace hnn
