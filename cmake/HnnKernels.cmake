@@ -55,9 +55,11 @@ function(hnn_add_halide_runtime GENERATOR_EXE)
 endfunction()
 
 # hnn_add_kernel(NAME GENERATOR gen FROM exe [PARAMS k=v ...] [TUNABLE | TUNED_AS kernel]
-#                [CPU_ONLY | AVX512_VARIANT] [GPU_KNOBS gpu.knob:value,...])
+#                [CPU_ONLY | AVX512_VARIANT | GPU_VARIANT] [GPU_KNOBS gpu.knob:value,...])
 # Defines NAME (CPU), with HNN_BUILD_CUDA NAME_cuda and with HNN_BUILD_OPENCL NAME_opencl (not for a
-# CPU_ONLY kernel: a variant of another kernel's CPU schedule). An AVX512_VARIANT kernel changes
+# CPU_ONLY kernel: a variant of another kernel's CPU schedule). A GPU_VARIANT kernel is the other way
+# round: another GPU schedule of a kernel, its GPU_KNOBS alone (not HNN_GPU_CONV_KNOBS), built as
+# NAME_cuda and NAME_opencl only; the runtime times it against the default on a GPU (conv2d_ops.cpp). An AVX512_VARIANT kernel changes
 # only the AVX-512 schedule, so it is built for HNN_CPU_TARGETS' AVX-512 entry alone, or not at all
 # without one: its AVX2 and baseline code would repeat another kernel's and take longer to build
 # than its AVX-512 code. The runtime calls it only where cpu_kernel_isa() is avx512
@@ -67,7 +69,7 @@ endfunction()
 # to the GPU libraries' `schedule_knobs` alone (the CPU schedules read only their own ISA's entries,
 # but a changed string would rebuild them).
 function(hnn_add_kernel NAME)
-  cmake_parse_arguments(ARG "TUNABLE;CPU_ONLY;AVX512_VARIANT" "GENERATOR;FROM;TUNED_AS;GPU_KNOBS" "PARAMS" ${ARGN})
+  cmake_parse_arguments(ARG "TUNABLE;CPU_ONLY;AVX512_VARIANT;GPU_VARIANT" "GENERATOR;FROM;TUNED_AS;GPU_KNOBS" "PARAMS" ${ARGN})
   set(cpu_targets ${HNN_CPU_TARGETS})
   if (ARG_AVX512_VARIANT)
     # The entry runtime/CMakeLists.txt keys HNN_CPU_KERNELS_AVX512 on.
@@ -104,13 +106,15 @@ function(hnn_add_kernel NAME)
       list(APPEND gpu_params "schedule_knobs=${ARG_GPU_KNOBS}")
     endif ()
   endif ()
-  add_halide_library(${NAME} FROM ${ARG_FROM}
-                     GENERATOR ${ARG_GENERATOR}
-                     FUNCTION_NAME ${NAME}
-                     TARGETS ${cpu_targets}
-                     PARAMS ${ARG_PARAMS}
-                     USE_RUNTIME hnn_halide.runtime)
-  set_property(GLOBAL APPEND PROPERTY HNN_KERNELS ${NAME})
+  if (NOT ARG_GPU_VARIANT)
+    add_halide_library(${NAME} FROM ${ARG_FROM}
+                       GENERATOR ${ARG_GENERATOR}
+                       FUNCTION_NAME ${NAME}
+                       TARGETS ${cpu_targets}
+                       PARAMS ${ARG_PARAMS}
+                       USE_RUNTIME hnn_halide.runtime)
+    set_property(GLOBAL APPEND PROPERTY HNN_KERNELS ${NAME})
+  endif ()
   if (ARG_CPU_ONLY)
     return()
   endif ()

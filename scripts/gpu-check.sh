@@ -6,15 +6,15 @@
 #      training against the CPU's loss trajectory;
 #   2. hnn bench --device cuda --pytorch for allconv (width 96, batch 128, cifar10) and celu7
 #      (width 200, batch 100): every op, and the training step against PyTorch+cuDNN's in the
-#      same run. Under auto each 3x3 stride-1 pass times its direct, F(2x2) and F(4x4) kernels on
-#      its first call and keeps the fastest; the log lists those times;
-#   3. the same with --conv-algorithm direct: allconv's convolutions op by op (the variants'
-#      baseline) and both training steps, against step 2's; and allcnn-c's convolutions, whose
-#      stride-2 layers' backward-data sums only the taps that reach each position;
-#   4. each variant the bundle holds (a direct schedule's knobs): allconv's convolutions op by op
-#      with the direct kernels and its training step, so that the log compares every pass of every
-#      schedule with step 3's default in one visit (a knob such as gpu.staged switches all three
-#      passes; the step alone cannot tell which won).
+#      same run. Under auto each pass times every kernel that applies on its first call at each
+#      shape (the direct sum's three GPU schedules: the default, direct-staged and direct-4x8; at
+#      3x3 stride 1 also F(2x2) and F(4x4)) and keeps the fastest; the log lists those times;
+#   3. both training steps with --conv-algorithm direct (the default schedule everywhere), against
+#      step 2's; and allcnn-c's convolutions under auto, whose stride-2 layers' backward-data sums
+#      only the taps that reach each position;
+#   4. each variant the bundle holds (a direct schedule's knobs beyond the three built in, say
+#      gpu.tile_x:2,gpu.tile_y:8): allconv's convolutions op by op with the direct kernels and its
+#      training step, against step 2's timing of the default schedule.
 # Every log goes to $OUT (default: build-gpu/check); the summary to standard output. A step that
 # fails or passes its time limit is reported and the next one runs. Limits in seconds:
 # HNN_GPU_CHECK_TESTS (default 180), HNN_GPU_CHECK_BENCH (120 each), HNN_GPU_CHECK_VARIANT (100
@@ -65,7 +65,7 @@ step bench_celu7 "${HNN_GPU_CHECK_BENCH:-120}" "$bundle/hnn" bench --device cuda
     --repeats 10 --warmup 3 "${pytorch[@]}"
 variant_limit=${HNN_GPU_CHECK_VARIANT:-100}
 direct=(--conv-algorithm direct --repeats 10 --warmup 3)
-step conv_allconv_direct "$variant_limit" "$bundle/hnn" "${bench_allconv[@]}" --only conv "${direct[@]}"
+step step_allconv_direct "$variant_limit" "$bundle/hnn" "${bench_allconv[@]}" --only pool "${direct[@]}"
 step step_celu7_direct "$variant_limit" "$bundle/hnn" bench --device cuda --model celu7 --width 200 --batch 100 \
     --only pool "${direct[@]}"
 step conv_allcnn_c "$variant_limit" "$bundle/hnn" bench --device cuda --model allcnn-c --batch 128 --dataset cifar10 \

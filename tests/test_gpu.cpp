@@ -22,6 +22,8 @@
 #include "test_util.h"
 
 #include <algorithm>
+#include <string>
+#include <vector>
 
 using namespace hnn;
 using hnn::test::random_tensor;
@@ -157,10 +159,10 @@ void compare_conv(const ConvCase &c, const Activation &a) {
 
 }  // namespace
 
-TEST_CASE("convolution forward, backward-data and backward-weights match the CPU kernels", "[gpu]") {
-    require_gpu_or_skip();
-    // The direct kernels: under auto the device would time the Winograd ones against them.
-    ConvAlgorithmScope scope(ConvAlgorithm::direct);
+namespace {
+
+void compare_direct_convs(ConvAlgorithm algorithm) {
+    ConvAlgorithmScope scope(algorithm);
     // Every kernel size and stride the GPU schedules specialize (1, 2, 3 and 5 at strides 1 and 2;
     // other sizes at strides 1 and 2, as 4x4 and 7x7) and their fallback (stride 3); channel counts
     // that are not multiples of the 32-channel tile or of the channel chunks, odd widths and
@@ -190,6 +192,25 @@ TEST_CASE("convolution forward, backward-data and backward-weights match the CPU
         a.kind = kinds[i % kinds.size()];
         compare_conv(cases[i], a);
     }
+}
+
+}  // namespace
+
+// The direct kernels, each GPU schedule pinned: under auto the device would time them all.
+TEST_CASE("convolution forward, backward-data and backward-weights match the CPU kernels", "[gpu]") {
+    require_gpu_or_skip();
+    compare_direct_convs(ConvAlgorithm::direct);
+}
+
+TEST_CASE("the staged GPU schedules of the direct convolutions match the CPU kernels", "[gpu]") {
+    require_gpu_or_skip();
+    compare_direct_convs(ConvAlgorithm::direct_staged);
+}
+
+TEST_CASE("the GPU schedules of the direct convolutions with threads of 4 x 8 positions match the CPU kernels",
+          "[gpu]") {
+    require_gpu_or_skip();
+    compare_direct_convs(ConvAlgorithm::direct_tile_4x8);
 }
 
 TEST_CASE("Winograd forward, backward-data and backward-weights match the CPU's", "[gpu]") {
@@ -222,7 +243,23 @@ TEST_CASE("Winograd forward, backward-data and backward-weights match the CPU's"
     }
 }
 
-TEST_CASE("auto on the device times each 3x3 stride-1 pass's methods on its first call, then keeps the fastest",
+namespace {
+
+// The methods auto timed for each pass of c (a kernel c.kernel square, stride c.stride), by name.
+std::vector<std::string> timed_methods(ConvPass pass, const ConvCase &c) {
+    const Conv2dGeometry g = conv2d_geometry(c.width, c.height, c.kernel, c.kernel, c.stride, parse_padding(c.padding));
+    std::vector<std::string> names;
+    for (auto [method, seconds] :
+         conv_method_seconds(pass, gpu, c.ci, c.co, c.kernel, c.kernel, g, c.width, c.height, c.batch)) {
+        REQUIRE(seconds > 0);
+        names.push_back(conv_method_name(method));
+    }
+    return names;
+}
+
+}  // namespace
+
+TEST_CASE("auto on the device times each pass's kernels on its first call at each shape, then keeps the fastest",
           "[gpu]") {
     require_gpu_or_skip();
     ConvAlgorithmScope scope(ConvAlgorithm::automatic);
@@ -231,6 +268,7 @@ TEST_CASE("auto on the device times each 3x3 stride-1 pass's methods on its firs
     const std::vector<ConvPass> passes = {ConvPass::forward, ConvPass::backward_data, ConvPass::backward_weights};
     for (ConvPass pass : passes) {
         REQUIRE(conv_method(pass, gpu, c.ci, c.co, 3, 3, g, c.width, c.height, c.batch) == ConvMethod::direct);
+        REQUIRE(timed_methods(pass, c).empty());
     }
     const size_t timed_before = conv_shapes_timed();
     Activation a;
@@ -244,10 +282,22 @@ TEST_CASE("auto on the device times each 3x3 stride-1 pass's methods on its firs
         chosen += std::string(" ") + conv_method_name(m);
     }
     INFO("chose" << chosen);
-    // The same shapes again reuse the choices; a 1x1 conv has only the direct kernels, nothing to time.
+    // Every kernel that applies ran: the three direct schedules (backward-weights has two) and, at
+    // 3x3 stride 1, both Winograd ones (at 40 channels their scratch memory fits any device).
+    const std::vector<std::string> all = {"direct", "direct-staged", "direct-4x8", "winograd", "winograd4x4"};
+    REQUIRE(timed_methods(ConvPass::forward, c) == all);
+    REQUIRE(timed_methods(ConvPass::backward_data, c) == all);
+    REQUIRE(timed_methods(ConvPass::backward_weights, c) ==
+            std::vector<std::string>{"direct", "direct-staged", "winograd", "winograd4x4"});
+    // The same shapes again reuse the choices; a 5x5 stride-2 conv times the direct schedules alone.
     compare_conv(c, a);
-    compare_conv({34, 40, 10, 9, 3, 1, 1, "valid"}, a);
     REQUIRE(conv_shapes_timed() == timed_before + passes.size());
+    const ConvCase strided{34, 40, 11, 9, 2, 5, 2, "same"};
+    compare_conv(strided, a);
+    REQUIRE(conv_shapes_timed() == timed_before + 2 * passes.size());
+    REQUIRE(timed_methods(ConvPass::forward, strided) ==
+            std::vector<std::string>{"direct", "direct-staged", "direct-4x8"});
+    REQUIRE(timed_methods(ConvPass::backward_weights, strided) == std::vector<std::string>{"direct", "direct-staged"});
 }
 
 TEST_CASE("pooling matches the CPU kernels", "[gpu]") {

@@ -183,9 +183,12 @@ void print_header(std::ostream &out, const BenchSetup &s, const BenchOptions &o,
     if (s.device != Device::cpu) {
         // No machine limits: the CPU's FMA peak says nothing about a GPU kernel.
         out << "hnn's kernels on " << device_name(s.device) << ", checked against oneDNN " << onednn_version()
-            << " on the CPU (" << s.threads << " threads; its times are not measured), 3x3 convs " << o.conv_algorithm;
-        // auto times each 3x3 pass's methods on its first call there, before the timed runs.
-        if (o.conv_algorithm == "auto") out << " (the fastest of direct, winograd and winograd4x4, timed)";
+            << " on the CPU (" << s.threads << " threads; its times are not measured), convs " << o.conv_algorithm;
+        // auto times each pass's kernels on its first call there, before the timed runs.
+        if (o.conv_algorithm == "auto") {
+            out << " (the fastest of direct, direct-staged, direct-4x8 and at 3x3 stride 1 winograd and winograd4x4, "
+                   "timed)";
+        }
         out << "\n";
         out << "times: median of " << s.timing.repeats << " runs after " << s.timing.warmup
             << " warm-up runs, each until the device has finished\n\n";
@@ -217,11 +220,22 @@ struct WinogradMark {
 constexpr WinogradMark kWinogradMarks[] = {{"winograd", "[w]", "F(2x2,3x3)", "2.25x"},
                                            {"winograd4x4", "[w4]", "F(4x4,3x3)", "4x"}};
 
+// A GPU's other direct schedules' row marks and footnotes, by conv_method_name.
+struct ScheduleMark {
+    const char *algorithm, *mark, *text;
+};
+constexpr ScheduleMark kScheduleMarks[] = {
+    {"direct-staged", "[s]", "the direct sum's staged GPU schedule, a block's sums in shared memory"},
+    {"direct-4x8", "[4x8]", "the direct sum's GPU schedule with threads of 4 x 8 positions"}};
+
 std::string row_text(const OpMeasurement &m, const MachineLimits &limits, Notes &notes) {
     std::string label = m.op.label();
     if (!m.onednn_computes.empty()) label += " [" + std::to_string(notes.number(m.onednn_computes)) + "]";
     for (const WinogradMark &w : kWinogradMarks) {
         if (m.algorithm == w.algorithm) label += w.mark;
+    }
+    for (const ScheduleMark &s : kScheduleMarks) {
+        if (m.algorithm == s.algorithm) label += s.mark;
     }
     if (m.algorithm == "pointwise") label += "[p]";
     const Throughput t = throughput(m.op, m.hnn_ms, limits);
@@ -248,6 +262,11 @@ void print_table(std::ostream &out, const BenchSetup &s, const BenchOptions &o, 
         if (std::any_of(r.ops.begin(), r.ops.end(), [&](const OpMeasurement &m) { return m.algorithm == w.algorithm; })) {
             out << w.mark << " hnn: Winograd " << w.name << " (--conv-algorithm, or auto); its GFLOP/s and % limit "
                 << "count the direct sum's multiply-adds, " << w.fewer << " those it computes\n";
+        }
+    }
+    for (const ScheduleMark &s : kScheduleMarks) {
+        if (std::any_of(r.ops.begin(), r.ops.end(), [&](const OpMeasurement &m) { return m.algorithm == s.algorithm; })) {
+            out << s.mark << " hnn: " << s.text << " (--conv-algorithm " << s.algorithm << ", or auto)\n";
         }
     }
     if (std::any_of(r.ops.begin(), r.ops.end(), [](const OpMeasurement &m) { return m.algorithm == "pointwise"; })) {

@@ -201,6 +201,10 @@ constexpr int kWinograd4x4MinChannels = 128, kWinograd4x4MinTiles = 36;
 // whose last tiles are half empty.
 constexpr int kAvx2BackwardWeightsWinograd4x4MinTiles = 16;
 
+bool is_winograd(ConvMethod method) {
+    return method == ConvMethod::winograd_2x2 || method == ConvMethod::winograd_4x4;
+}
+
 // Where the Winograd kernels exist.
 bool winograd_applies(int kernel_width, int kernel_height, int stride) {
     return kernel_width == 3 && kernel_height == 3 && stride == 1;
@@ -247,9 +251,12 @@ ConvMethod conv_method(ConvPass pass, Device device, int channels_in, int channe
         case ConvAlgorithm::direct: return ConvMethod::direct;
         case ConvAlgorithm::winograd: return applies ? ConvMethod::winograd_2x2 : ConvMethod::direct;
         case ConvAlgorithm::winograd4x4: return applies ? ConvMethod::winograd_4x4 : ConvMethod::direct;
+        case ConvAlgorithm::direct_staged: return device != Device::cpu ? ConvMethod::direct_staged : ConvMethod::direct;
+        case ConvAlgorithm::direct_tile_4x8:
+            return device != Device::cpu && pass != ConvPass::backward_weights ? ConvMethod::direct_tile_4x8
+                                                                               : ConvMethod::direct;
         case ConvAlgorithm::automatic:
             if (device != Device::cpu) {
-                if (!applies) return ConvMethod::direct;
                 return timed_conv_method(timing_key(pass, device, channels_in, channels_out, kernel_width,
                                                     kernel_height, g, in_width, in_height, batch))
                     .value_or(ConvMethod::direct);
@@ -282,26 +289,39 @@ const char *conv_method_name(ConvMethod method) {
         case ConvMethod::direct: return "direct";
         case ConvMethod::winograd_2x2: return "winograd";
         case ConvMethod::winograd_4x4: return "winograd4x4";
+        case ConvMethod::direct_staged: return "direct-staged";
+        case ConvMethod::direct_tile_4x8: return "direct-4x8";
     }
     return "direct";
 }
 
 namespace {
 
+// What auto times for a pass on a GPU: the direct schedules (the default first: its failure is
+// an error, the others' only leave them out), then at 3x3 stride 1 the Winograd kernels.
+std::vector<ConvMethod> gpu_candidates(ConvPass pass, int kernel_width, int kernel_height, int stride) {
+    std::vector<ConvMethod> candidates{ConvMethod::direct, ConvMethod::direct_staged};
+    if (pass != ConvPass::backward_weights) candidates.push_back(ConvMethod::direct_tile_4x8);
+    if (winograd_applies(kernel_width, kernel_height, stride)) {
+        candidates.push_back(ConvMethod::winograd_2x2);
+        candidates.push_back(ConvMethod::winograd_4x4);
+    }
+    return candidates;
+}
+
 // The method of this call's pass (filter (co, kx, ky, ci)) over the taps of `taps`: conv_method's,
-// except where auto times the methods (a 3x3 stride-1 pass on a GPU): the one timed fastest at this
-// shape, timed now on its first call. launch(m) runs the pass with m's kernels, writing `written`
-// (whose synchronize() waits for them).
+// except where auto times the methods (on a GPU): the one timed fastest at this shape, timed now
+// on its first call. launch(m) runs the pass with m's kernels, writing `written` (whose
+// synchronize() waits for them).
 ConvMethod choose_method(ConvPass pass, Device device, const Tensor &filter, const TapWindow &taps,
                          const Conv2dGeometry &g, int in_width, int in_height, int batch,
                          const std::function<void(ConvMethod)> &launch, Tensor &written) {
     const int channels_in = filter.dim(3), channels_out = filter.dim(0);
-    if (device != Device::cpu && conv_algorithm() == ConvAlgorithm::automatic &&
-        winograd_applies(taps.width, taps.height, g.stride)) {
+    if (device != Device::cpu && conv_algorithm() == ConvAlgorithm::automatic) {
         const ConvTimingKey key =
             timing_key(pass, device, channels_in, channels_out, taps.width, taps.height, g, in_width, in_height, batch);
         if (const std::optional<ConvMethod> timed = timed_conv_method(key)) return *timed;
-        return time_conv_methods(key, {ConvMethod::direct, ConvMethod::winograd_2x2, ConvMethod::winograd_4x4},
+        return time_conv_methods(key, gpu_candidates(pass, taps.width, taps.height, g.stride),
                                  [&](ConvMethod m) {
                                      launch(m);
                                      written.synchronize();
@@ -320,7 +340,10 @@ ConvAlgorithm parse_conv_algorithm(const std::string &name) {
     if (name == "direct") return ConvAlgorithm::direct;
     if (name == "winograd") return ConvAlgorithm::winograd;
     if (name == "winograd4x4") return ConvAlgorithm::winograd4x4;
-    throw Error("--conv-algorithm: unknown algorithm '" + name + "' (expected auto, direct, winograd or winograd4x4)");
+    if (name == "direct-staged") return ConvAlgorithm::direct_staged;
+    if (name == "direct-4x8") return ConvAlgorithm::direct_tile_4x8;
+    throw Error("--conv-algorithm: unknown algorithm '" + name +
+                "' (expected auto, direct, winograd, winograd4x4, direct-staged or direct-4x8)");
 }
 
 void conv2d_forward(Tensor &input, Tensor &filter, Tensor *bias, const Conv2dGeometry &g, const Activation &a,
@@ -367,6 +390,13 @@ void conv2d_forward(Tensor &input, Tensor &filter, Tensor *bias, const Conv2dGeo
         if (method == ConvMethod::winograd_2x2) {
             run(kernels.conv2d_winograd_forward, kernels.conv2d_winograd_forward_output_only, output.raw(), pre,
                 input.raw(), weights, bias_buffer, gt.pad_x, gt.pad_y, gt.out_width);
+            return;
+        }
+        if (method == ConvMethod::direct_staged || method == ConvMethod::direct_tile_4x8) {
+            const bool staged = method == ConvMethod::direct_staged;
+            run(staged ? kernels.conv2d_forward_staged : kernels.conv2d_forward_tile_4x8,
+                staged ? kernels.conv2d_forward_staged_output_only : kernels.conv2d_forward_tile_4x8_output_only,
+                output.raw(), pre, input.raw(), weights, bias_buffer, gt.stride, gt.pad_x, gt.pad_y);
             return;
         }
         // A 1x1 conv at stride 1 without padding is a matrix product over positions: the pointwise
@@ -430,10 +460,13 @@ void conv2d_backward_data(Tensor &output_grad, Tensor &filter, const Conv2dGeome
     const std::string shapes =
         "output_grad " + output_grad.shape_string() + ", filter " + filter.shape_string() + ", " + geometry_text(g);
     const KernelTable &kernels = kernel_table(input_grad.device());
-    auto run = [&](halide_buffer_t *output_grad_view, halide_buffer_t *filter_view, halide_buffer_t *saved_view,
-                   int stride, int pad_x, int pad_y, halide_buffer_t *input_grad_view) {
-        auto kernel = takes_tile_2x7(kernels.conv2d_backward_data_tile_2x7, kBackwardDataTuned,
-                                     input_grad_view->dim[0].extent, input_grad_view->dim[1].extent)
+    // A direct method's kernel (direct, direct_staged or direct_tile_4x8).
+    auto run = [&](ConvMethod method, halide_buffer_t *output_grad_view, halide_buffer_t *filter_view,
+                   halide_buffer_t *saved_view, int stride, int pad_x, int pad_y, halide_buffer_t *input_grad_view) {
+        auto kernel = method == ConvMethod::direct_staged     ? kernels.conv2d_backward_data_staged
+                      : method == ConvMethod::direct_tile_4x8 ? kernels.conv2d_backward_data_tile_4x8
+                      : takes_tile_2x7(kernels.conv2d_backward_data_tile_2x7, kBackwardDataTuned,
+                                       input_grad_view->dim[0].extent, input_grad_view->dim[1].extent)
                           ? kernels.conv2d_backward_data_tile_2x7
                           : kernels.conv2d_backward_data;
         int r = kernel(output_grad_view, filter_view, saved_view, from_output, stride, pad_x, pad_y, static_cast<int>(a.kind),
@@ -459,8 +492,8 @@ void conv2d_backward_data(Tensor &output_grad, Tensor &filter, const Conv2dGeome
         return;
     }
     auto launch = [&](ConvMethod method) {
-        if (method == ConvMethod::direct) {
-            run(output_grad.raw(), weights, saved, gt.stride, gt.pad_x, gt.pad_y, input_grad.raw());
+        if (!is_winograd(method)) {
+            run(method, output_grad.raw(), weights, saved, gt.stride, gt.pad_x, gt.pad_y, input_grad.raw());
             return;
         }
         auto winograd = method == ConvMethod::winograd_4x4 ? kernels.conv2d_winograd4x4_backward_data
@@ -500,7 +533,7 @@ void conv2d_backward_data(Tensor &output_grad, Tensor &filter, const Conv2dGeome
             }
             StridedView saved_view(*saved, phase_x, count_x, s, phase_y, count_y, s);
             StridedView filter_view(*weights, kx0, taps_x, s, ky0, taps_y, s);
-            run(output_grad.raw(), filter_view.raw(), saved_view.raw(), 1, (phase_x + gt.pad_x) / s, (phase_y + gt.pad_y) / s,
+            run(ConvMethod::direct, output_grad.raw(), filter_view.raw(), saved_view.raw(), 1, (phase_x + gt.pad_x) / s, (phase_y + gt.pad_y) / s,
                 grad_view.raw());
         }
     }
@@ -555,9 +588,12 @@ void conv2d_backward_weights(Tensor &output_grad, Tensor &input, const Conv2dGeo
     const int partitions = std::min(cpu_threads(), in->dim[3].extent);
     auto launch = [&](ConvMethod method) {
         int r;
-        if (method == ConvMethod::direct) {
-            r = kernels.conv2d_backward_weights(dout, in, gt.stride, gt.pad_x, gt.pad_y, partitions, weights_grad,
-                                               bias_grad->raw());
+        if (!is_winograd(method)) {
+            // Backward-weights has no schedule with threads of 4 x 8 positions: direct_tile_4x8 is
+            // never chosen for it (conv_method, gpu_candidates).
+            auto direct = method == ConvMethod::direct_staged ? kernels.conv2d_backward_weights_staged
+                                                              : kernels.conv2d_backward_weights;
+            r = direct(dout, in, gt.stride, gt.pad_x, gt.pad_y, partitions, weights_grad, bias_grad->raw());
         } else {
             auto winograd = method == ConvMethod::winograd_4x4 ? kernels.conv2d_winograd4x4_backward_weights
                                                                : kernels.conv2d_winograd_backward_weights;

@@ -39,6 +39,13 @@
 #include "conv2d_winograd4x4_backward_weights_cuda.h"
 #include "conv2d_winograd4x4_forward_cuda.h"
 #include "conv2d_winograd4x4_forward_output_only_cuda.h"
+#include "conv2d_forward_staged_cuda.h"
+#include "conv2d_forward_staged_output_only_cuda.h"
+#include "conv2d_backward_data_staged_cuda.h"
+#include "conv2d_backward_weights_staged_cuda.h"
+#include "conv2d_forward_tile_4x8_cuda.h"
+#include "conv2d_forward_tile_4x8_output_only_cuda.h"
+#include "conv2d_backward_data_tile_4x8_cuda.h"
 #endif
 
 #ifdef HNN_HAVE_OPENCL_KERNELS
@@ -68,6 +75,13 @@
 #include "conv2d_winograd4x4_backward_weights_opencl.h"
 #include "conv2d_winograd4x4_forward_opencl.h"
 #include "conv2d_winograd4x4_forward_output_only_opencl.h"
+#include "conv2d_forward_staged_opencl.h"
+#include "conv2d_forward_staged_output_only_opencl.h"
+#include "conv2d_backward_data_staged_opencl.h"
+#include "conv2d_backward_weights_staged_opencl.h"
+#include "conv2d_forward_tile_4x8_opencl.h"
+#include "conv2d_forward_tile_4x8_output_only_opencl.h"
+#include "conv2d_backward_data_tile_4x8_opencl.h"
 #endif
 
 // The kernels every device has (the common ones, then the Winograd ones), from the libraries named
@@ -100,6 +114,16 @@
     t.conv2d_winograd4x4_forward_output_only = ::conv2d_winograd4x4_forward_output_only##suffix; \
     t.conv2d_winograd4x4_backward_data = ::conv2d_winograd4x4_backward_data##suffix;             \
     t.conv2d_winograd4x4_backward_weights = ::conv2d_winograd4x4_backward_weights##suffix
+
+// A GPU's other schedules of the direct kernels, which the CPU has not.
+#define HNN_SET_GPU_SCHEDULE_VARIANTS(t, suffix)                                             \
+    t.conv2d_forward_staged = ::conv2d_forward_staged##suffix;                               \
+    t.conv2d_forward_staged_output_only = ::conv2d_forward_staged_output_only##suffix;       \
+    t.conv2d_backward_data_staged = ::conv2d_backward_data_staged##suffix;                   \
+    t.conv2d_backward_weights_staged = ::conv2d_backward_weights_staged##suffix;             \
+    t.conv2d_forward_tile_4x8 = ::conv2d_forward_tile_4x8##suffix;                           \
+    t.conv2d_forward_tile_4x8_output_only = ::conv2d_forward_tile_4x8_output_only##suffix;   \
+    t.conv2d_backward_data_tile_4x8 = ::conv2d_backward_data_tile_4x8##suffix
 
 namespace hnn {
 namespace {
@@ -145,6 +169,7 @@ const KernelTable &kernel_table(Device device) {
         static const KernelTable opencl = [] {
             KernelTable t{};
             HNN_SET_DEVICE_KERNELS(t, _opencl);
+            HNN_SET_GPU_SCHEDULE_VARIANTS(t, _opencl);
             return t;
         }();
         return opencl;
@@ -156,6 +181,7 @@ const KernelTable &kernel_table(Device device) {
     static const KernelTable cuda = [] {
         KernelTable t{};
         HNN_SET_DEVICE_KERNELS(t, _cuda);
+        HNN_SET_GPU_SCHEDULE_VARIANTS(t, _cuda);
         return t;
     }();
     return cuda;

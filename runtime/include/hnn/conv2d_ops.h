@@ -15,39 +15,47 @@
 
 namespace hnn {
 
-// How 3x3 stride-1 convolutions are computed (forward, backward-data, backward-weights): the
-// direct sum, Winograd's F(2x2, 3x3) (2.25 times fewer multiply-adds; its transforms add a little
+// How convolutions are computed (forward, backward-data, backward-weights): the direct sum, or at 3x3
+// stride 1 Winograd's F(2x2, 3x3) (2.25 times fewer multiply-adds; its transforms add a little
 // rounding, bounded normwise) or F(4x4, 3x3) (4 times fewer; about 6 times F(2x2)'s rounding, 5e-6
-// of the largest output at 200 channels).
-// - automatic (the default) takes Winograd where it measured faster: at least 32 channels in and
-//   out, and for the forward and backward-data any image from a batch of 32, else at least 12x12
-//   positions (backward-weights: 4x4); of those, F(4x4) where the products sum over at least 128
-//   channels (backward-weights: 128 in and out) on at least 21x21 positions (36 tiles of 4x4), and
-//   F(2x2) elsewhere. On a GPU, the fastest of the three: each pass of each 3x3 stride-1 shape
-//   runs all three on its first call (one untimed launch and two timed ones each, as cuDNN's
-//   benchmark mode), and the fastest computes that call's result and every later call's.
+// of the largest output at 200 channels). A GPU has three schedules of the direct sum.
+// - automatic (the default) takes Winograd where it measured faster on the CPU: at least 32
+//   channels in and out, and for the forward and backward-data any image from a batch of 32, else
+//   at least 12x12 positions (backward-weights: 4x4); of those, F(4x4) where the products sum over
+//   at least 128 channels (backward-weights: 128 in and out) on at least 21x21 positions (36 tiles
+//   of 4x4), and F(2x2) elsewhere. On a GPU, the fastest of the kernels that apply (the three
+//   direct schedules, and at 3x3 stride 1 both Winograd ones): each pass of each shape runs them
+//   all on its first call (one untimed launch and two timed ones each, as cuDNN's benchmark mode),
+//   and the fastest computes that call's result and every later call's.
 // - winograd takes F(2x2) wherever it applies (3x3, stride 1) and the direct sum elsewhere;
 //   winograd4x4 the same with F(4x4).
+// - direct_staged and direct_tile_4x8 pin one of a GPU's other direct schedules (the CPU runs its
+//   direct kernels): the staged one (a block's sums in shared memory, its inputs staged there a
+//   chunk of channels at a time) and the cached one with threads of 4 x 8 positions (backward-
+//   weights has no such schedule and runs its default).
 // Process-wide, as oneDNN's algorithm choice is per primitive: set it before the layers run, not
 // while they run.
-enum class ConvAlgorithm { automatic, direct, winograd, winograd4x4 };
+enum class ConvAlgorithm { automatic, direct, winograd, winograd4x4, direct_staged, direct_tile_4x8 };
 void set_conv_algorithm(ConvAlgorithm algorithm);
 ConvAlgorithm conv_algorithm();
-// "auto", "direct", "winograd" or "winograd4x4" (--conv-algorithm); anything else throws hnn::Error.
+// "auto", "direct", "winograd", "winograd4x4", "direct-staged" or "direct-4x8" (--conv-algorithm);
+// anything else throws hnn::Error.
 ConvAlgorithm parse_conv_algorithm(const std::string &name);
 
 // Which kernel runs one pass of a convolution (channels_in -> channels_out, a kernel_width x
 // kernel_height filter, geometry g over a batch of in_width x in_height inputs) on `device` under
-// the current conv_algorithm(): the direct sum, F(2x2, 3x3) or F(4x4, 3x3).
+// the current conv_algorithm(): the direct sum (on a GPU: its default schedule, the staged one or
+// the one with 4 x 8 positions a thread), F(2x2, 3x3) or F(4x4, 3x3).
 enum class ConvPass { forward, backward_data, backward_weights };
-enum class ConvMethod { direct, winograd_2x2, winograd_4x4 };
+enum class ConvMethod { direct, winograd_2x2, winograd_4x4, direct_staged, direct_tile_4x8 };
 // `isa`: the CPU kernels' variant, whose vector width moves the choice between F(2x2) and F(4x4).
 // On a GPU under auto: the timed choice once the pass has run at that shape, and the direct sum
 // before.
 ConvMethod conv_method(ConvPass pass, Device device, int channels_in, int channels_out, int kernel_width,
                        int kernel_height, const Conv2dGeometry &g, int in_width, int in_height, int batch,
                        CpuIsa isa = cpu_kernel_isa());
-// "direct", "winograd" (F(2x2)) or "winograd4x4", as --conv-algorithm names them.
+// "direct", "winograd" (F(2x2)), "winograd4x4", "direct-staged" or "direct-4x8", as
+// --conv-algorithm names them.
 const char *conv_method_name(ConvMethod method);
 // How many (pass, shape, device) choices auto has timed in this process.
 size_t conv_shapes_timed();
