@@ -31,8 +31,9 @@ set(HNN_OPENCL_TARGET x86-64-linux-opencl
 option(HNN_BUILD_OPENCL "Build the OpenCL kernel libraries (no OpenCL driver needed to build)" ON)
 # The GPU convolutions' knobs (schedules/conv2d_gpu_cached_schedule.h and conv2d_gpu_schedule.h),
 # for trying another schedule or tile on a GPU: "gpu.staged:1,gpu.tile_y:4" (the staged schedules,
-# 4 rows a block). Empty: the cached schedules' hand-picked tiles. The tiles are the forward's and
-# backward-data's; backward-weights takes gpu.staged alone. Only those GPU libraries are rebuilt.
+# 4 rows a block). Empty: the cached schedules' hand-picked tiles. gpu.tile_co and gpu.tile_ci are
+# backward-weights' tile, the other tiles the forward's and backward-data's (generators/CMakeLists.txt).
+# Only those GPU libraries are rebuilt.
 set(HNN_GPU_CONV_KNOBS "" CACHE STRING "schedule_knobs of the CUDA and OpenCL convolutions")
 set(HNN_TUNED_DIR ${PROJECT_SOURCE_DIR}/schedules/tuned
     CACHE PATH "Where `hnn tune` writes, and the build reads, tuned schedule files (<kernel>.<isa>.txt)")

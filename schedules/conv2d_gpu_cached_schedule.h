@@ -1,9 +1,11 @@
 #pragma once
 // The GPU convolutions without shared memory, the default since 2026-12-07 (not yet timed on a GPU;
-// gpu.staged:1 builds the staged schedules of conv2d_gpu_schedule.h instead). Backward-weights is
-// the last function here. In forward and backward-data each thread sums one output channel at a
-// tile of positions over the whole reduction in its registers, reading the input and the filter
-// through the cache, as apps/cuda_mat_mul's schedule reads its matrices. The staged schedule keeps
+// gpu.staged:1 builds the staged schedules of conv2d_gpu_schedule.h instead). Every GPU library
+// holds both, and this one also with larger thread tiles (generators/CMakeLists.txt); under
+// --conv-algorithm auto a GPU times them at each shape. Backward-weights is the last function here.
+// In forward and backward-data each thread sums one output channel at a tile of positions over the
+// whole reduction in its registers, reading the input and the filter through the cache, as
+// apps/cuda_mat_mul's schedule reads its matrices. The staged schedule keeps
 // a block's sums in shared memory across its channel chunks (Halide 14 cannot give each thread its
 // slice of a block-level register allocation without gpu_lanes, which only CUDA lowers), so every
 // chunk costs two barriers and a pass through shared memory, and its shared allocation caps an H200
@@ -170,10 +172,25 @@ inline void schedule_conv_like_gpu_cached(Halide::Func out, Halide::Func acc, Ha
 // it ran at 179 GFLOP/s on an H200, 1 -> 200 at 5x5 at 85). Their number is chosen to give the GPU
 // about 2^18 threads, bounded by the rows there are and by 128 MB of partial gradients; a
 // last kernel sums the partials in a fixed order.
+//
+// The knobs gpu.tile_co and gpu.tile_ci change a thread's tile; a warp keeps 32 consecutive co (one
+// line) across its co threads, 32 / tile_co of them. The direct-large-tile kernels take 8 x 8: 16
+// loads for 64 FMAs a position, on blocks of 32 co x 64 ci.
 struct GpuCachedWeightsTile {
-    static constexpr int co = 4, ci = 8;                  // sums a thread
-    static constexpr int co_threads = 8, ci_threads = 4;  // a warp, and a block
-    static constexpr int narrow_co_threads = 32;          // inputs of at most `ci` channels
+    static constexpr int warp = 32;
+    static constexpr int narrow_co_threads = warp;  // inputs of at most `ci` channels
+    int co = 4, ci = 8;                             // sums a thread
+    int co_threads() const { return warp / co; }    // a warp's, and a block's
+    int ci_threads() const { return warp / co_threads(); }
+
+    static GpuCachedWeightsTile from_knobs(const ScheduleParams &p) {
+        GpuCachedWeightsTile t;
+        t.co = p.get("tile_co", t.co);
+        t.ci = p.get("tile_ci", t.ci);
+        check_knob(t.co == 2 || t.co == 4 || t.co == 8, "hnn: gpu.tile_co is 2, 4 or 8 (a warp's 32 co)");
+        check_knob(t.ci >= 1 && t.co * t.ci <= 64, "hnn: gpu.tile_co x gpu.tile_ci is at most 64 sums a thread");
+        return t;
+    }
 };
 
 // filter_grad (co, kx, ky, ci) = dw = sum over r = (x, y, n) of output_grad (co, r.x, r.y, r.z) x
@@ -181,17 +198,17 @@ struct GpuCachedWeightsTile {
 inline void schedule_conv2d_backward_weights_gpu_cached(Halide::Func filter_grad, Halide::Func dw, Halide::RDom r,
                                                         Halide::Func input_padded, Halide::Func output_grad,
                                                         Halide::Expr batch, Halide::Expr channels_out,
-                                                        Halide::Expr channels_in, Halide::Expr taps) {
+                                                        Halide::Expr channels_in, Halide::Expr taps,
+                                                        const GpuCachedWeightsTile &T = GpuCachedWeightsTile()) {
     using namespace Halide;
-    using T = GpuCachedWeightsTile;
     compute_copy_first(input_padded);
     compute_copy_first(output_grad);
-    Expr narrow = channels_in <= T::ci;
-    Expr block_co = select(narrow, T::narrow_co_threads, T::co_threads) * T::co;
-    Expr block_ci = select(narrow, 1, T::ci_threads) * T::ci;
+    Expr narrow = channels_in <= T.ci;
+    Expr block_co = select(narrow, T.narrow_co_threads, T.co_threads()) * T.co;
+    Expr block_ci = select(narrow, 1, T.ci_threads()) * T.ci;
     Expr rounded_co = (channels_out + block_co - 1) / block_co * block_co;
     Expr rounded_ci = (channels_in + block_ci - 1) / block_ci * block_ci;
-    Expr threads_per_share = (rounded_co / T::co) * (rounded_ci / T::ci);
+    Expr threads_per_share = (rounded_co / T.co) * (rounded_ci / T.ci);
     // What a share's partials take, with the tiles past the last channels (8 input channels for 1 in
     // a first layer): 256 x 8 x 25 elements at celu7's 1 -> 200 5x5 against its filter's 5,000.
     Expr share_elements = rounded_co * rounded_ci * taps;
@@ -216,14 +233,15 @@ inline void schedule_conv2d_backward_weights_gpu_cached(Halide::Func filter_grad
     Var cob("cob"), coi("coi"), cot("cot"), coj("coj"), cib("cib"), cii("cii"), cit("cit"), cij("cij");
     tiles.compute_root();
     Stage narrow_tiles = tiles.specialize(narrow);
-    for (int co_threads : {T::narrow_co_threads, T::co_threads}) {
-        Stage st = co_threads == T::narrow_co_threads ? narrow_tiles : Stage(tiles);
-        const int ci_threads = co_threads == T::narrow_co_threads ? 1 : T::ci_threads;
+    for (bool narrow_tile : {true, false}) {
+        Stage st = narrow_tile ? narrow_tiles : Stage(tiles);
+        const int co_threads = narrow_tile ? T.narrow_co_threads : T.co_threads();
+        const int ci_threads = narrow_tile ? 1 : T.ci_threads();
         // Past the last channel a tile reads clamped channels and its partials are not used.
-        st.split(a[0], cob, coi, T::co * co_threads, TailStrategy::RoundUp)
-            .split(coi, cot, coj, T::co)
-            .split(a[3], cib, cii, T::ci * ci_threads, TailStrategy::RoundUp)
-            .split(cii, cit, cij, T::ci)
+        st.split(a[0], cob, coi, T.co * co_threads, TailStrategy::RoundUp)
+            .split(coi, cot, coj, T.co)
+            .split(a[3], cib, cii, T.ci * ci_threads, TailStrategy::RoundUp)
+            .split(cii, cit, cij, T.ci)
             .reorder(coj, cij, a[1], a[2], cot, cit, a[4], cob, cib)
             // The shares in x, which CUDA allows 2^31 - 1 blocks (y and z: 65,535).
             .gpu_blocks(a[4], cob, cib)
@@ -236,7 +254,7 @@ inline void schedule_conv2d_backward_weights_gpu_cached(Halide::Func filter_grad
     // position: the generated CUDA's loop is 53 instructions for 32 FMAs and 12 loads, each operand's
     // channels read at constant offsets from one address (66 reading the clamped output gradient
     // where it is, an address a channel; 115 reading the padding too).
-    schedule_gpu_register_tile(partial, LoopLevel(tiles, a[1]), {T::co, 1, 1, T::ci, 1}, 0, 3, {r.x, row});
+    schedule_gpu_register_tile(partial, LoopLevel(tiles, a[1]), {T.co, 1, 1, T.ci, 1}, 0, 3, {r.x, row});
 }
 
 }  // namespace hnn

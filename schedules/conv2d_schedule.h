@@ -558,16 +558,17 @@ inline void schedule_conv2d_backward_weights(const Halide::Target &t, Halide::Fu
                                              const ScheduleParams &p = ScheduleParams()) {
     if (t.has_gpu_feature()) {
         // Any other gpu.* knob here would be silently ignored: refuse it, as an unknown knob is refused.
-        for (const std::string &knob : conv_backward_weights_knobs()) {
-            check_knob(knob == "staged" || !p.has(knob),
-                       "hnn: the GPU backward-weights schedule has one knob, gpu.staged");
-        }
+        check_knob(!p.has("run_positions"), "hnn: run_positions is a knob of the CPU backward-weights schedule only");
         Halide::Expr taps = sizes.kernel_width * sizes.kernel_height;
         if (!p.has("staged")) {
             schedule_conv2d_backward_weights_gpu_cached(filter_grad, dw, r, input_padded, output_grad, sizes.batch,
-                                                        sizes.channels_out, sizes.channels_in, taps);
+                                                        sizes.channels_out, sizes.channels_in, taps,
+                                                        GpuCachedWeightsTile::from_knobs(p));
             return;
         }
+        check_knob(!p.has("tile_co") && !p.has("tile_ci"),
+                   "hnn: gpu.tile_co and gpu.tile_ci are knobs of the default GPU backward-weights schedule, not "
+                   "of the staged one (gpu.staged:1)");
         check_knob(p.get("staged", 1) == 1, "hnn: gpu.staged is 1 or absent");
         schedule_conv2d_backward_weights_gpu_staged(filter_grad, dw, r, input_padded, output_grad, sizes.batch,
                                                     sizes.channels_out * taps * sizes.channels_in, sizes.stride,

@@ -215,7 +215,7 @@ inline void schedule_conv2d_winograd_backward_weights_gpu(Halide::Func filter_gr
                                                           Halide::Expr batch, Halide::Expr channels_out,
                                                           Halide::Expr channels_in) {
     using namespace Halide;
-    using T = GpuCachedWeightsTile;  // the same register tile and warp (no narrow case)
+    const GpuCachedWeightsTile T;  // the same register tile and warp (no narrow case)
     const int points = w.transforms->points;
 
     // The transforms, at all points.
@@ -227,10 +227,10 @@ inline void schedule_conv2d_winograd_backward_weights_gpu(Halide::Func filter_gr
 
     // Shares of whole images, so that a thread walks its tiles and images with addresses that step
     // by constants. As many as give the GPU about 2^18 threads, within 128 MB of partial sums.
-    Expr block_co = T::co * T::co_threads, block_ci = T::ci * T::ci_threads;
+    Expr block_co = T.co * T.co_threads(), block_ci = T.ci * T.ci_threads();
     Expr rounded_co = (channels_out + block_co - 1) / block_co * block_co;
     Expr rounded_ci = (channels_in + block_ci - 1) / block_ci * block_ci;
-    Expr threads_per_share = (rounded_co / T::co) * (rounded_ci / T::ci) * points * points;
+    Expr threads_per_share = (rounded_co / T.co) * (rounded_ci / T.ci) * points * points;
     Expr share_elements = rounded_co * rounded_ci * points * points;
     Expr shares = gpu_partial_gradient_shares(threads_per_share, share_elements, batch);
     Expr images_per_share = max(1, (batch + shares - 1) / shares);
@@ -249,16 +249,16 @@ inline void schedule_conv2d_winograd_backward_weights_gpu(Halide::Func filter_gr
         .fuse(a[2], a[3], point)
         .fuse(point, a[4], point_share)
         .split(a[0], cob, coi, block_co, TailStrategy::RoundUp)
-        .split(coi, cot, coj, T::co)
+        .split(coi, cot, coj, T.co)
         .split(a[1], cib, cii, block_ci, TailStrategy::RoundUp)
-        .split(cii, cit, cij, T::ci)
+        .split(cii, cit, cij, T.ci)
         .reorder(coj, cij, cot, cit, cob, cib, point_share)
         // Points and shares in x, which CUDA allows 2^31 - 1 blocks (y and z: 65,535).
         .gpu_blocks(point_share, cob, cib)
         .gpu_threads(cot, cit)
         .unroll(coj)
         .unroll(cij);
-    schedule_gpu_register_tile(partial, LoopLevel(partial_tiles, cot), {T::co, T::ci, 1, 1, 1}, 0, 1,
+    schedule_gpu_register_tile(partial, LoopLevel(partial_tiles, cot), {T.co, T.ci, 1, 1, 1}, 0, 1,
                                {w.tiles.x, image});
 
     // The shares' sum in a fixed order, one thread per (co, ci, point), and the transform back to

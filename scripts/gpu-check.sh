@@ -7,7 +7,7 @@
 #   2. hnn bench --device cuda --pytorch for allconv (width 96, batch 128, cifar10) and celu7
 #      (width 200, batch 100): every op, and the training step against PyTorch+cuDNN's in the
 #      same run. Under auto each pass times every kernel that applies on its first call at each
-#      shape (the direct sum's three GPU schedules: the default, direct-staged and direct-4x8; at
+#      shape (the direct sum's three GPU schedules: the default, direct-staged and direct-large-tile; at
 #      3x3 stride 1 also F(2x2) and F(4x4)) and keeps the fastest; the log lists those times;
 #   3. both training steps with --conv-algorithm direct (the default schedule everywhere), against
 #      step 2's; and allcnn-c's convolutions under auto, whose stride-2 layers' backward-data sums

@@ -83,33 +83,28 @@ TEST_CASE("auto's timing leaves out a Winograd method whose launch fails, but no
 TEST_CASE("auto's timing chooses among a GPU's direct schedules, leaving out one whose launch fails",
           "[conv][timing]") {
     FakeDevice d;
-    d.seconds = {{ConvMethod::direct, 3e-3}, {ConvMethod::direct_tile_4x8, 2e-3}};
+    d.seconds = {{ConvMethod::direct, 3e-3}, {ConvMethod::direct_large_tile, 2e-3}};
     const ConvTimingKey key = key_with_batch(105);
     const ConvMethod chosen = time_conv_methods(
-        key, {ConvMethod::direct, ConvMethod::direct_staged, ConvMethod::direct_tile_4x8},
+        key, {ConvMethod::direct, ConvMethod::direct_staged, ConvMethod::direct_large_tile},
         [&](ConvMethod m) { d.launch(m); }, [&] { return d.clock; });
-    REQUIRE(chosen == ConvMethod::direct_tile_4x8);
+    REQUIRE(chosen == ConvMethod::direct_large_tile);
     REQUIRE(d.launches[ConvMethod::direct_staged] == 1);
     REQUIRE(conv_timing(key)->seconds.size() == 2);
 }
 
 TEST_CASE("the GPU's other direct schedules are the direct kernels on the CPU, and have names", "[conv][timing]") {
     const Conv2dGeometry g = conv2d_geometry(9, 9, 3, 3, 1, parse_padding("same"));
-    for (const char *name : {"direct-staged", "direct-4x8"}) {
+    for (const char *name : {"direct-staged", "direct-large-tile"}) {
         INFO(name);
         set_conv_algorithm(parse_conv_algorithm(name));
         for (ConvPass pass : {ConvPass::forward, ConvPass::backward_data, ConvPass::backward_weights}) {
             REQUIRE(conv_method(pass, Device::cpu, 64, 64, 3, 3, g, 9, 9, 64) == ConvMethod::direct);
             const ConvMethod on_gpu = conv_method(pass, Device::opencl, 64, 64, 3, 3, g, 9, 9, 64);
-            // Backward-weights has no schedule with threads of 4 x 8 positions: it runs its default.
-            if (pass == ConvPass::backward_weights && std::string(name) == "direct-4x8") {
-                REQUIRE(on_gpu == ConvMethod::direct);
-            } else {
-                REQUIRE(std::string(conv_method_name(on_gpu)) == name);
-            }
+            REQUIRE(std::string(conv_method_name(on_gpu)) == name);
         }
     }
     set_conv_algorithm(ConvAlgorithm::automatic);
     REQUIRE_THROWS_WITH(parse_conv_algorithm("staged"),
-                        Catch::Contains("expected auto, direct, winograd, winograd4x4, direct-staged or direct-4x8"));
+                        Catch::Contains("expected auto, direct, winograd, winograd4x4, direct-staged or direct-large-tile"));
 }

@@ -186,7 +186,7 @@ void print_header(std::ostream &out, const BenchSetup &s, const BenchOptions &o,
             << " on the CPU (" << s.threads << " threads; its times are not measured), convs " << o.conv_algorithm;
         // auto times each pass's kernels on its first call there, before the timed runs.
         if (o.conv_algorithm == "auto") {
-            out << " (the fastest of direct, direct-staged, direct-4x8 and at 3x3 stride 1 winograd and winograd4x4, "
+            out << " (the fastest of direct, direct-staged, direct-large-tile and at 3x3 stride 1 winograd and winograd4x4, "
                    "timed)";
         }
         out << "\n";
@@ -226,7 +226,8 @@ struct ScheduleMark {
 };
 constexpr ScheduleMark kScheduleMarks[] = {
     {"direct-staged", "[s]", "the direct sum's staged GPU schedule, a block's sums in shared memory"},
-    {"direct-4x8", "[4x8]", "the direct sum's GPU schedule with threads of 4 x 8 positions"}};
+    {"direct-large-tile", "[lt]",
+     "the direct sum's GPU schedule with larger thread tiles (4 x 8 positions; backward-weights 8 x 8 channels)"}};
 
 std::string row_text(const OpMeasurement &m, const MachineLimits &limits, Notes &notes) {
     std::string label = m.op.label();

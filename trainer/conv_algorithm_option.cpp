@@ -11,9 +11,9 @@ void add_conv_algorithm_option(CLI::App *cmd, std::string &value) {
                     "runs over at least 128 channels (backward-weights: in and out) on at least 21x21 positions, "
                     "in AVX2 code on 21x21 positions (backward-weights 13x13); on a GPU the fastest of the direct "
                     "schedules and, at 3x3 stride 1, both Winograd ones, timed on each pass's first call at each shape). "
-                    "On a GPU every conv also takes direct-staged (the direct sum staged in shared memory) or direct-4x8 "
-                    "(threads of 4 x 8 positions; backward-weights runs direct); on the CPU they are direct")
-        ->check(CLI::IsMember({"auto", "direct", "winograd", "winograd4x4", "direct-staged", "direct-4x8"}))
+                    "On a GPU every conv also takes direct-staged (the direct sum staged in shared memory) or direct-large-tile "
+                    "(larger thread tiles: 4 x 8 positions, backward-weights 8 x 8 channels); on the CPU they are direct")
+        ->check(CLI::IsMember({"auto", "direct", "winograd", "winograd4x4", "direct-staged", "direct-large-tile"}))
         ->capture_default_str();
 }
 

@@ -58,7 +58,9 @@ std::string tunable_kernel(const BenchOp &op) {
     switch (conv_method_of(op, Device::cpu)) {
     case ConvMethod::winograd_2x2: return "conv2d_winograd_" + pass;
     case ConvMethod::winograd_4x4: return "conv2d_winograd4x4_" + pass;
-    case ConvMethod::direct: break;
+    case ConvMethod::direct:
+    case ConvMethod::direct_staged:  // GPU schedules: the CPU runs the direct kernels
+    case ConvMethod::direct_large_tile: break;
     }
     return (runs_pointwise(op, Device::cpu) ? "pointwise_conv2d_" : "conv2d_") + pass;
 }

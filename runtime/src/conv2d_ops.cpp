@@ -252,9 +252,8 @@ ConvMethod conv_method(ConvPass pass, Device device, int channels_in, int channe
         case ConvAlgorithm::winograd: return applies ? ConvMethod::winograd_2x2 : ConvMethod::direct;
         case ConvAlgorithm::winograd4x4: return applies ? ConvMethod::winograd_4x4 : ConvMethod::direct;
         case ConvAlgorithm::direct_staged: return device != Device::cpu ? ConvMethod::direct_staged : ConvMethod::direct;
-        case ConvAlgorithm::direct_tile_4x8:
-            return device != Device::cpu && pass != ConvPass::backward_weights ? ConvMethod::direct_tile_4x8
-                                                                               : ConvMethod::direct;
+        case ConvAlgorithm::direct_large_tile:
+            return device != Device::cpu ? ConvMethod::direct_large_tile : ConvMethod::direct;
         case ConvAlgorithm::automatic:
             if (device != Device::cpu) {
                 return timed_conv_method(timing_key(pass, device, channels_in, channels_out, kernel_width,
@@ -290,7 +289,7 @@ const char *conv_method_name(ConvMethod method) {
         case ConvMethod::winograd_2x2: return "winograd";
         case ConvMethod::winograd_4x4: return "winograd4x4";
         case ConvMethod::direct_staged: return "direct-staged";
-        case ConvMethod::direct_tile_4x8: return "direct-4x8";
+        case ConvMethod::direct_large_tile: return "direct-large-tile";
     }
     return "direct";
 }
@@ -299,9 +298,8 @@ namespace {
 
 // What auto times for a pass on a GPU: the direct schedules (the default first: its failure is
 // an error, the others' only leave them out), then at 3x3 stride 1 the Winograd kernels.
-std::vector<ConvMethod> gpu_candidates(ConvPass pass, int kernel_width, int kernel_height, int stride) {
-    std::vector<ConvMethod> candidates{ConvMethod::direct, ConvMethod::direct_staged};
-    if (pass != ConvPass::backward_weights) candidates.push_back(ConvMethod::direct_tile_4x8);
+std::vector<ConvMethod> gpu_candidates(int kernel_width, int kernel_height, int stride) {
+    std::vector<ConvMethod> candidates{ConvMethod::direct, ConvMethod::direct_staged, ConvMethod::direct_large_tile};
     if (winograd_applies(kernel_width, kernel_height, stride)) {
         candidates.push_back(ConvMethod::winograd_2x2);
         candidates.push_back(ConvMethod::winograd_4x4);
@@ -321,7 +319,7 @@ ConvMethod choose_method(ConvPass pass, Device device, const Tensor &filter, con
         const ConvTimingKey key =
             timing_key(pass, device, channels_in, channels_out, taps.width, taps.height, g, in_width, in_height, batch);
         if (const std::optional<ConvMethod> timed = timed_conv_method(key)) return *timed;
-        return time_conv_methods(key, gpu_candidates(pass, taps.width, taps.height, g.stride),
+        return time_conv_methods(key, gpu_candidates(taps.width, taps.height, g.stride),
                                  [&](ConvMethod m) {
                                      launch(m);
                                      written.synchronize();
@@ -341,9 +339,9 @@ ConvAlgorithm parse_conv_algorithm(const std::string &name) {
     if (name == "winograd") return ConvAlgorithm::winograd;
     if (name == "winograd4x4") return ConvAlgorithm::winograd4x4;
     if (name == "direct-staged") return ConvAlgorithm::direct_staged;
-    if (name == "direct-4x8") return ConvAlgorithm::direct_tile_4x8;
+    if (name == "direct-large-tile") return ConvAlgorithm::direct_large_tile;
     throw Error("--conv-algorithm: unknown algorithm '" + name +
-                "' (expected auto, direct, winograd, winograd4x4, direct-staged or direct-4x8)");
+                "' (expected auto, direct, winograd, winograd4x4, direct-staged or direct-large-tile)");
 }
 
 void conv2d_forward(Tensor &input, Tensor &filter, Tensor *bias, const Conv2dGeometry &g, const Activation &a,
@@ -392,10 +390,10 @@ void conv2d_forward(Tensor &input, Tensor &filter, Tensor *bias, const Conv2dGeo
                 input.raw(), weights, bias_buffer, gt.pad_x, gt.pad_y, gt.out_width);
             return;
         }
-        if (method == ConvMethod::direct_staged || method == ConvMethod::direct_tile_4x8) {
+        if (method == ConvMethod::direct_staged || method == ConvMethod::direct_large_tile) {
             const bool staged = method == ConvMethod::direct_staged;
-            run(staged ? kernels.conv2d_forward_staged : kernels.conv2d_forward_tile_4x8,
-                staged ? kernels.conv2d_forward_staged_output_only : kernels.conv2d_forward_tile_4x8_output_only,
+            run(staged ? kernels.conv2d_forward_staged : kernels.conv2d_forward_large_tile,
+                staged ? kernels.conv2d_forward_staged_output_only : kernels.conv2d_forward_large_tile_output_only,
                 output.raw(), pre, input.raw(), weights, bias_buffer, gt.stride, gt.pad_x, gt.pad_y);
             return;
         }
@@ -460,11 +458,11 @@ void conv2d_backward_data(Tensor &output_grad, Tensor &filter, const Conv2dGeome
     const std::string shapes =
         "output_grad " + output_grad.shape_string() + ", filter " + filter.shape_string() + ", " + geometry_text(g);
     const KernelTable &kernels = kernel_table(input_grad.device());
-    // A direct method's kernel (direct, direct_staged or direct_tile_4x8).
+    // A direct method's kernel (direct, direct_staged or direct_large_tile).
     auto run = [&](ConvMethod method, halide_buffer_t *output_grad_view, halide_buffer_t *filter_view,
                    halide_buffer_t *saved_view, int stride, int pad_x, int pad_y, halide_buffer_t *input_grad_view) {
         auto kernel = method == ConvMethod::direct_staged     ? kernels.conv2d_backward_data_staged
-                      : method == ConvMethod::direct_tile_4x8 ? kernels.conv2d_backward_data_tile_4x8
+                      : method == ConvMethod::direct_large_tile ? kernels.conv2d_backward_data_large_tile
                       : takes_tile_2x7(kernels.conv2d_backward_data_tile_2x7, kBackwardDataTuned,
                                        input_grad_view->dim[0].extent, input_grad_view->dim[1].extent)
                           ? kernels.conv2d_backward_data_tile_2x7
@@ -533,8 +531,8 @@ void conv2d_backward_data(Tensor &output_grad, Tensor &filter, const Conv2dGeome
             }
             StridedView saved_view(*saved, phase_x, count_x, s, phase_y, count_y, s);
             StridedView filter_view(*weights, kx0, taps_x, s, ky0, taps_y, s);
-            run(ConvMethod::direct, output_grad.raw(), filter_view.raw(), saved_view.raw(), 1, (phase_x + gt.pad_x) / s, (phase_y + gt.pad_y) / s,
-                grad_view.raw());
+            run(ConvMethod::direct, output_grad.raw(), filter_view.raw(), saved_view.raw(), 1, (phase_x + gt.pad_x) / s,
+                (phase_y + gt.pad_y) / s, grad_view.raw());
         }
     }
 }
@@ -589,10 +587,9 @@ void conv2d_backward_weights(Tensor &output_grad, Tensor &input, const Conv2dGeo
     auto launch = [&](ConvMethod method) {
         int r;
         if (!is_winograd(method)) {
-            // Backward-weights has no schedule with threads of 4 x 8 positions: direct_tile_4x8 is
-            // never chosen for it (conv_method, gpu_candidates).
-            auto direct = method == ConvMethod::direct_staged ? kernels.conv2d_backward_weights_staged
-                                                              : kernels.conv2d_backward_weights;
+            auto direct = method == ConvMethod::direct_staged       ? kernels.conv2d_backward_weights_staged
+                          : method == ConvMethod::direct_large_tile ? kernels.conv2d_backward_weights_large_tile
+                                                                    : kernels.conv2d_backward_weights;
             r = direct(dout, in, gt.stride, gt.pad_x, gt.pad_y, partitions, weights_grad, bias_grad->raw());
         } else {
             auto winograd = method == ConvMethod::winograd_4x4 ? kernels.conv2d_winograd4x4_backward_weights

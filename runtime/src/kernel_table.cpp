@@ -43,9 +43,10 @@
 #include "conv2d_forward_staged_output_only_cuda.h"
 #include "conv2d_backward_data_staged_cuda.h"
 #include "conv2d_backward_weights_staged_cuda.h"
-#include "conv2d_forward_tile_4x8_cuda.h"
-#include "conv2d_forward_tile_4x8_output_only_cuda.h"
-#include "conv2d_backward_data_tile_4x8_cuda.h"
+#include "conv2d_forward_large_tile_cuda.h"
+#include "conv2d_forward_large_tile_output_only_cuda.h"
+#include "conv2d_backward_data_large_tile_cuda.h"
+#include "conv2d_backward_weights_large_tile_cuda.h"
 #endif
 
 #ifdef HNN_HAVE_OPENCL_KERNELS
@@ -79,9 +80,10 @@
 #include "conv2d_forward_staged_output_only_opencl.h"
 #include "conv2d_backward_data_staged_opencl.h"
 #include "conv2d_backward_weights_staged_opencl.h"
-#include "conv2d_forward_tile_4x8_opencl.h"
-#include "conv2d_forward_tile_4x8_output_only_opencl.h"
-#include "conv2d_backward_data_tile_4x8_opencl.h"
+#include "conv2d_forward_large_tile_opencl.h"
+#include "conv2d_forward_large_tile_output_only_opencl.h"
+#include "conv2d_backward_data_large_tile_opencl.h"
+#include "conv2d_backward_weights_large_tile_opencl.h"
 #endif
 
 // The kernels every device has (the common ones, then the Winograd ones), from the libraries named
@@ -121,9 +123,10 @@
     t.conv2d_forward_staged_output_only = ::conv2d_forward_staged_output_only##suffix;       \
     t.conv2d_backward_data_staged = ::conv2d_backward_data_staged##suffix;                   \
     t.conv2d_backward_weights_staged = ::conv2d_backward_weights_staged##suffix;             \
-    t.conv2d_forward_tile_4x8 = ::conv2d_forward_tile_4x8##suffix;                           \
-    t.conv2d_forward_tile_4x8_output_only = ::conv2d_forward_tile_4x8_output_only##suffix;   \
-    t.conv2d_backward_data_tile_4x8 = ::conv2d_backward_data_tile_4x8##suffix
+    t.conv2d_forward_large_tile = ::conv2d_forward_large_tile##suffix;                           \
+    t.conv2d_forward_large_tile_output_only = ::conv2d_forward_large_tile_output_only##suffix;   \
+    t.conv2d_backward_data_large_tile = ::conv2d_backward_data_large_tile##suffix;             \
+    t.conv2d_backward_weights_large_tile = ::conv2d_backward_weights_large_tile##suffix
 
 namespace hnn {
 namespace {

@@ -87,14 +87,15 @@ struct KernelTable {
     decltype(&::pointwise_conv2d_forward_output_only) pointwise_conv2d_forward_output_only = nullptr;
     decltype(&::pointwise_conv2d_forward_output_only) pointwise_conv2d_forward_tile_1x14_output_only = nullptr;
     // A GPU's other schedules of the direct kernels (generators/CMakeLists.txt): the staged one, and
-    // the cached one with threads of 4 x 8 positions (not for backward-weights). Null on the CPU.
+    // the cached one with larger thread tiles. Null on the CPU.
     decltype(&::conv2d_forward) conv2d_forward_staged = nullptr;
     decltype(&::conv2d_forward_output_only) conv2d_forward_staged_output_only = nullptr;
     decltype(&::conv2d_backward_data) conv2d_backward_data_staged = nullptr;
     decltype(&::conv2d_backward_weights) conv2d_backward_weights_staged = nullptr;
-    decltype(&::conv2d_forward) conv2d_forward_tile_4x8 = nullptr;
-    decltype(&::conv2d_forward_output_only) conv2d_forward_tile_4x8_output_only = nullptr;
-    decltype(&::conv2d_backward_data) conv2d_backward_data_tile_4x8 = nullptr;
+    decltype(&::conv2d_forward) conv2d_forward_large_tile = nullptr;
+    decltype(&::conv2d_forward_output_only) conv2d_forward_large_tile_output_only = nullptr;
+    decltype(&::conv2d_backward_data) conv2d_backward_data_large_tile = nullptr;
+    decltype(&::conv2d_backward_weights) conv2d_backward_weights_large_tile = nullptr;
 };
 
 // Throws hnn::Error when the device's kernels are not built in.

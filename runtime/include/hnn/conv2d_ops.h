@@ -29,32 +29,32 @@ namespace hnn {
 //   and the fastest computes that call's result and every later call's.
 // - winograd takes F(2x2) wherever it applies (3x3, stride 1) and the direct sum elsewhere;
 //   winograd4x4 the same with F(4x4).
-// - direct_staged and direct_tile_4x8 pin one of a GPU's other direct schedules (the CPU runs its
+// - direct_staged and direct_large_tile pin one of a GPU's other direct schedules (the CPU runs its
 //   direct kernels): the staged one (a block's sums in shared memory, its inputs staged there a
-//   chunk of channels at a time) and the cached one with threads of 4 x 8 positions (backward-
-//   weights has no such schedule and runs its default).
+//   chunk of channels at a time) and the cached one with larger thread tiles: 4 x 8 positions
+//   (forward, backward-data) and 8 x 8 channels (backward-weights), against 4 x 4 and 4 x 8.
 // Process-wide, as oneDNN's algorithm choice is per primitive: set it before the layers run, not
 // while they run.
-enum class ConvAlgorithm { automatic, direct, winograd, winograd4x4, direct_staged, direct_tile_4x8 };
+enum class ConvAlgorithm { automatic, direct, winograd, winograd4x4, direct_staged, direct_large_tile };
 void set_conv_algorithm(ConvAlgorithm algorithm);
 ConvAlgorithm conv_algorithm();
-// "auto", "direct", "winograd", "winograd4x4", "direct-staged" or "direct-4x8" (--conv-algorithm);
-// anything else throws hnn::Error.
+// "auto", "direct", "winograd", "winograd4x4", "direct-staged" or "direct-large-tile"
+// (--conv-algorithm); anything else throws hnn::Error.
 ConvAlgorithm parse_conv_algorithm(const std::string &name);
 
 // Which kernel runs one pass of a convolution (channels_in -> channels_out, a kernel_width x
 // kernel_height filter, geometry g over a batch of in_width x in_height inputs) on `device` under
 // the current conv_algorithm(): the direct sum (on a GPU: its default schedule, the staged one or
-// the one with 4 x 8 positions a thread), F(2x2, 3x3) or F(4x4, 3x3).
+// the one with larger thread tiles), F(2x2, 3x3) or F(4x4, 3x3).
 enum class ConvPass { forward, backward_data, backward_weights };
-enum class ConvMethod { direct, winograd_2x2, winograd_4x4, direct_staged, direct_tile_4x8 };
+enum class ConvMethod { direct, winograd_2x2, winograd_4x4, direct_staged, direct_large_tile };
 // `isa`: the CPU kernels' variant, whose vector width moves the choice between F(2x2) and F(4x4).
 // On a GPU under auto: the timed choice once the pass has run at that shape, and the direct sum
 // before.
 ConvMethod conv_method(ConvPass pass, Device device, int channels_in, int channels_out, int kernel_width,
                        int kernel_height, const Conv2dGeometry &g, int in_width, int in_height, int batch,
                        CpuIsa isa = cpu_kernel_isa());
-// "direct", "winograd" (F(2x2)), "winograd4x4", "direct-staged" or "direct-4x8", as
+// "direct", "winograd" (F(2x2)), "winograd4x4", "direct-staged" or "direct-large-tile", as
 // --conv-algorithm names them.
 const char *conv_method_name(ConvMethod method);
 // How many (pass, shape, device) choices auto has timed in this process.
