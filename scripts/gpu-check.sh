@@ -17,10 +17,13 @@
 #      training step, against step 2's timing of the default schedule.
 # Every log goes to $OUT (default: build-gpu/check); the summary to standard output. A step that
 # fails or passes its time limit is reported and the next one runs. Limits in seconds:
-# HNN_GPU_CHECK_TESTS (default 180), HNN_GPU_CHECK_BENCH (120 each), HNN_GPU_CHECK_VARIANT (100
+# HNN_GPU_CHECK_TESTS (default 300), HNN_GPU_CHECK_BENCH (120 each), HNN_GPU_CHECK_VARIANT (100
 # each, also step 3's): the limits add up to more than the 10 minutes the device tool gives one
-# command, the expected times (tests about a minute, each bench well under its limit) to less;
-# the steps run in the order of what they are worth, so that a cut costs the variants first.
+# command, the expected times (tests about a minute on the H200 in November, each bench well under
+# its limit) to less; the steps run in the order of what they are worth, so that a cut costs the
+# variants first. The tests' limit leaves room for the driver compiling every kernel's PTX on its
+# first load (about 20 MB of it since the direct schedules' variants, half of it theirs); the
+# driver's cache, made large enough here, keeps what it compiled for the steps after.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bundle_archive=build-gpu/bundle.tar.xz
@@ -35,6 +38,7 @@ trap 'rm -rf "$work"' EXIT
 tar -C "$work" -xJf "$bundle_archive"
 bundle="$work/bundle"
 export LD_LIBRARY_PATH="$bundle/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+export CUDA_CACHE_MAXSIZE=${CUDA_CACHE_MAXSIZE:-4294967296}
 # The interpreter that imports torch: the first python3 on PATH, as the machine's own setup has it.
 python=$(command -v python3 || echo /usr/bin/python3)
 failed=0
@@ -59,7 +63,7 @@ bench_allconv=(bench --device cuda --model allconv --width 96 --batch 128 --data
 pytorch=(--pytorch --python "$python" --torch-script scripts/torch_train_step.py)
 
 step machine 20 sh -c 'nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv && nproc && uname -r'
-step cuda_tests "${HNN_GPU_CHECK_TESTS:-180}" "$bundle/hnn_cuda_tests"
+step cuda_tests "${HNN_GPU_CHECK_TESTS:-300}" "$bundle/hnn_cuda_tests"
 step bench_allconv "${HNN_GPU_CHECK_BENCH:-120}" "$bundle/hnn" "${bench_allconv[@]}" --repeats 20 --warmup 5 "${pytorch[@]}"
 step bench_celu7 "${HNN_GPU_CHECK_BENCH:-120}" "$bundle/hnn" bench --device cuda --model celu7 --width 200 --batch 100 \
     --repeats 10 --warmup 3 "${pytorch[@]}"
