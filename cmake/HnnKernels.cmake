@@ -60,7 +60,8 @@ endfunction()
 # Defines NAME (CPU), with HNN_BUILD_CUDA NAME_cuda and with HNN_BUILD_OPENCL NAME_opencl (not for a
 # CPU_ONLY kernel: a variant of another kernel's CPU schedule). A GPU_VARIANT kernel is the other way
 # round: another GPU schedule of a kernel, its GPU_KNOBS alone (not HNN_GPU_CONV_KNOBS), built as
-# NAME_cuda and NAME_opencl only; the runtime times it against the default on a GPU (conv2d_ops.cpp). An AVX512_VARIANT kernel changes
+# NAME_cuda and NAME_opencl only; the runtime times it against the default on a GPU
+# (conv2d_ops.cpp). An AVX512_VARIANT kernel changes
 # only the AVX-512 schedule, so it is built for HNN_CPU_TARGETS' AVX-512 entry alone, or not at all
 # without one: its AVX2 and baseline code would repeat another kernel's and take longer to build
 # than its AVX-512 code. The runtime calls it only where cpu_kernel_isa() is avx512

@@ -73,7 +73,7 @@ void require_on_device(Network &network) {
 
 TEST_CASE("training steps on the device match the CPU's and keep the network on the device", "[gpu][train]") {
     require_gpu_or_skip();
-    // auto (on the device, each 3x3 stride-1 pass takes the method its first call timed fastest; the
+    // auto (on the device, each conv pass takes the kernel its first call timed fastest; the
     // CPU takes the direct sum at these sizes), and the Winograd kernels on both sides.
     const ConvAlgorithm algorithm = GENERATE(ConvAlgorithm::automatic, ConvAlgorithm::winograd4x4);
     ConvAlgorithmScope scope(algorithm);

@@ -1,7 +1,7 @@
 #pragma once
 // --conv-algorithm auto on a GPU: which of a convolution pass's kernels runs fastest there depends
 // on the GPU, the shape and the schedules' tiles, and no rule measured on one GPU carries to the
-// next. So each pass of each 3x3 stride-1 shape is timed on its first call, as cuDNN's benchmark
+// next. So each pass of each shape is timed on its first call, as cuDNN's benchmark
 // mode (PyTorch's torch.backends.cudnn.benchmark) times its algorithms, and the fastest is kept for
 // the rest of the process.
 
