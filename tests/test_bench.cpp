@@ -220,6 +220,23 @@ TEST_CASE("bench: --conv-algorithm winograd runs the 3x3 stride-1 convs as Winog
     }
 }
 
+TEST_CASE("bench: a GPU's direct schedules run the CPU's direct kernels there, and the header says so", "[bench]") {
+    for (const char *algorithm : {"direct-staged", "direct-large-tile"}) {
+        const json r = run_json(std::string(tiny_celu7) + " --only conv --conv-algorithm " + algorithm);
+        CHECK(r.at("conv_algorithm") == algorithm);
+        for (const json &op : r.at("operations")) {
+            INFO(op.dump());
+            CHECK((op.at("algorithm") == "direct" || op.at("algorithm") == "pointwise"));
+        }
+        require_agreement(r);
+    }
+    test::CliRun table = run_hnn("bench --model celu7 --width 4 --batch 2 --repeats 1 --warmup 0 --only pool "
+                                 "--conv-algorithm direct-staged");
+    INFO(table.out);
+    REQUIRE(table.exit_code == 0);
+    CHECK_THAT(table.out, Catch::Contains("3x3 convs direct-staged (a GPU schedule: the CPU runs its direct kernels)"));
+}
+
 TEST_CASE("bench: bad arguments fail with a message naming the problem", "[bench]") {
     const std::pair<const char *, const char *> cases[] = {
         {"bench --model resnet", "unknown model 'resnet'"},

@@ -194,7 +194,11 @@ void print_header(std::ostream &out, const BenchSetup &s, const BenchOptions &o,
             << " warm-up runs, each until the device has finished\n\n";
         return;
     }
-    out << s.threads << " threads (hnn and oneDNN " << onednn_version() << "), 3x3 convs " << o.conv_algorithm << "\n";
+    out << s.threads << " threads (hnn and oneDNN " << onednn_version() << "), 3x3 convs " << o.conv_algorithm;
+    if (o.conv_algorithm == "direct-staged" || o.conv_algorithm == "direct-large-tile") {
+        out << " (a GPU schedule: the CPU runs its direct kernels)";
+    }
+    out << "\n";
     out << "machine: FMA peak " << format("%.1f", m.fma_peak_gflops) << " GFLOP/s (" << m.fma_isa << "), copy bandwidth "
         << format("%.1f", m.copy_bandwidth_gbs) << " GB/s (read + write), " << m.threads << " threads; hnn's kernels run "
         << cpu_isa_name(cpu_kernel_isa()) << " code\n";
