@@ -205,6 +205,14 @@ bool is_winograd(ConvMethod method) {
     return method == ConvMethod::winograd_2x2 || method == ConvMethod::winograd_4x4;
 }
 
+// The kernels of the GPU's other direct schedule that `method` names; null for the default direct
+// kernels and for Winograd.
+const DirectConvKernels *other_direct_schedule(const KernelTable &kernels, ConvMethod method) {
+    if (method == ConvMethod::direct_staged) return &kernels.conv2d_staged;
+    if (method == ConvMethod::direct_large_tile) return &kernels.conv2d_large_tile;
+    return nullptr;
+}
+
 // Where the Winograd kernels exist.
 bool winograd_applies(int kernel_width, int kernel_height, int stride) {
     return kernel_width == 3 && kernel_height == 3 && stride == 1;
@@ -390,11 +398,9 @@ void conv2d_forward(Tensor &input, Tensor &filter, Tensor *bias, const Conv2dGeo
                 input.raw(), weights, bias_buffer, gt.pad_x, gt.pad_y, gt.out_width);
             return;
         }
-        if (method == ConvMethod::direct_staged || method == ConvMethod::direct_large_tile) {
-            const bool staged = method == ConvMethod::direct_staged;
-            run(staged ? kernels.conv2d_forward_staged : kernels.conv2d_forward_large_tile,
-                staged ? kernels.conv2d_forward_staged_output_only : kernels.conv2d_forward_large_tile_output_only,
-                output.raw(), pre, input.raw(), weights, bias_buffer, gt.stride, gt.pad_x, gt.pad_y);
+        if (const DirectConvKernels *schedule = other_direct_schedule(kernels, method)) {
+            run(schedule->forward, schedule->forward_output_only, output.raw(), pre, input.raw(), weights,
+                bias_buffer, gt.stride, gt.pad_x, gt.pad_y);
             return;
         }
         // A 1x1 conv at stride 1 without padding is a matrix product over positions: the pointwise
@@ -461,8 +467,8 @@ void conv2d_backward_data(Tensor &output_grad, Tensor &filter, const Conv2dGeome
     // A direct method's kernel (direct, direct_staged or direct_large_tile).
     auto run = [&](ConvMethod method, halide_buffer_t *output_grad_view, halide_buffer_t *filter_view,
                    halide_buffer_t *saved_view, int stride, int pad_x, int pad_y, halide_buffer_t *input_grad_view) {
-        auto kernel = method == ConvMethod::direct_staged     ? kernels.conv2d_backward_data_staged
-                      : method == ConvMethod::direct_large_tile ? kernels.conv2d_backward_data_large_tile
+        const DirectConvKernels *schedule = other_direct_schedule(kernels, method);
+        auto kernel = schedule ? schedule->backward_data
                       : takes_tile_2x7(kernels.conv2d_backward_data_tile_2x7, kBackwardDataTuned,
                                        input_grad_view->dim[0].extent, input_grad_view->dim[1].extent)
                           ? kernels.conv2d_backward_data_tile_2x7
@@ -587,9 +593,8 @@ void conv2d_backward_weights(Tensor &output_grad, Tensor &input, const Conv2dGeo
     auto launch = [&](ConvMethod method) {
         int r;
         if (!is_winograd(method)) {
-            auto direct = method == ConvMethod::direct_staged       ? kernels.conv2d_backward_weights_staged
-                          : method == ConvMethod::direct_large_tile ? kernels.conv2d_backward_weights_large_tile
-                                                                    : kernels.conv2d_backward_weights;
+            const DirectConvKernels *schedule = other_direct_schedule(kernels, method);
+            auto direct = schedule ? schedule->backward_weights : kernels.conv2d_backward_weights;
             r = direct(dout, in, gt.stride, gt.pad_x, gt.pad_y, partitions, weights_grad, bias_grad->raw());
         } else {
             auto winograd = method == ConvMethod::winograd_4x4 ? kernels.conv2d_winograd4x4_backward_weights

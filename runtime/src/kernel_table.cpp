@@ -117,16 +117,16 @@
     t.conv2d_winograd4x4_backward_data = ::conv2d_winograd4x4_backward_data##suffix;             \
     t.conv2d_winograd4x4_backward_weights = ::conv2d_winograd4x4_backward_weights##suffix
 
-// A GPU's other schedules of the direct kernels, which the CPU has not.
-#define HNN_SET_GPU_SCHEDULE_VARIANTS(t, suffix)                                             \
-    t.conv2d_forward_staged = ::conv2d_forward_staged##suffix;                               \
-    t.conv2d_forward_staged_output_only = ::conv2d_forward_staged_output_only##suffix;       \
-    t.conv2d_backward_data_staged = ::conv2d_backward_data_staged##suffix;                   \
-    t.conv2d_backward_weights_staged = ::conv2d_backward_weights_staged##suffix;             \
-    t.conv2d_forward_large_tile = ::conv2d_forward_large_tile##suffix;                           \
-    t.conv2d_forward_large_tile_output_only = ::conv2d_forward_large_tile_output_only##suffix;   \
-    t.conv2d_backward_data_large_tile = ::conv2d_backward_data_large_tile##suffix;             \
-    t.conv2d_backward_weights_large_tile = ::conv2d_backward_weights_large_tile##suffix
+// The direct kernels of one of a GPU's other schedules (conv2d_*_SCHEDULE plus `suffix`), which the
+// CPU has not.
+#define HNN_DIRECT_CONV_KERNELS(schedule, suffix)                                                  \
+    DirectConvKernels {                                                                          \
+        ::conv2d_forward_##schedule##suffix, ::conv2d_forward_##schedule##_output_only##suffix,  \
+        ::conv2d_backward_data_##schedule##suffix, ::conv2d_backward_weights_##schedule##suffix \
+    }
+#define HNN_SET_GPU_SCHEDULE_VARIANTS(t, suffix)               \
+    t.conv2d_staged = HNN_DIRECT_CONV_KERNELS(staged, suffix); \
+    t.conv2d_large_tile = HNN_DIRECT_CONV_KERNELS(large_tile, suffix)
 
 namespace hnn {
 namespace {

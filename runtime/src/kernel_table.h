@@ -40,6 +40,14 @@
 
 namespace hnn {
 
+// The four direct kernels of one GPU schedule (generators/CMakeLists.txt).
+struct DirectConvKernels {
+    decltype(&::conv2d_forward) forward = nullptr;
+    decltype(&::conv2d_forward_output_only) forward_output_only = nullptr;
+    decltype(&::conv2d_backward_data) backward_data = nullptr;
+    decltype(&::conv2d_backward_weights) backward_weights = nullptr;
+};
+
 // Every device's table lists the kernels down to `dropout`; of the kernels below it a GPU table has
 // the Winograd ones alone, and leaves the others null.
 struct KernelTable {
@@ -86,16 +94,9 @@ struct KernelTable {
     decltype(&::conv2d_winograd4x4_forward_output_only) conv2d_winograd4x4_forward_output_only = nullptr;
     decltype(&::pointwise_conv2d_forward_output_only) pointwise_conv2d_forward_output_only = nullptr;
     decltype(&::pointwise_conv2d_forward_output_only) pointwise_conv2d_forward_tile_1x14_output_only = nullptr;
-    // A GPU's other schedules of the direct kernels (generators/CMakeLists.txt): the staged one, and
-    // the cached one with larger thread tiles. Null on the CPU.
-    decltype(&::conv2d_forward) conv2d_forward_staged = nullptr;
-    decltype(&::conv2d_forward_output_only) conv2d_forward_staged_output_only = nullptr;
-    decltype(&::conv2d_backward_data) conv2d_backward_data_staged = nullptr;
-    decltype(&::conv2d_backward_weights) conv2d_backward_weights_staged = nullptr;
-    decltype(&::conv2d_forward) conv2d_forward_large_tile = nullptr;
-    decltype(&::conv2d_forward_output_only) conv2d_forward_large_tile_output_only = nullptr;
-    decltype(&::conv2d_backward_data) conv2d_backward_data_large_tile = nullptr;
-    decltype(&::conv2d_backward_weights) conv2d_backward_weights_large_tile = nullptr;
+    // A GPU's other schedules of the direct kernels: the staged one, and the cached one with larger
+    // thread tiles. Null on the CPU.
+    DirectConvKernels conv2d_staged, conv2d_large_tile;
 };
 
 // Throws hnn::Error when the device's kernels are not built in.
