@@ -217,32 +217,33 @@ std::string table_line(const char *spec, ...) {
     return line;
 }
 
-// The Winograd algorithms' row marks and footnotes, by conv_method_name.
-struct WinogradMark {
-    const char *algorithm, *mark, *name, *fewer;
+// The row marks of the conv kernels other than the default direct ones (by OpMeasurement::algorithm),
+// with their footnotes, in the footnotes' order.
+struct AlgorithmMark {
+    const char *algorithm, *mark, *footnote;
 };
-constexpr WinogradMark kWinogradMarks[] = {{"winograd", "[w]", "F(2x2,3x3)", "2.25x"},
-                                           {"winograd4x4", "[w4]", "F(4x4,3x3)", "4x"}};
-
-// A GPU's other direct schedules' row marks and footnotes, by conv_method_name.
-struct ScheduleMark {
-    const char *algorithm, *mark, *text;
-};
-constexpr ScheduleMark kScheduleMarks[] = {
-    {"direct-staged", "[s]", "the direct sum's staged GPU schedule, a block's sums in shared memory"},
+constexpr AlgorithmMark kAlgorithmMarks[] = {
+    {"winograd", "[w]",
+     "Winograd F(2x2,3x3) (--conv-algorithm, or auto); its GFLOP/s and % limit count the direct sum's multiply-adds, "
+     "2.25x those it computes"},
+    {"winograd4x4", "[w4]",
+     "Winograd F(4x4,3x3) (--conv-algorithm, or auto); its GFLOP/s and % limit count the direct sum's multiply-adds, "
+     "4x those it computes"},
+    {"direct-staged", "[s]",
+     "the direct sum's staged GPU schedule, a block's sums in shared memory (--conv-algorithm direct-staged, or auto)"},
     {"direct-large-tile", "[lt]",
-     "the direct sum's GPU schedule with larger thread tiles (4 x 8 positions; backward-weights 8 x 8 channels)"}};
+     "the direct sum's GPU schedule with larger thread tiles (4 x 8 positions; backward-weights 8 x 8 channels) "
+     "(--conv-algorithm direct-large-tile, or auto)"},
+    {"pointwise", "[p]",
+     "a matrix product over positions (pointwise_conv2d_*): a 1x1 stride-1 conv without padding, or one where a "
+     "single tap meets the image (its GFLOP/s count every tap)"}};
 
 std::string row_text(const OpMeasurement &m, const MachineLimits &limits, Notes &notes) {
     std::string label = m.op.label();
     if (!m.onednn_computes.empty()) label += " [" + std::to_string(notes.number(m.onednn_computes)) + "]";
-    for (const WinogradMark &w : kWinogradMarks) {
-        if (m.algorithm == w.algorithm) label += w.mark;
+    for (const AlgorithmMark &a : kAlgorithmMarks) {
+        if (m.algorithm == a.algorithm) label += a.mark;
     }
-    for (const ScheduleMark &s : kScheduleMarks) {
-        if (m.algorithm == s.algorithm) label += s.mark;
-    }
-    if (m.algorithm == "pointwise") label += "[p]";
     const Throughput t = throughput(m.op, m.hnn_ms, limits);
     const std::string onednn = m.onednn_ms ? ms_text(*m.onednn_ms) : "n/a";
     const std::string ratio = m.onednn_ms ? format("%.2f", *m.onednn_ms / m.hnn_ms) : "n/a";
@@ -263,20 +264,10 @@ void print_table(std::ostream &out, const BenchSetup &s, const BenchOptions &o, 
     for (const OpMeasurement &m : r.ops) out << row_text(m, r.machine, notes) << "\n";
     out << "\n";
     for (size_t i = 0; i < notes.texts().size(); i++) out << "[" << i + 1 << "] oneDNN: " << notes.texts()[i] << "\n";
-    for (const WinogradMark &w : kWinogradMarks) {
-        if (std::any_of(r.ops.begin(), r.ops.end(), [&](const OpMeasurement &m) { return m.algorithm == w.algorithm; })) {
-            out << w.mark << " hnn: Winograd " << w.name << " (--conv-algorithm, or auto); its GFLOP/s and % limit "
-                << "count the direct sum's multiply-adds, " << w.fewer << " those it computes\n";
+    for (const AlgorithmMark &a : kAlgorithmMarks) {
+        if (std::any_of(r.ops.begin(), r.ops.end(), [&](const OpMeasurement &m) { return m.algorithm == a.algorithm; })) {
+            out << a.mark << " hnn: " << a.footnote << "\n";
         }
-    }
-    for (const ScheduleMark &s : kScheduleMarks) {
-        if (std::any_of(r.ops.begin(), r.ops.end(), [&](const OpMeasurement &m) { return m.algorithm == s.algorithm; })) {
-            out << s.mark << " hnn: " << s.text << " (--conv-algorithm " << s.algorithm << ", or auto)\n";
-        }
-    }
-    if (std::any_of(r.ops.begin(), r.ops.end(), [](const OpMeasurement &m) { return m.algorithm == "pointwise"; })) {
-        out << "[p] hnn: a matrix product over positions (pointwise_conv2d_*): a 1x1 stride-1 conv without padding, "
-            << "or one where a single tap meets the image (its GFLOP/s count every tap)\n";
     }
     out << "max err: largest |hnn - oneDNN| over the outputs, relative to the largest |oneDNN| value\n";
     if (std::any_of(r.ops.begin(), r.ops.end(), [](const OpMeasurement &m) { return !m.auto_timed_ms.empty(); })) {

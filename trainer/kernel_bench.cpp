@@ -459,10 +459,6 @@ void compare(const Outputs &hnn, const Outputs &onednn, OpMeasurement &m, const 
     m.checked = true;
 }
 
-}  // namespace
-
-namespace {
-
 // A conv op's pass.
 ConvPass conv_pass_of(const BenchOp &op) {
     return op.kind == BenchOpKind::conv_forward         ? ConvPass::forward
@@ -500,7 +496,7 @@ OpMeasurement measure_op(const BenchOp &op, const Timing &timing, OnednnLayout l
     }
     release_onednn_threads();  // so that they spin on no core hnn's kernels run on
     m.hnn_ms = median_ms([&] { c.hnn.run(); c.hnn.wait(); }, timing);
-    // After the runs: on a GPU under auto, the first run of a 3x3 conv timed its methods and chose.
+    // After the runs: on a GPU under auto, the first run of a conv timed its kernels and chose.
     if (op.group() == "conv") {
         m.algorithm = runs_pointwise(op, device) ? "pointwise" : conv_method_name(conv_method_of(op, device));
         const ConvProblem &p = op.conv;

@@ -72,7 +72,7 @@ struct OpMeasurement {
     bool checked = false;  // hnn's outputs compared with oneDNN's on the same inputs
     double max_abs_error = 0, max_rel_error = 0;
     double reference_max_abs = 0;  // the largest |oneDNN| value: a check of zeros against zeros proves nothing
-    std::string algorithm;         // convs: "direct", "winograd", "winograd4x4" (conv_method_name) or "pointwise"; "" otherwise
+    std::string algorithm;         // convs: conv_method_name ("direct", "winograd", ...) or "pointwise"; "" otherwise
     // Where auto timed the conv's methods on a GPU: each method's (conv_method_name) ms a launch.
     std::vector<std::pair<std::string, double>> auto_timed_ms;
     bool agrees() const { return !checked || max_rel_error <= op.tolerance(); }
