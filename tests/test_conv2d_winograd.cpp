@@ -310,30 +310,51 @@ TEST_CASE("conv algorithm auto takes Winograd where it measured faster", "[conv2
     CHECK(runs(ConvPass::backward_weights, 192, 192, 7, 3, 1, Device::cpu, 1));
     CHECK(runs(ConvPass::backward_weights, 192, 192, 4, 3, 1, Device::cpu, 1));
     CHECK_FALSE(runs(ConvPass::backward_weights, 192, 192, 2, 3, 1, Device::cpu, 100));
-    // Of those, with AVX-512 F(4x4) where the products sum over at least 128 channels on at least
-    // 36 tiles of 4x4: celu7's 28x28 (49 tiles) and allconv's 32x32 backward-data from 192
-    // channels, not its forward from 96 nor 16x16 (16 tiles).
+    // Of those, with AVX-512 F(4x4) where it saves at least 1.3x F(2x2)'s products, and for the
+    // forward and backward-data where an eighth of the batch holds at least 48 of its tiles (96 from
+    // 256 channels summed), for backward-weights on 36 tiles an image, or 16 from a batch of 64.
     auto method = [&](ConvPass pass, int channels_in, int channels_out, int width, CpuIsa isa = CpuIsa::avx512,
                       int batch = 50) {
         const Conv2dGeometry g = conv2d_geometry(width, width, 3, 3, 1, same);
         return conv_method(pass, Device::cpu, channels_in, channels_out, 3, 3, g, width, width, batch, isa);
     };
-    CHECK(method(ConvPass::forward, 200, 200, 28) == ConvMethod::winograd_4x4);
-    CHECK(method(ConvPass::backward_data, 200, 200, 28) == ConvMethod::winograd_4x4);
-    CHECK(method(ConvPass::backward_weights, 200, 200, 28) == ConvMethod::winograd_4x4);
-    CHECK(method(ConvPass::forward, 128, 32, 21) == ConvMethod::winograd_4x4);
-    // backward-weights' register tiles span both channel counts: F(4x4) from 128 of each.
-    CHECK(method(ConvPass::backward_weights, 128, 200, 28) == ConvMethod::winograd_4x4);
-    CHECK(method(ConvPass::backward_weights, 200, 127, 28) == ConvMethod::winograd_2x2);
-    CHECK(method(ConvPass::backward_weights, 96, 192, 32) == ConvMethod::winograd_2x2);
-    CHECK(method(ConvPass::backward_weights, 192, 192, 16) == ConvMethod::winograd_2x2);
-    CHECK(method(ConvPass::backward_weights, 200, 200, 7) == ConvMethod::winograd_2x2);
-    CHECK(method(ConvPass::forward, 127, 200, 28) == ConvMethod::winograd_2x2);
-    CHECK(method(ConvPass::forward, 200, 200, 20) == ConvMethod::winograd_2x2);  // 25 tiles of 4x4
-    CHECK(method(ConvPass::forward, 96, 192, 32) == ConvMethod::winograd_2x2);
-    CHECK(method(ConvPass::backward_data, 96, 192, 32) == ConvMethod::winograd_4x4);
-    CHECK(method(ConvPass::backward_data, 192, 96, 32) == ConvMethod::winograd_2x2);
-    CHECK(method(ConvPass::forward, 192, 192, 16) == ConvMethod::winograd_2x2);
+    for (ConvPass pass : {ConvPass::forward, ConvPass::backward_data, ConvPass::backward_weights}) {
+        CHECK(method(pass, 200, 200, 28) == ConvMethod::winograd_4x4);
+        CHECK(method(pass, 96, 192, 32, CpuIsa::avx512, 16) == ConvMethod::winograd_4x4);
+        CHECK(method(pass, 32, 32, 32) == ConvMethod::winograd_4x4);
+        CHECK(method(pass, 128, 128, 16, CpuIsa::avx512, 64) == ConvMethod::winograd_4x4);
+        CHECK(method(pass, 192, 192, 16, CpuIsa::avx512, 16) == ConvMethod::winograd_2x2);
+        CHECK(method(pass, 192, 192, 7, CpuIsa::avx512, 32) == ConvMethod::winograd_2x2);
+        // No saving: 6x6 is 4 tiles of 4x4 or 9 of 2x2 (both 144 products a channel pair), 10x10 9
+        // or 25 (1.23x).
+        CHECK(method(pass, 192, 192, 6, CpuIsa::avx512, 128) == ConvMethod::winograd_2x2);
+        CHECK(method(pass, 192, 192, 10, CpuIsa::avx512, 128) == ConvMethod::winograd_2x2);
+    }
+    for (ConvPass pass : {ConvPass::forward, ConvPass::backward_data}) {
+        // An eighth of the batch: 4 tiles an image of 8x8 or 7x7 x 16 images (batch 128), not x 8.
+        CHECK(method(pass, 192, 192, 8, CpuIsa::avx512, 128) == ConvMethod::winograd_4x4);
+        CHECK(method(pass, 192, 192, 7, CpuIsa::avx512, 100) == ConvMethod::winograd_4x4);
+        CHECK(method(pass, 192, 192, 8, CpuIsa::avx512, 64) == ConvMethod::winograd_2x2);
+        CHECK(method(pass, 192, 192, 16, CpuIsa::avx512, 17) == ConvMethod::winograd_4x4);  // 16 x 3 images
+        // From 256 channels summed, 96 tiles: 16 x 6 images.
+        CHECK(method(pass, 256, 256, 16, CpuIsa::avx512, 32) == ConvMethod::winograd_2x2);
+        CHECK(method(pass, 256, 256, 16, CpuIsa::avx512, 41) == ConvMethod::winograd_4x4);
+        CHECK(method(pass, 256, 256, 32, CpuIsa::avx512, 16) == ConvMethod::winograd_4x4);
+    }
+    // The forward sums over the input channels, backward-data over the output gradient's.
+    CHECK(method(ConvPass::forward, 255, 256, 16, CpuIsa::avx512, 32) == ConvMethod::winograd_4x4);
+    CHECK(method(ConvPass::backward_data, 255, 256, 16, CpuIsa::avx512, 32) == ConvMethod::winograd_2x2);
+    CHECK(method(ConvPass::forward, 192, 192, 16, CpuIsa::avx512, 64) == ConvMethod::winograd_4x4);
+    CHECK(method(ConvPass::backward_data, 192, 192, 16, CpuIsa::avx512, 64) == ConvMethod::winograd_4x4);
+    // Backward-weights groups whole images whatever the batch: 36 tiles an image at any batch, 16
+    // from a batch of 64 over at most 128 channels in and out, never 4.
+    CHECK(method(ConvPass::backward_weights, 192, 192, 21, CpuIsa::avx512, 1) == ConvMethod::winograd_4x4);
+    CHECK(method(ConvPass::backward_weights, 192, 192, 20, CpuIsa::avx512, 1) == ConvMethod::winograd_2x2);
+    CHECK(method(ConvPass::backward_weights, 192, 192, 16, CpuIsa::avx512, 63) == ConvMethod::winograd_2x2);
+    CHECK(method(ConvPass::backward_weights, 192, 192, 8, CpuIsa::avx512, 128) == ConvMethod::winograd_2x2);
+    CHECK(method(ConvPass::backward_weights, 129, 128, 16, CpuIsa::avx512, 64) == ConvMethod::winograd_2x2);
+    CHECK(method(ConvPass::backward_weights, 128, 129, 16, CpuIsa::avx512, 64) == ConvMethod::winograd_2x2);
+    CHECK(method(ConvPass::backward_weights, 256, 256, 21, CpuIsa::avx512, 16) == ConvMethod::winograd_4x4);
     // With AVX2's narrower vectors F(4x4) from 32 channels: the forward and backward-data on 36
     // tiles of 4x4 at any batch, backward-weights from 16 tiles.
     for (CpuIsa narrow : {CpuIsa::avx2, CpuIsa::baseline}) {

@@ -177,17 +177,33 @@ std::atomic<ConvAlgorithm> chosen_algorithm{ConvAlgorithm::automatic};
 // Backward-weights, which sums the tiles of several images in one register tile, won from 4x4 (4
 // tiles) and lost 5% on 2x2.
 constexpr int kForwardMinTiles = 36, kForwardMinTilesLargeBatch = 1, kLargeBatch = 32, kBackwardWeightsMinTiles = 4;
-// Where auto takes F(4x4) instead, with AVX-512's 16-float vectors: its matrix products are 1.78
-// times smaller, but each of its 36 points adds into up to 16 outputs of every tile (in L2),
-// against a sum over the channels the products reduce. On celu7's 28x28 (200 channels, 49 tiles of
-// 4x4) it ran 1.25-1.3x faster than F(2x2) (forward 94 ms against 118, backward-data 84 against 108
-// at batch 100); on allconv's 32x32 it tied over 96 channels (forward 96->192: 38.0 ms against
-// 37.3) and won over 192 (that layer's backward-data: 28.5 against 32.9); on 16x16 (16 tiles) and
-// less it tied or lost (8x8 backward-data: 7.9 against 7.0). Backward-weights' register tiles span
-// both channel counts, so it asks 128 of each: on celu7's 28x28 it ran 72 ms against F(2x2)'s 92
-// (an AMD EPYC of CI's class), on allconv's 32x32 from 96 channels 18.4 against 15.0, on 16x16
-// over 192 channels 15.7 against 12.7, and on 7x7 9.3 against 8.5.
-constexpr int kWinograd4x4MinChannels = 128, kWinograd4x4MinTiles = 36;
+// Where auto takes F(4x4) instead, with AVX-512's 16-float vectors. Its 36 points against F(2x2)'s
+// 16 save 1.78x the products where both tile the result exactly (or pad alike: 7x7), but none on
+// 6x6 (4 tiles of 4x4 against 9 of 2x2: allcnn-c's valid 8x8 -> 6x6 forward ran 0.76x as fast as
+// F(2x2)), so it asks a saving of kWinograd4x4MinSaving. Each point's transformed filter panel,
+// co x ci (36 of them, 9.4 MB at 256 channels), is then loaded once a group of images and serves
+// the group's tiles; the forward and backward-data split the batch in at least 8 groups
+// (conv2d_winograd_algorithm.h), and where an eighth of the batch held fewer than 48 tiles of 4x4
+// F(4x4) lost (8x8 and 7x7 at batch 16, 4 tiles an image: 0.46-0.56x; 8x8 at batch 32 0.55-0.74x;
+// 16x16 at batch 16, 32 tiles: 0.88-1.0x), and from 256 channels it lost under 96 (16x16 at
+// batch 32: backward-data 0.69x). Above those it won (`hnn bench --conv-algorithm winograd` and
+// `winograd4x4` alternated three times each, medians, 2-core AMD EPYC with AVX-512, 2026-12-07):
+// 32x32 from 32 to 256 channels at batches 16-128 1.06-1.48x, celu7's 28x28 at 200 channels
+// 1.14-1.35x, 16x16 at batches 32-128 1.02-1.28x, 8x8 at batch 128 and 7x7 at batch 100 1.05-1.19x
+// (allcnn-c's batch of 64 again an hour later, every kernel slower: 32x32 1.21-1.25x, 16x16
+// 1.02-1.13x).
+// (On 2026-12-01, with F(4x4)'s first kernels, 32x32 over 96 channels had tied and 16x16 lost: the
+// rule then asked 128 channels and 36 tiles an image.)
+constexpr double kWinograd4x4MinSaving = 1.3;
+constexpr int64_t kWinograd4x4MinGroupTiles = 48, kWinograd4x4WideGroupTiles = 96, kWinograd4x4WideChannels = 256;
+// Backward-weights sums each register tile over groups of whole images (at least 96 tiles), not
+// an eighth of the batch, and its register tiles span both channel counts. It won on 36 tiles of
+// 4x4 an image (21x21) at every batch measured (32x32 at batches 16-128 1.01-1.5x, 28x28
+// 1.25-1.35x); on 16 (16x16) from a batch of 64 over at most 128 channels (1.21-1.3x), while over
+// 192 it went either way (0.89-1.19x), and at batches 16 and 32 lost (0.76-0.98x); on 4 (8x8 and
+// 7x7) it lost (0.40-0.83x, but for 1.18x at 64 channels).
+constexpr int64_t kBackwardWeightsWinograd4x4MinTiles = 36, kBackwardWeightsWinograd4x4LargeBatchTiles = 16;
+constexpr int kBackwardWeightsWinograd4x4LargeBatch = 64, kBackwardWeightsWinograd4x4LargeBatchChannels = 128;
 // With AVX2's 8-float vectors (a Zen 3 EPYC, 2 cores, interleaved medians) the multiply-adds weigh
 // more, and on 36 tiles F(4x4) won from 32 channels: allconv's 32x32 at 96 channels forward 29.1
 // and 35.1 ms against 34.9 and 41.7, backward-data 22.6 and 27.8 against 29.7 and 28.6,
@@ -199,7 +215,7 @@ constexpr int kWinograd4x4MinChannels = 128, kWinograd4x4MinTiles = 36;
 // 18.0). Backward-weights won from 16 tiles (16x16: 25.2, 36.2 and 30.6 against 28.0, 48.5 and
 // 31.6), tied on 7x7 and 12x12, and lost on 8x8 (10.7 against 7.5) and 10x10 (16.9 against 11.7),
 // whose last tiles are half empty.
-constexpr int kAvx2BackwardWeightsWinograd4x4MinTiles = 16;
+constexpr int kAvx2Winograd4x4MinTiles = 36, kAvx2BackwardWeightsWinograd4x4MinTiles = 16;
 
 bool is_winograd(ConvMethod method) {
     return method == ConvMethod::winograd_2x2 || method == ConvMethod::winograd_4x4;
@@ -224,15 +240,36 @@ ConvTimingKey timing_key(ConvPass pass, Device device, int channels_in, int chan
             g.pad_x, g.pad_y, in_width,    in_height,    g.out_width,  g.out_height,  batch};
 }
 
-// F(4x4) or F(2x2), where auto takes Winograd.
-ConvMethod winograd_method(ConvPass pass, CpuIsa isa, int reduced_channels, int64_t tiles_4x4) {
+// How many times fewer products F(4x4) computes than F(2x2) for a result of width x height.
+double winograd4x4_saving(int width, int height) {
+    const int64_t tiles_2x2 = int64_t(width + 1) / 2 * ((height + 1) / 2);
+    const int64_t tiles_4x4 = int64_t(width + 3) / 4 * ((height + 3) / 4);
+    return 16.0 * double(tiles_2x2) / (36.0 * double(tiles_4x4));
+}
+
+// F(4x4) or F(2x2), where auto takes Winograd: width x height is the result the tiles cover,
+// reduced_channels what the forward's and backward-data's products sum over, widest_channels the
+// larger of the input's and the output's.
+ConvMethod winograd_method(ConvPass pass, CpuIsa isa, int reduced_channels, int widest_channels, int width,
+                           int height, int batch) {
+    const int64_t tiles_4x4 = int64_t(width + 3) / 4 * ((height + 3) / 4);
     bool four_by_four;
     if (isa == CpuIsa::avx512) {
-        four_by_four = reduced_channels >= kWinograd4x4MinChannels && tiles_4x4 >= kWinograd4x4MinTiles;
+        if (pass == ConvPass::backward_weights) {
+            four_by_four = tiles_4x4 >= kBackwardWeightsWinograd4x4MinTiles ||
+                           (tiles_4x4 >= kBackwardWeightsWinograd4x4LargeBatchTiles &&
+                            batch >= kBackwardWeightsWinograd4x4LargeBatch &&
+                            widest_channels <= kBackwardWeightsWinograd4x4LargeBatchChannels);
+        } else {
+            const int64_t group_tiles = tiles_4x4 * ((batch + 7) / 8);
+            four_by_four = group_tiles >= (reduced_channels >= kWinograd4x4WideChannels ? kWinograd4x4WideGroupTiles
+                                                                                         : kWinograd4x4MinGroupTiles);
+        }
+        four_by_four = four_by_four && winograd4x4_saving(width, height) >= kWinograd4x4MinSaving;
     } else if (pass == ConvPass::backward_weights) {
         four_by_four = tiles_4x4 >= kAvx2BackwardWeightsWinograd4x4MinTiles;
     } else {
-        four_by_four = tiles_4x4 >= kWinograd4x4MinTiles;
+        four_by_four = tiles_4x4 >= kAvx2Winograd4x4MinTiles;
     }
     return four_by_four ? ConvMethod::winograd_4x4 : ConvMethod::winograd_2x2;
 }
@@ -250,11 +287,8 @@ ConvMethod conv_method(ConvPass pass, Device device, int channels_in, int channe
                           : batch >= kLargeBatch             ? kForwardMinTilesLargeBatch
                                                              : kForwardMinTiles;
     // The forward's matrix products sum over the input channels, backward-data's over the output
-    // gradient's; backward-weights' sum over the tiles, and its register tiles span both.
-    const int reduced_channels = pass == ConvPass::backward_weights ? std::min(channels_in, channels_out)
-                                 : backward_data                    ? channels_out
-                                                                    : channels_in;
-    const int64_t tiles_4x4 = int64_t(width + 3) / 4 * ((height + 3) / 4);
+    // gradient's (backward-weights' over the tiles).
+    const int reduced_channels = backward_data ? channels_out : channels_in;
     switch (chosen_algorithm.load()) {
         case ConvAlgorithm::direct: return ConvMethod::direct;
         case ConvAlgorithm::winograd: return applies ? ConvMethod::winograd_2x2 : ConvMethod::direct;
@@ -269,7 +303,8 @@ ConvMethod conv_method(ConvPass pass, Device device, int channels_in, int channe
                     .value_or(ConvMethod::direct);
             }
             if (!applies || channels_in < 32 || channels_out < 32 || tiles < min_tiles) return ConvMethod::direct;
-            return winograd_method(pass, isa, reduced_channels, tiles_4x4);
+            return winograd_method(pass, isa, reduced_channels, std::max(channels_in, channels_out), width, height,
+                                   batch);
     }
     return ConvMethod::direct;
 }

@@ -21,12 +21,15 @@ namespace hnn {
 // of the largest output at 200 channels). A GPU has three schedules of the direct sum.
 // - automatic (the default) takes Winograd where it measured faster on the CPU: at least 32
 //   channels in and out, and for the forward and backward-data any image from a batch of 32, else
-//   at least 12x12 positions (backward-weights: 4x4); of those, F(4x4) where the products sum over
-//   at least 128 channels (backward-weights: 128 in and out) on at least 21x21 positions (36 tiles
-//   of 4x4), and F(2x2) elsewhere. On a GPU, the fastest of the kernels that apply (the three
-//   direct schedules, and at 3x3 stride 1 both Winograd ones): each pass of each shape runs them
-//   all on its first call (one untimed launch and two timed ones each, as cuDNN's benchmark mode),
-//   and the fastest computes that call's result and every later call's.
+//   at least 12x12 positions (backward-weights: 4x4); of those, in AVX-512 code, F(4x4) where it
+//   computes at least 1.3x fewer products than F(2x2) (not on 6x6 or 10x10) and, for the forward
+//   and backward-data, an eighth of the batch holds at least 48 of its 4x4 tiles (96 where the
+//   products sum over 256 channels or more), for backward-weights on at least 21x21 positions (36
+//   tiles of 4x4) or 13x13 from a batch of 64 over at most 128 channels; in AVX2 code on 21x21
+//   (backward-weights 13x13); and F(2x2) elsewhere. On a GPU, the fastest of the kernels that
+//   apply (the three direct schedules, and at 3x3 stride 1 both Winograd ones): each pass of each
+//   shape runs them all on its first call (one untimed launch and two timed ones each, as cuDNN's
+//   benchmark mode), and the fastest computes that call's result and every later call's.
 // - winograd takes F(2x2) wherever it applies (3x3, stride 1) and the direct sum elsewhere;
 //   winograd4x4 the same with F(4x4).
 // - direct_staged and direct_large_tile pin one of a GPU's other direct schedules (the CPU runs its
