@@ -241,11 +241,16 @@ ConvTimingKey timing_key(ConvPass pass, Device device, int channels_in, int chan
             g.pad_x, g.pad_y, in_width,    in_height,    g.out_width,  g.out_height,  batch};
 }
 
-// How many times fewer products F(4x4) computes than F(2x2) for a result of width x height.
+// The tiles of tile_outputs x tile_outputs outputs that cover a result of width x height (the last
+// row and column partly past it).
+int64_t winograd_tiles(int width, int height, int tile_outputs) {
+    return int64_t(width + tile_outputs - 1) / tile_outputs * ((height + tile_outputs - 1) / tile_outputs);
+}
+
+// How many times fewer products F(4x4) (36 points a tile) computes than F(2x2) (16) for a result of
+// width x height.
 double winograd4x4_saving(int width, int height) {
-    const int64_t tiles_2x2 = int64_t(width + 1) / 2 * ((height + 1) / 2);
-    const int64_t tiles_4x4 = int64_t(width + 3) / 4 * ((height + 3) / 4);
-    return 16.0 * double(tiles_2x2) / (36.0 * double(tiles_4x4));
+    return 16.0 * double(winograd_tiles(width, height, 2)) / (36.0 * double(winograd_tiles(width, height, 4)));
 }
 
 // F(4x4) or F(2x2), where auto takes Winograd: width x height is the result the tiles cover,
@@ -253,7 +258,7 @@ double winograd4x4_saving(int width, int height) {
 // larger of the input's and the output's.
 ConvMethod winograd_method(ConvPass pass, CpuIsa isa, int reduced_channels, int widest_channels, int width,
                            int height, int batch) {
-    const int64_t tiles_4x4 = int64_t(width + 3) / 4 * ((height + 3) / 4);
+    const int64_t tiles_4x4 = winograd_tiles(width, height, 4);
     bool four_by_four;
     if (isa == CpuIsa::avx512) {
         if (pass == ConvPass::backward_weights) {
@@ -283,7 +288,7 @@ ConvMethod conv_method(ConvPass pass, Device device, int channels_in, int channe
     const bool applies = winograd_applies(kernel_width, kernel_height, g.stride);
     const bool backward_data = pass == ConvPass::backward_data;
     const int width = backward_data ? in_width : g.out_width, height = backward_data ? in_height : g.out_height;
-    const int64_t tiles = int64_t(width + 1) / 2 * ((height + 1) / 2);
+    const int64_t tiles = winograd_tiles(width, height, 2);
     const int min_tiles = pass == ConvPass::backward_weights ? kBackwardWeightsMinTiles
                           : batch >= kLargeBatch             ? kForwardMinTilesLargeBatch
                                                              : kForwardMinTiles;
