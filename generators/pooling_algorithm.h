@@ -19,8 +19,16 @@ inline void define_avg_pool_forward(Halide::Func out, Halide::Func window_sum, H
     out(c, x, y, n) = Halide::select(kernel == 2, two_by_two, window_sum(c, x, y, n)) / Halide::cast<float>(kernel * kernel);
 }
 
+// Windows that tile the input (kernel == stride, the common 2x2/2) cover each position at most
+// once: its gradient is one output gradient, read plainly (output_grad_padded is zero outside the
+// output's extent, where the floor left positions in no window).
+inline Expr avg_pool_backward_tiled(Halide::Func output_grad_padded, Expr c, Expr x, Expr y, Expr n, Expr stride) {
+    return output_grad_padded(c, x / stride, y / stride, n);
+}
+
 // Each input position receives dout / (K*K) from every window that covers it: window_sum gathers
-// over r = (kx, ky) (output_grad_padded is zero outside the output's extent), din divides.
+// over r = (kx, ky) (output_grad_padded is zero outside the output's extent), din divides. Tiled
+// windows (above) read their one gradient instead, which the schedule specializes on.
 inline void define_avg_pool_backward(Halide::Func din, Halide::Func window_sum, Halide::Func output_grad_padded,
                                      Halide::RDom r, Expr kernel, Expr stride) {
     Halide::Var c("c"), x("x"), y("y"), n("n");
@@ -28,10 +36,19 @@ inline void define_avg_pool_backward(Halide::Func din, Halide::Func window_sum, 
     Expr covers = tx % stride == 0 && ty % stride == 0;
     window_sum(c, x, y, n) = 0.0f;
     window_sum(c, x, y, n) += Halide::select(covers, output_grad_padded(c, tx / stride, ty / stride, n), 0.0f);
-    // Windows that tile the input (kernel == stride, the common 2x2/2) cover each position at most
-    // once: a plain read of one output gradient, which the schedule specializes on.
-    Expr tiled = output_grad_padded(c, x / stride, y / stride, n);
+    Expr tiled = avg_pool_backward_tiled(output_grad_padded, c, x, y, n, stride);
     din(c, x, y, n) = Halide::select(kernel == stride, tiled, window_sum(c, x, y, n)) / Halide::cast<float>(kernel * kernel);
+}
+
+// The same for tiled windows alone, times the derivative of the activation that made the pool's
+// input (an Expr in (c, x, y, n)): the gradient at that activation's input in one pass, where
+// avg_pool_backward and activation_backward wrote and read the pool's input gradient in between.
+// The same operations in the same order (up to LLVM's fast-math reordering: an ulp).
+inline void define_avg_pool_backward_activation(Halide::Func din, Halide::Var c, Halide::Var x, Halide::Var y,
+                                                Halide::Var n, Halide::Func output_grad_padded, Expr kernel,
+                                                Expr stride, Expr derivative) {
+    Expr pooled = avg_pool_backward_tiled(output_grad_padded, c, x, y, n, stride) / Halide::cast<float>(kernel * kernel);
+    din(c, x, y, n) = pooled * derivative;
 }
 
 // The window's maximum and where it is: (kx, ky) of the first maximum in row-major window order

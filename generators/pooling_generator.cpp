@@ -3,6 +3,8 @@
 
 #include "Halide.h"
 
+#include "activation_inputs.h"
+#include "elementwise_schedule.h"
 #include "pooling_algorithm.h"
 #include "pooling_schedule.h"
 
@@ -52,6 +54,33 @@ public:
         if (auto_schedule) return;
         schedule_pool(get_target(), input_grad, din, input_grad.dim(0).extent(), elements(input_grad),
                       row_elements(input_grad), kernel == stride);
+    }
+};
+
+// avg_pool_backward for windows that tile the input (kernel == stride; the runtime calls it for
+// those alone), times the derivative of the activation below the pool, read from `saved` as
+// activation_backward reads it: the gradient at the activation's input.
+class AvgPoolBackwardActivation : public Generator<AvgPoolBackwardActivation> {
+public:
+    Input<Buffer<float, 4>> output_grad{"output_grad"};
+    Input<int> kernel{"kernel", 2, 1, 64};
+    Input<int> stride{"stride", 2, 1, 64};
+    Input<Buffer<float, 4>> saved{"saved"};  // the activation's x, or y where derivative_from_output
+    Input<bool> derivative_from_output{"derivative_from_output"};
+    ActivationInputs act;
+    Output<Buffer<float, 4>> input_grad{"input_grad"};  // dL/dx of the activation
+
+    Var c{"c"}, x{"x"}, y{"y"}, n{"n"};
+
+    void generate() {
+        Func padded = zero_padded(output_grad, output_grad.dim(1).extent(), output_grad.dim(2).extent(), "output_grad_padded");
+        Expr derivative = activation_derivative(act.kind, saved(c, x, y, n), derivative_from_output, act.at(c, x, y, n));
+        define_avg_pool_backward_activation(input_grad, c, x, y, n, padded, kernel, stride, derivative);
+    }
+    void schedule() {
+        if (auto_schedule) return;
+        schedule_elementwise(input_grad, act.kind, input_grad.dim(0).extent(), row_elements(input_grad),
+                             elements(input_grad), c, x, y, n, get_target(), derivative_from_output);
     }
 };
 
@@ -167,6 +196,7 @@ public:
 
 HALIDE_REGISTER_GENERATOR(hnn::AvgPoolForward, avg_pool_forward)
 HALIDE_REGISTER_GENERATOR(hnn::AvgPoolBackward, avg_pool_backward)
+HALIDE_REGISTER_GENERATOR(hnn::AvgPoolBackwardActivation, avg_pool_backward_activation)
 HALIDE_REGISTER_GENERATOR(hnn::MaxPoolForward, max_pool_forward)
 HALIDE_REGISTER_GENERATOR(hnn::MaxPoolBackward, max_pool_backward)
 HALIDE_REGISTER_GENERATOR(hnn::GlobalAvgPoolForward, global_avg_pool_forward)

@@ -321,6 +321,20 @@ TEST_CASE("pooling matches the CPU kernels", "[gpu]") {
     require_same_values(gdmx, dmx, "max backward");
     require_same_values(gglob, glob, "global forward");
     require_same_values(gdglob, dglob, "global backward");
+
+    // With celu's derivative (from the output) fused, and rrelu's (keyed by the element).
+    for (ActivationKind k : {ActivationKind::celu, ActivationKind::rrelu}) {
+        Activation a;
+        a.kind = k;
+        const RandomKey key{true, 3u, 1};
+        const DerivativeSource source = k == ActivationKind::celu ? DerivativeSource::output : DerivativeSource::input;
+        Tensor saved = random_tensor({21, 7, 7, 2}, -3, 3), dact({21, 7, 7, 2}), gdact({21, 7, 7, 2}, gpu);
+        avg_pool_backward_activation(dout, 2, 2, a, saved, dact, key, nullptr, source);
+        Tensor gsaved = on_gpu(saved);
+        avg_pool_backward_activation(gdout, 2, 2, a, gsaved, gdact, key, nullptr, source);
+        INFO(activation_name(k));
+        require_same_values(gdact, dact, "avg backward with the activation's derivative");
+    }
 }
 
 TEST_CASE("softmax cross-entropy matches the CPU kernel", "[gpu]") {

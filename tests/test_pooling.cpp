@@ -1,6 +1,7 @@
 // Pooling kernels against float64 loops, finite differences and Halide autodiff.
 
 #include "Halide.h"
+#include "hnn/activation_ops.h"
 #include "hnn/error.h"
 #include "hnn/pooling_ops.h"
 #include "pooling_algorithm.h"
@@ -227,6 +228,45 @@ TEST_CASE("global average pooling forward/backward match float64 and autodiff", 
         Halide::Buffer<float> ad = d(xb).realize(shape);
         require_close(din, [&](size_t i) { return ad.data()[i]; }, 1e-6, 1e-7, "global_avg_pool_backward vs autodiff");
     }
+}
+
+TEST_CASE("average pooling backward with an activation derivative matches the two calls", "[pooling]") {
+    // Every pool case: tiled windows (kernel == stride) run the fused kernel, the others the two
+    // kernels. 20 channels vectorize along c, the others along x; 7x7 leaves a row and column in no
+    // window. rrelu draws its slopes from the element's coordinates, prelu reads its channel's.
+    for (const PoolCase &p : pool_cases) {
+        const std::vector<int> shape{p.c, p.w, p.h, p.n};
+        const int ow = pooled_size(p.w, p.kernel, p.stride), oh = pooled_size(p.h, p.kernel, p.stride);
+        for (ActivationKind k : all_activations()) {
+            Activation a;
+            a.kind = k;
+            const RandomKey key{true, 7u, 3, 2};
+            Tensor x = random_tensor(shape, -5, 5), y(shape), dout = random_tensor({p.c, ow, oh, p.n});
+            Tensor slope = random_tensor({p.c}, 0, 0.5f);
+            activation_forward(a, x, y, key, &slope);
+            std::vector<DerivativeSource> sources{DerivativeSource::input};
+            if (can_differentiate_from_output(a)) sources.push_back(DerivativeSource::output);
+            for (DerivativeSource source : sources) {
+                INFO(activation_name(k) << (source == DerivativeSource::output ? " from y" : " from x") << ", c=" << p.c
+                                        << " " << p.w << "x" << p.h << " kernel " << p.kernel << " stride " << p.stride);
+                Tensor &saved = source == DerivativeSource::output ? y : x;
+                Tensor pooled(shape), separate(shape), fused(shape);
+                avg_pool_backward(dout, p.kernel, p.stride, pooled);
+                activation_backward(a, saved, pooled, separate, key, &slope, source);
+                fused.fill(std::nanf(""));
+                avg_pool_backward_activation(dout, p.kernel, p.stride, a, saved, fused, key, &slope, source);
+                // An ulp apart at most: Halide compiles with fast-math flags, and LLVM may reorder the
+                // product of the window's share and the derivative differently in the two kernels.
+                require_close(fused, [&](size_t i) { return separate.host()[i]; }, 2.5e-7, 0, "fused vs separate");
+            }
+        }
+    }
+    Tensor dout({3, 2, 2, 1}), x({3, 4, 4, 1}), dx({3, 4, 4, 1}), wrong({3, 4, 4, 2});
+    const Activation relu;
+    REQUIRE_THROWS_WITH(avg_pool_backward_activation(dout, 2, 2, relu, wrong, dx),
+                        Catch::Contains("avg_pool_backward_activation: x (c=3, x=4, y=4, n=2) and input_grad"));
+    REQUIRE_THROWS_WITH(avg_pool_backward_activation(dout, 3, 3, relu, x, dx),
+                        Catch::Contains("avg_pool_backward_activation: output_grad must have shape (c=3, x=1, y=1, n=1)"));
 }
 
 TEST_CASE("pooling refuses windows that do not fit and mismatched shapes", "[pooling]") {

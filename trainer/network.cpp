@@ -199,11 +199,13 @@ void Network::backward(Tensor &images, const RandomKey &key, const DilatedBackpr
     for (size_t i = layers_.size(); i-- > 0;) {
         Tensor &input = i == 0 ? images : layers_[i - 1].output;
         Tensor &output_grad = gradient_at_output(i, dilated, epoch);
-        // A conv below a conv takes its activation derivative into this conv's backward-data pass,
-        // unless something needs the gradient at its output itself: a learnable activation parameter,
-        // or dilated backprop (which adds to some outputs' gradients and reads others').
+        // A conv below a conv or an average pool takes its activation derivative into that layer's
+        // backward pass (backward-data, the pool's backward), unless something needs the gradient
+        // at its output itself: a learnable activation parameter, or dilated backprop (which adds to
+        // some outputs' gradients and reads others').
         bool fuse = false;
-        if (i > 0 && layers_[i].spec.kind == LayerKind::conv && !dilated.enabled()) {
+        const LayerKind kind = layers_[i].spec.kind;
+        if (i > 0 && (kind == LayerKind::conv || kind == LayerKind::avg_pool) && !dilated.enabled()) {
             const Layer &below = layers_[i - 1];
             fuse = below.spec.kind == LayerKind::conv && below.has_activation() &&
                    !below.spec.activation.has_learnable_parameter();
@@ -263,7 +265,15 @@ void Network::backward_layer(size_t i, Tensor &input, Tensor &output_grad, const
         break;
     }
     case LayerKind::avg_pool:
-        if (below) avg_pool_backward(output_grad, l.spec.kernel, l.spec.stride, below->output_grad);
+        if (!below) break;
+        if (fuse) {
+            avg_pool_backward_activation(output_grad, l.spec.kernel, l.spec.stride, current_activation(*below),
+                                         below->derivative_saved(), below->pre_activation_grad,
+                                         layer_key(key, i - 1), nullptr, below->derivative_source());
+            below->pre_activation_grad_ready = true;
+        } else {
+            avg_pool_backward(output_grad, l.spec.kernel, l.spec.stride, below->output_grad);
+        }
         break;
     case LayerKind::max_pool:
         if (below) max_pool_backward(input, output_grad, l.spec.kernel, l.spec.stride, below->output_grad);

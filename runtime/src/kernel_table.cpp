@@ -22,6 +22,7 @@
 #include "conv2d_forward_output_only_cuda.h"
 #include "avg_pool_forward_cuda.h"
 #include "avg_pool_backward_cuda.h"
+#include "avg_pool_backward_activation_cuda.h"
 #include "max_pool_forward_cuda.h"
 #include "max_pool_backward_cuda.h"
 #include "global_avg_pool_forward_cuda.h"
@@ -59,6 +60,7 @@
 #include "conv2d_forward_output_only_opencl.h"
 #include "avg_pool_forward_opencl.h"
 #include "avg_pool_backward_opencl.h"
+#include "avg_pool_backward_activation_opencl.h"
 #include "max_pool_forward_opencl.h"
 #include "max_pool_backward_opencl.h"
 #include "global_avg_pool_forward_opencl.h"
@@ -99,6 +101,7 @@
     t.conv2d_backward_weights = ::conv2d_backward_weights##suffix;                               \
     t.avg_pool_forward = ::avg_pool_forward##suffix;                                             \
     t.avg_pool_backward = ::avg_pool_backward##suffix;                                           \
+    t.avg_pool_backward_activation = ::avg_pool_backward_activation##suffix;                     \
     t.max_pool_forward = ::max_pool_forward##suffix;                                             \
     t.max_pool_backward = ::max_pool_backward##suffix;                                           \
     t.global_avg_pool_forward = ::global_avg_pool_forward##suffix;                               \

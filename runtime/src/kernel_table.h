@@ -22,6 +22,7 @@
 #include "conv2d_winograd4x4_forward_output_only.h"
 #include "avg_pool_forward.h"
 #include "avg_pool_backward.h"
+#include "avg_pool_backward_activation.h"
 #include "max_pool_forward.h"
 #include "max_pool_backward.h"
 #include "global_avg_pool_forward.h"
@@ -60,6 +61,7 @@ struct KernelTable {
     decltype(&::conv2d_backward_weights) conv2d_backward_weights;
     decltype(&::avg_pool_forward) avg_pool_forward;
     decltype(&::avg_pool_backward) avg_pool_backward;
+    decltype(&::avg_pool_backward_activation) avg_pool_backward_activation;  // kernel == stride alone
     decltype(&::max_pool_forward) max_pool_forward;
     decltype(&::max_pool_backward) max_pool_backward;
     decltype(&::global_avg_pool_forward) global_avg_pool_forward;

@@ -45,6 +45,33 @@ void avg_pool_backward(Tensor &output_grad, int kernel, int stride, Tensor &inpu
     check_kernel(r, op, "input_grad " + input_grad.shape_string() + ", " + window_text(kernel, stride));
 }
 
+void avg_pool_backward_activation(Tensor &output_grad, int kernel, int stride, const Activation &a, Tensor &saved,
+                                  Tensor &input_grad, const RandomKey &key, Tensor *channel_slope,
+                                  DerivativeSource source) {
+    const char *op = "avg_pool_backward_activation";
+    const char *saved_name = source == DerivativeSource::output ? "y" : "x";
+    require_derivative_source(op, a, source);
+    require_activation_tensor(op, "input_grad", input_grad);
+    require_activation_tensor(op, saved_name, saved);
+    require_same(op, saved_name, saved, "input_grad", input_grad);
+    require_shape(op, "output_grad", output_grad, pooled_shape(op, input_grad, kernel, stride), input_grad);
+    if (kernel != stride) {
+        Tensor pooled_grad(input_grad.shape(), input_grad.device());
+        avg_pool_backward(output_grad, kernel, stride, pooled_grad);
+        activation_backward(a, saved, pooled_grad, input_grad, key, channel_slope, source);
+        return;
+    }
+    int r = kernel_table(input_grad.device())
+                .avg_pool_backward_activation(output_grad.raw(), kernel, stride, saved.raw(),
+                                              source == DerivativeSource::output, static_cast<int>(a.kind),
+                                              a.negative_slope, a.alpha, a.beta, a.threshold, a.rrelu_lower,
+                                              a.rrelu_upper, key.training, key.seed, key.step, key.batch_offset,
+                                              slope_buffer(op, a, input_grad.dim(0), input_grad.device(), channel_slope),
+                                              input_grad.raw());
+    check_kernel(r, op, std::string(activation_name(a.kind)) + " " + saved_name + " " + saved.shape_string() + ", " +
+                            window_text(kernel, stride));
+}
+
 void max_pool_forward(Tensor &input, int kernel, int stride, Tensor &output) {
     const char *op = "max_pool_forward";
     require_activation_tensor(op, "input", input);
