@@ -68,19 +68,20 @@ public:
     Output<Buffer<float, 1>> parameter_grad{"parameter_grad"};
 
     Var c{"c"};
+    Func sum{"sum"};
     RDom r;
 
     void generate() {
         r = RDom(0, input.dim(1).extent(), 0, input.dim(2).extent(), 0, input.dim(3).extent(), "r");
         ActivationParams p = act.at(c, r.x, r.y, r.z);
-        parameter_grad(c) = 0.0f;
-        parameter_grad(c) += output_grad(c, r.x, r.y, r.z) *
-                             activation_parameter_derivative(act.kind, input(c, r.x, r.y, r.z), p);
+        sum(c) = 0.0f;
+        sum(c) += output_grad(c, r.x, r.y, r.z) * activation_parameter_derivative(act.kind, input(c, r.x, r.y, r.z), p);
+        parameter_grad(c) = sum(c);
     }
 
     void schedule() {
         if (auto_schedule) return;
-        schedule_channel_reduction(parameter_grad, c, r, get_target());
+        schedule_channel_reduction(parameter_grad, sum, r, get_target());
     }
 };
 

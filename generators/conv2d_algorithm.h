@@ -98,13 +98,15 @@ inline void define_pointwise_conv2d_backward_weights(Halide::Func dfilter, Halid
     dfilter(co, ci) += output_grad(co, r) * input(ci, r);
 }
 
-// dbias(co) = sum_{x, y, n} dout(co, x, y, n), the bias gradient of every conv's backward-weights.
-// Returns its reduction domain, for the schedule.
-inline Halide::RDom define_conv2d_bias_gradient(Halide::Func dbias, const Halide::ImageParam &output_grad) {
+// dbias(co) = sum_{x, y, n} dout(co, x, y, n), the bias gradient of every conv's backward-weights,
+// summed in `sum` (which the schedule keeps in registers). Returns its reduction domain.
+inline Halide::RDom define_conv2d_bias_gradient(Halide::Func dbias, Halide::Func sum,
+                                                const Halide::ImageParam &output_grad) {
     Halide::Var co("co");
     Halide::RDom r(0, output_grad.dim(1).extent(), 0, output_grad.dim(2).extent(), 0, output_grad.dim(3).extent(), "rb");
-    dbias(co) = 0.0f;
-    dbias(co) += output_grad(co, r.x, r.y, r.z);
+    sum(co) = 0.0f;
+    sum(co) += output_grad(co, r.x, r.y, r.z);
+    dbias(co) = sum(co);
     return r;
 }
 

@@ -316,7 +316,7 @@ public:
     Output<Buffer<float, 1>> bias_grad{"bias_grad"};      // (co)
 
     Var co{"co"}, kx{"kx"}, ky{"ky"}, ci{"ci"};
-    Func dw{"dw"}, db{"db"}, input_padded, output_grad_bounded;
+    Func dw{"dw"}, bias_sum{"bias_sum"}, input_padded, output_grad_bounded;
     RDom r, rb;
 
     void generate() {
@@ -333,7 +333,7 @@ public:
         define_conv2d_backward_weights(dw, output_grad_bounded, input_padded, r, s);
         filter_grad(co, kx, ky, ci) = dw(co, kx, ky, ci);
 
-        rb = define_conv2d_bias_gradient(bias_grad, output_grad);
+        rb = define_conv2d_bias_gradient(bias_grad, bias_sum, output_grad);
     }
 
     void schedule() {
@@ -355,7 +355,7 @@ public:
                                          filter_grad.dim(2).extent(),  stride};
         schedule_conv2d_backward_weights(get_target(), filter_grad, dw, r, input_padded, output_grad_bounded, sizes,
                                          ScheduleParams(schedule_knobs, get_target(), conv_backward_weights_knobs()));
-        schedule_channel_reduction(bias_grad, co, rb, get_target());
+        schedule_channel_reduction(bias_grad, bias_sum, rb, get_target());
     }
 };
 

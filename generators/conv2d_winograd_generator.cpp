@@ -209,6 +209,7 @@ public:
     Var co{"co"}, kx{"kx"}, ky{"ky"}, ci{"ci"};
     Func input_padded, output_grad_padded;
     WinogradFilterGradient w;
+    Func bias_sum{"bias_sum"};
     RDom rb;
 
     void generate() {
@@ -223,7 +224,7 @@ public:
                                                     pad_y, winograd_transforms(tile_outputs));
         filter_grad(co, kx, ky, ci) = w.filter_grad(co, kx, ky, ci);
 
-        rb = define_conv2d_bias_gradient(bias_grad, output_grad);
+        rb = define_conv2d_bias_gradient(bias_grad, bias_sum, output_grad);
     }
 
     void schedule() {
@@ -239,7 +240,7 @@ public:
             return;
         }
         const ScheduleParams knobs(schedule_knobs, get_target(), winograd_gradient_knob_names());
-        schedule_channel_reduction(bias_grad, co, rb, get_target());
+        schedule_channel_reduction(bias_grad, bias_sum, rb, get_target());
         if (get_target().has_gpu_feature()) {
             check_knob(knobs.empty(), "hnn: the GPU Winograd convolutions have no schedule knobs");
             schedule_conv2d_winograd_backward_weights_gpu(filter_grad, w, input_padded, output_grad_padded,

@@ -29,8 +29,6 @@ std::string check_parameters(const Layer &l, size_t index, bool gradients) {
                                gradients ? &l.activation_parameter_grad : &l.activation_parameter};
     const char *names[] = {"filter", "bias", "activation parameter"};
     for (int k = 0; k < 3; k++) {
-        // A layer without a bias still has a bias gradient (the kernel computes it): skip it.
-        if (k == 1 && !l.bias.defined()) continue;
         const long at = first_nonfinite(*tensors[k]);
         if (at >= 0) return describe(*tensors[k], at, std::string(names[k]) + (gradients ? " gradient" : ""), index, l);
     }

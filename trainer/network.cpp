@@ -76,8 +76,10 @@ Network::Network(const ModelSpec &model, const Shape3 &input, int classes, Devic
             l.geometry = conv2d_geometry(in.width, in.height, k, k, l.spec.stride, l.spec.padding);
             l.filter = Tensor({l.out.channels, k, k, in.channels}, device);
             l.filter_grad = Tensor({l.out.channels, k, k, in.channels}, device);
-            l.bias_grad = Tensor({l.out.channels}, device);  // written even without a bias: the kernel computes it
-            if (l.spec.bias) l.bias = Tensor({l.out.channels}, device);
+            if (l.spec.bias) {
+                l.bias = Tensor({l.out.channels}, device);
+                l.bias_grad = Tensor({l.out.channels}, device);
+            }
         }
         if (l.spec.activation.kind == ActivationKind::prelu) {
             l.activation_parameter = Tensor({l.out.channels}, device);
@@ -252,7 +254,7 @@ void Network::backward_layer(size_t i, Tensor &input, Tensor &output_grad, const
             grad = &l.pre_activation_grad;
         }
         l.pre_activation_grad_ready = false;
-        conv2d_backward_weights(*grad, input, l.geometry, l.filter_grad, &l.bias_grad);
+        conv2d_backward_weights(*grad, input, l.geometry, l.filter_grad, l.bias_grad.defined() ? &l.bias_grad : nullptr);
         if (!below) break;
         if (fuse) {
             const Activation below_activation = current_activation(*below);

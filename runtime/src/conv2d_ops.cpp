@@ -597,12 +597,24 @@ void conv2d_backward_weights(Tensor &output_grad, Tensor &input, const Conv2dGeo
     }
     require_shape(op, "output_grad", output_grad, {co, g.out_width, g.out_height, input.dim(3)}, input);
     require_shape(op, "filter_grad", filter_grad, filter_grad.shape(), input);
+    // Without a bias gradient to write, the CPU kernels get one of no channels and skip its sum, a
+    // pass over the whole output gradient; a GPU's get a scratch tensor (a buffer of no bytes has no
+    // device allocation).
     Tensor scratch;
+    halide_buffer_t no_channels;
+    halide_dimension_t no_channels_dim{0, 0, 1, 0};
+    halide_buffer_t *bias = nullptr;
     if (bias_grad) {
         require_shape(op, "bias_grad", *bias_grad, {co}, input);
+        bias = bias_grad->raw();
+    } else if (input.device() == Device::cpu) {
+        scratch = Tensor({1});
+        no_channels = *scratch.raw();
+        no_channels.dim = &no_channels_dim;
+        bias = &no_channels;
     } else {
         scratch = Tensor({co}, input.device());
-        bias_grad = &scratch;
+        bias = scratch.raw();
     }
     const KernelTable &kernels = kernel_table(input.device());
     // Taps that meet no input have a zero gradient; the kernel computes the others'.
@@ -625,7 +637,7 @@ void conv2d_backward_weights(Tensor &output_grad, Tensor &input, const Conv2dGeo
         MatrixView dw(*weights_grad, MatrixView::filter_1x1);
         const int positions = dout.raw()->dim[1].extent;
         int r = kernels.pointwise_conv2d_backward_weights(dout.raw(), in.raw(), std::min(cpu_threads(), positions),
-                                                          dw.raw(), bias_grad->raw());
+                                                          dw.raw(), bias);
         check_kernel(r, op, shapes);
         return;
     }
@@ -636,11 +648,11 @@ void conv2d_backward_weights(Tensor &output_grad, Tensor &input, const Conv2dGeo
         if (!is_winograd(method)) {
             const DirectConvKernels *schedule = other_direct_schedule(kernels, method);
             auto direct = schedule ? schedule->backward_weights : kernels.conv2d_backward_weights;
-            r = direct(dout, in, gt.stride, gt.pad_x, gt.pad_y, partitions, weights_grad, bias_grad->raw());
+            r = direct(dout, in, gt.stride, gt.pad_x, gt.pad_y, partitions, weights_grad, bias);
         } else {
             auto winograd = method == ConvMethod::winograd_4x4 ? kernels.conv2d_winograd4x4_backward_weights
                                                                : kernels.conv2d_winograd_backward_weights;
-            r = winograd(dout, in, gt.pad_x, gt.pad_y, partitions, weights_grad, bias_grad->raw());
+            r = winograd(dout, in, gt.pad_x, gt.pad_y, partitions, weights_grad, bias);
         }
         check_kernel(r, op, shapes);
     };

@@ -93,7 +93,8 @@ void conv2d_backward_data(Tensor &output_grad, Tensor &filter, const Conv2dGeome
                           const RandomKey &key = {}, Tensor *channel_slope = nullptr,
                           DerivativeSource input_saved_source = DerivativeSource::input);
 
-// filter_grad = dL/dfilter; bias_grad (may be null) = dL/dbias.
+// filter_grad = dL/dfilter; bias_grad = dL/dbias, or null for a conv without a bias (whose gradient
+// then is not computed on the CPU).
 void conv2d_backward_weights(Tensor &output_grad, Tensor &input, const Conv2dGeometry &g, Tensor &filter_grad,
                              Tensor *bias_grad = nullptr);
 
