@@ -3,9 +3,8 @@
 // dL/dbeta partials and the conv bias gradient. Channels are innermost in memory, so each vector
 // lane accumulates one channel while the loop walks the tensor in storage order.
 //
-// `out` (c) = `sum` (c), whose update reduces over r in the order (x, y, n): the sum is a Func of
-// its own so that it can live in registers, and the order is the same on every target, so the
-// result does not depend on the schedule.
+// `out` (c) = `sum` (c), whose update reduces over r = (x, y, n): the sum is a Func of its own so
+// that it can live in registers.
 
 #include "Halide.h"
 
@@ -29,16 +28,24 @@ inline void schedule_channel_reduction_cpu(Halide::Func out, Halide::Func sum, H
     sum.update().reorder(order).vectorize(s, lanes, TailStrategy::GuardWithIf);
 }
 
-// A thread per channel, summing in a register.
-inline void schedule_channel_reduction_gpu(Halide::Func out, Halide::Func sum) {
-    Halide::Var c = out.args()[0], ci("ci");
-    out.gpu_tile(c, ci, 32, Halide::TailStrategy::GuardWithIf);
+// First a thread per channel and image sums the image's positions, then a thread per channel sums
+// the images' sums (the last of r's dimensions). A thread per channel summing the whole tensor was a
+// chain of dependent adds as long as the batch's positions (131072 at allconv's 32x32, batch 128) on
+// a few warps of the whole GPU. The order differs from the CPU's: the sums agree to rounding.
+inline void schedule_channel_reduction_gpu(Halide::Func out, Halide::Func sum, Halide::RDom r) {
+    using namespace Halide;
+    Var c = out.args()[0], ci("ci"), image("image"), ii("image_inner");
+    Func per_image = sum.update().rfactor(r[r.dimensions() - 1], image);
+    Var pc = per_image.args()[0];
+    per_image.compute_root().gpu_tile(pc, image, ci, ii, 32, 4, TailStrategy::GuardWithIf);
+    per_image.update().gpu_tile(pc, image, ci, ii, 32, 4, TailStrategy::GuardWithIf);
+    out.gpu_tile(c, ci, 32, TailStrategy::GuardWithIf);
     sum.compute_at(out, ci);
 }
 
 inline void schedule_channel_reduction(Halide::Func out, Halide::Func sum, Halide::RDom r, const Halide::Target &t) {
     if (t.has_gpu_feature()) {
-        schedule_channel_reduction_gpu(out, sum);
+        schedule_channel_reduction_gpu(out, sum, r);
     } else {
         schedule_channel_reduction_cpu(out, sum, r, t);
     }
