@@ -294,9 +294,8 @@ std::unique_ptr<OnednnOp> onednn_conv_backward_data(const ConvProblem &p, const 
 std::unique_ptr<OnednnOp> onednn_conv_backward_weights(const ConvProblem &p, const float *output_grad, const float *input,
                                                        OnednnLayout layout) {
     return guarded("convolution backward weights", [&]() -> std::unique_ptr<OnednnOp> {
+        // The bias gradient where the layer has a bias, as the trainer takes it.
         ConvDescs d = conv_descs(p, layout);
-        // The trainer always takes the bias gradient from this pass (hnn's kernel computes it anyway).
-        d.bias = vector_desc(p.out_channels);
         const auto hint = conv_forward_pd(d);
         dnnl::convolution_backward_weights::desc desc(algorithm::convolution_direct, d.src, d.weights, d.bias, d.dst,
                                                       d.strides, d.padding_l, d.padding_r);
@@ -304,9 +303,12 @@ std::unique_ptr<OnednnOp> onednn_conv_backward_weights(const ConvProblem &p, con
         std::unordered_map<int, memory> args{
             {DNNL_ARG_DIFF_DST, input_memory(pd.diff_dst_desc(), d.user_dst, output_grad)},
             {DNNL_ARG_SRC, input_memory(pd.src_desc(), d.user_src, input)},
-            {DNNL_ARG_DIFF_WEIGHTS, memory(pd.diff_weights_desc(), cpu_engine())},
-            {DNNL_ARG_DIFF_BIAS, memory(d.bias, cpu_engine())}};
-        std::vector<Output> outputs{{args[DNNL_ARG_DIFF_WEIGHTS], filter_desc(p)}, {args[DNNL_ARG_DIFF_BIAS], d.bias}};
+            {DNNL_ARG_DIFF_WEIGHTS, memory(pd.diff_weights_desc(), cpu_engine())}};
+        std::vector<Output> outputs{{args[DNNL_ARG_DIFF_WEIGHTS], filter_desc(p)}};
+        if (p.bias) {
+            args.emplace(DNNL_ARG_DIFF_BIAS, memory(d.bias, cpu_engine()));
+            outputs.push_back({args[DNNL_ARG_DIFF_BIAS], d.bias});
+        }
         return std::make_unique<PrimitiveOp>(dnnl::convolution_backward_weights(pd), std::move(args), std::move(outputs),
                                              pd, with_layout_note("", layout));
     });
