@@ -71,4 +71,17 @@ inline void define_max_pool_backward(Halide::Func din, Halide::Func output_grad_
     din(c, x, y, n) += Halide::select(chosen, output_grad_padded(c, ox, oy, n), 0.0f);
 }
 
+// The same for tiled windows (kernel == stride) times an activation's derivative, as
+// define_avg_pool_backward_activation: a position gets its window's gradient if it is the window's
+// argmax (argmax_padded's (kx, ky) of define_max_pool_argmax, clamped to the output's extent),
+// else 0.
+inline void define_max_pool_backward_activation(Halide::Func din, Halide::Var c, Halide::Var x, Halide::Var y,
+                                                Halide::Var n, Halide::Func output_grad_padded,
+                                                Halide::Func argmax_padded, Expr stride, Expr derivative) {
+    Expr ox = x / stride, oy = y / stride;
+    Halide::Tuple am = argmax_padded(c, ox, oy, n);
+    Expr chosen = am[0] == x % stride && am[1] == y % stride;
+    din(c, x, y, n) = Halide::select(chosen, output_grad_padded(c, ox, oy, n), 0.0f) * derivative;
+}
+
 }  // namespace hnn

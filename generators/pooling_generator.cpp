@@ -136,6 +136,42 @@ public:
     }
 };
 
+// max_pool_backward for windows that tile the input (kernel == stride; the runtime calls it for
+// those alone), times the derivative of the activation below the pool, as AvgPoolBackwardActivation.
+// `input` is the pool's input (the activation's output), whose windows' argmax it recomputes.
+class MaxPoolBackwardActivation : public Generator<MaxPoolBackwardActivation> {
+public:
+    Input<Buffer<float, 4>> input{"input"};
+    Input<Buffer<float, 4>> output_grad{"output_grad"};
+    Input<int> kernel{"kernel", 2, 1, 64};
+    Input<int> stride{"stride", 2, 1, 64};
+    Input<Buffer<float, 4>> saved{"saved"};  // the activation's x, or y where derivative_from_output
+    Input<bool> derivative_from_output{"derivative_from_output"};
+    ActivationInputs act;
+    Output<Buffer<float, 4>> input_grad{"input_grad"};  // dL/dx of the activation
+
+    Var c{"c"}, x{"x"}, y{"y"}, n{"n"};
+    Func argmax_at{"argmax_at"};
+    RDom r;
+
+    void generate() {
+        const Expr out_w = output_grad.dim(1).extent(), out_h = output_grad.dim(2).extent();
+        r = RDom(0, kernel, 0, kernel, "r");
+        define_max_pool_argmax(argmax_at, input, r, stride);
+        Func argmax_padded("argmax_padded");
+        argmax_padded(c, x, y, n) = argmax_at(c, clamp(x, 0, out_w - 1), clamp(y, 0, out_h - 1), n);
+        Func padded = zero_padded(output_grad, out_w, out_h, "output_grad_padded");
+        Expr derivative = activation_derivative(act.kind, saved(c, x, y, n), derivative_from_output, act.at(c, x, y, n));
+        define_max_pool_backward_activation(input_grad, c, x, y, n, padded, argmax_padded, stride, derivative);
+    }
+    void schedule() {
+        if (auto_schedule) return;
+        schedule_max_pool_argmax(get_target(), argmax_at);
+        schedule_elementwise(input_grad, act.kind, input_grad.dim(0).extent(), row_elements(input_grad),
+                             elements(input_grad), c, x, y, n, get_target(), derivative_from_output);
+    }
+};
+
 // (c, x, y, n) -> (c, n): the mean over x and y.
 //
 // On the CPU the sum runs over rows first, each row's (c, x) as one dense run of floats (the input's
@@ -199,5 +235,6 @@ HALIDE_REGISTER_GENERATOR(hnn::AvgPoolBackward, avg_pool_backward)
 HALIDE_REGISTER_GENERATOR(hnn::AvgPoolBackwardActivation, avg_pool_backward_activation)
 HALIDE_REGISTER_GENERATOR(hnn::MaxPoolForward, max_pool_forward)
 HALIDE_REGISTER_GENERATOR(hnn::MaxPoolBackward, max_pool_backward)
+HALIDE_REGISTER_GENERATOR(hnn::MaxPoolBackwardActivation, max_pool_backward_activation)
 HALIDE_REGISTER_GENERATOR(hnn::GlobalAvgPoolForward, global_avg_pool_forward)
 HALIDE_REGISTER_GENERATOR(hnn::GlobalAvgPoolBackward, global_avg_pool_backward)

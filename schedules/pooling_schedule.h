@@ -49,20 +49,24 @@ inline void schedule_pool(const Halide::Target &t, Halide::Func out, Halide::Fun
     }
 }
 
-inline void schedule_max_pool_backward(const Halide::Target &t, Halide::Func input_grad, Halide::Func din,
-                                       Halide::Func argmax_at, Halide::Expr channels, Halide::Expr elements,
-                                       Halide::Expr row_elements) {
+// The argmax of every window once (the max-pool backward kernels then gather without scattering):
+// on the CPU row by row of images in parallel.
+inline void schedule_max_pool_argmax(const Halide::Target &t, Halide::Func argmax_at) {
     using namespace Halide;
     if (t.has_gpu_feature()) {
         Var ci("ci"), ni("ni");
         argmax_at.compute_root().gpu_tile(argmax_at.args()[0], argmax_at.args()[1], ci, ni, 32, 4, TailStrategy::GuardWithIf);
-        schedule_pool(t, input_grad, din, channels, elements, row_elements);
         return;
     }
-    // The argmax of every window once, row by row of images in parallel, then the scatter-free gather.
     const int vec = t.natural_vector_size<float>();
     Var ay = argmax_at.args()[2], an = argmax_at.args()[3], ayn("ayn");
     argmax_at.compute_root().fuse(ay, an, ayn).parallel(ayn).vectorize(argmax_at.args()[0], vec, TailStrategy::GuardWithIf);
+}
+
+inline void schedule_max_pool_backward(const Halide::Target &t, Halide::Func input_grad, Halide::Func din,
+                                       Halide::Func argmax_at, Halide::Expr channels, Halide::Expr elements,
+                                       Halide::Expr row_elements) {
+    schedule_max_pool_argmax(t, argmax_at);
     schedule_pool(t, input_grad, din, channels, elements, row_elements);
 }
 

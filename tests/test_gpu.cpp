@@ -328,12 +328,16 @@ TEST_CASE("pooling matches the CPU kernels", "[gpu]") {
         a.kind = k;
         const RandomKey key{true, 3u, 1};
         const DerivativeSource source = k == ActivationKind::celu ? DerivativeSource::output : DerivativeSource::input;
-        Tensor saved = random_tensor({21, 7, 7, 2}, -3, 3), dact({21, 7, 7, 2}), gdact({21, 7, 7, 2}, gpu);
-        avg_pool_backward_activation(dout, 2, 2, a, saved, dact, key, nullptr, source);
-        Tensor gsaved = on_gpu(saved);
-        avg_pool_backward_activation(gdout, 2, 2, a, gsaved, gdact, key, nullptr, source);
+        Tensor saved = random_tensor({21, 7, 7, 2}, -3, 3), gsaved = on_gpu(saved);
+        Tensor davg_act({21, 7, 7, 2}), dmax_act({21, 7, 7, 2});
+        Tensor gdavg_act({21, 7, 7, 2}, gpu), gdmax_act({21, 7, 7, 2}, gpu);
+        avg_pool_backward_activation(dout, 2, 2, a, saved, davg_act, key, nullptr, source);
+        max_pool_backward_activation(in, dout, 2, 2, a, saved, dmax_act, key, nullptr, source);
+        avg_pool_backward_activation(gdout, 2, 2, a, gsaved, gdavg_act, key, nullptr, source);
+        max_pool_backward_activation(gin, gdout, 2, 2, a, gsaved, gdmax_act, key, nullptr, source);
         INFO(activation_name(k));
-        require_same_values(gdact, dact, "avg backward with the activation's derivative");
+        require_same_values(gdavg_act, davg_act, "avg backward with the activation's derivative");
+        require_same_values(gdmax_act, dmax_act, "max backward with the activation's derivative");
     }
 }
 

@@ -224,6 +224,50 @@ TEST_CASE("network: celu7 gradients match finite differences (fused activation d
     check_gradients_by_finite_differences(net, images, random_labels(2, 10));
 }
 
+TEST_CASE("network: a pool above a conv takes its activation derivative, with the gradients of separate layers",
+          "[network]") {
+    // Each conv's activation in the conv (its derivative applied in the pool's backward: max and
+    // average pools with tiled windows run the fused kernels, the 3x3 stride-2 max pool two calls),
+    // against the same network with the activations as layers of their own (activation_backward,
+    // then the pool's plain backward). Derivatives read from the output (elu, relu, tanh) and from
+    // the kept pre-activation (softplus). The same parameters in the same order get the same initial
+    // values, and the gradients agree to rounding.
+    auto model = [](bool separate) {
+        std::string layers;
+        auto conv = [&](const std::string &fields, const std::string &activation) {
+            layers += R"({"type": "conv", )" + fields + R"(, "activation": ")" + (separate ? "none" : activation) + "\"},";
+            if (separate) layers += R"({"type": "activation", "name": ")" + activation + "\"},";
+        };
+        conv(R"("out_channels": 4, "kernel": 3, "padding": 1, "bias": true)", "elu");
+        layers += R"({"type": "max_pool", "kernel": 2, "stride": 2},)";
+        conv(R"("out_channels": 5, "kernel": 3, "padding": 1)", "softplus");
+        layers += R"({"type": "max_pool", "kernel": 3, "stride": 2},)";
+        conv(R"("out_channels": 6, "kernel": 1, "bias": true)", "relu");
+        layers += R"({"type": "avg_pool", "kernel": 2},)";
+        conv(R"("out_channels": 6, "kernel": 1)", "tanh");
+        layers += R"({"type": "avg_pool", "kernel": 1},{"type": "global_avg_pool"})";
+        return model_from_json(json::parse(R"({"name": "pools", "layers": [)" + layers + "]}"), "test model",
+                               make_activation("relu", {}), {});
+    };
+    const Shape3 input{3, 12, 12};
+    Network fused(model(false), input, 6), separate(model(true), input, 6);
+    fused.initialize(parse_init("he"), 5);
+    separate.initialize(parse_init("he"), 5);
+    Tensor images = random_images(input, 3);
+    const std::vector<int32_t> labels = random_labels(3, 6);
+    const RandomKey key{true, 9, 4};
+    for (Network *net : {&fused, &separate}) {
+        net->forward(images, labels, key);
+        net->backward(images, key);
+    }
+    std::vector<Parameter> a = fused.parameters(), b = separate.parameters();
+    REQUIRE(a.size() == b.size());
+    for (size_t k = 0; k < a.size(); k++) {
+        REQUIRE(std::equal(a[k].value->host(), a[k].value->host() + a[k].value->size(), b[k].value->host()));
+        test::require_close(*a[k].grad, [&](size_t i) { return b[k].grad->host()[i]; }, 1e-5, 1e-7, a[k].name);
+    }
+}
+
 // --- dilated backprop, written out directly in float64 for celu7 on 28x28 ---
 
 std::vector<float> to_float(const std::vector<double> &v) {

@@ -230,8 +230,8 @@ TEST_CASE("global average pooling forward/backward match float64 and autodiff", 
     }
 }
 
-TEST_CASE("average pooling backward with an activation derivative matches the two calls", "[pooling]") {
-    // Every pool case: tiled windows (kernel == stride) run the fused kernel, the others the two
+TEST_CASE("pooling backward with an activation derivative matches the two calls", "[pooling]") {
+    // Every pool case: tiled windows (kernel == stride) run the fused kernels, the others the two
     // kernels. 20 channels vectorize along c, the others along x; 7x7 leaves a row and column in no
     // window. rrelu draws its slopes from the element's coordinates, prelu reads its channel's.
     for (const PoolCase &p : pool_cases) {
@@ -250,14 +250,25 @@ TEST_CASE("average pooling backward with an activation derivative matches the tw
                 INFO(activation_name(k) << (source == DerivativeSource::output ? " from y" : " from x") << ", c=" << p.c
                                         << " " << p.w << "x" << p.h << " kernel " << p.kernel << " stride " << p.stride);
                 Tensor &saved = source == DerivativeSource::output ? y : x;
-                Tensor pooled(shape), separate(shape), fused(shape);
-                avg_pool_backward(dout, p.kernel, p.stride, pooled);
-                activation_backward(a, saved, pooled, separate, key, &slope, source);
-                fused.fill(std::nanf(""));
-                avg_pool_backward_activation(dout, p.kernel, p.stride, a, saved, fused, key, &slope, source);
-                // An ulp apart at most: Halide compiles with fast-math flags, and LLVM may reorder the
-                // product of the window's share and the derivative differently in the two kernels.
-                require_close(fused, [&](size_t i) { return separate.host()[i]; }, 2.5e-7, 0, "fused vs separate");
+                for (bool max : {false, true}) {
+                    Tensor pooled(shape), separate(shape), fused(shape);
+                    if (max) {
+                        max_pool_backward(y, dout, p.kernel, p.stride, pooled);
+                    } else {
+                        avg_pool_backward(dout, p.kernel, p.stride, pooled);
+                    }
+                    activation_backward(a, saved, pooled, separate, key, &slope, source);
+                    fused.fill(std::nanf(""));
+                    if (max) {
+                        max_pool_backward_activation(y, dout, p.kernel, p.stride, a, saved, fused, key, &slope, source);
+                    } else {
+                        avg_pool_backward_activation(dout, p.kernel, p.stride, a, saved, fused, key, &slope, source);
+                    }
+                    // An ulp apart at most: Halide compiles with fast-math flags, and LLVM may reorder
+                    // the product of the pool's gradient and the derivative differently in two kernels.
+                    require_close(fused, [&](size_t i) { return separate.host()[i]; }, 2.5e-7, 0,
+                                  max ? "max pool, fused vs separate" : "average pool, fused vs separate");
+                }
             }
         }
     }
@@ -267,6 +278,10 @@ TEST_CASE("average pooling backward with an activation derivative matches the tw
                         Catch::Contains("avg_pool_backward_activation: x (c=3, x=4, y=4, n=2) and input_grad"));
     REQUIRE_THROWS_WITH(avg_pool_backward_activation(dout, 3, 3, relu, x, dx),
                         Catch::Contains("avg_pool_backward_activation: output_grad must have shape (c=3, x=1, y=1, n=1)"));
+    REQUIRE_THROWS_WITH(max_pool_backward_activation(wrong, dout, 2, 2, relu, x, dx),
+                        Catch::Contains("max_pool_backward_activation: input (c=3, x=4, y=4, n=2) and input_grad"));
+    REQUIRE_THROWS_WITH(max_pool_backward_activation(x, dout, 2, 2, relu, wrong, dx, {}, nullptr, DerivativeSource::output),
+                        Catch::Contains("max_pool_backward_activation: y (c=3, x=4, y=4, n=2) and input_grad"));
 }
 
 TEST_CASE("pooling refuses windows that do not fit and mismatched shapes", "[pooling]") {

@@ -201,13 +201,14 @@ void Network::backward(Tensor &images, const RandomKey &key, const DilatedBackpr
     for (size_t i = layers_.size(); i-- > 0;) {
         Tensor &input = i == 0 ? images : layers_[i - 1].output;
         Tensor &output_grad = gradient_at_output(i, dilated, epoch);
-        // A conv below a conv or an average pool takes its activation derivative into that layer's
-        // backward pass (backward-data, the pool's backward), unless something needs the gradient
+        // A conv below a conv or a pool takes its activation derivative into that layer's backward
+        // pass (backward-data, the pool's backward), unless something needs the gradient
         // at its output itself: a learnable activation parameter, or dilated backprop (which adds to
         // some outputs' gradients and reads others').
         bool fuse = false;
         const LayerKind kind = layers_[i].spec.kind;
-        if (i > 0 && (kind == LayerKind::conv || kind == LayerKind::avg_pool) && !dilated.enabled()) {
+        const bool pool = kind == LayerKind::avg_pool || kind == LayerKind::max_pool;
+        if (i > 0 && (kind == LayerKind::conv || pool) && !dilated.enabled()) {
             const Layer &below = layers_[i - 1];
             fuse = below.spec.kind == LayerKind::conv && below.has_activation() &&
                    !below.spec.activation.has_learnable_parameter();
@@ -278,7 +279,15 @@ void Network::backward_layer(size_t i, Tensor &input, Tensor &output_grad, const
         }
         break;
     case LayerKind::max_pool:
-        if (below) max_pool_backward(input, output_grad, l.spec.kernel, l.spec.stride, below->output_grad);
+        if (!below) break;
+        if (fuse) {
+            max_pool_backward_activation(input, output_grad, l.spec.kernel, l.spec.stride, current_activation(*below),
+                                         below->derivative_saved(), below->pre_activation_grad,
+                                         layer_key(key, i - 1), nullptr, below->derivative_source());
+            below->pre_activation_grad_ready = true;
+        } else {
+            max_pool_backward(input, output_grad, l.spec.kernel, l.spec.stride, below->output_grad);
+        }
         break;
     case LayerKind::global_avg_pool:
         if (below) {

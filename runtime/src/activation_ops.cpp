@@ -58,7 +58,7 @@ void activation_forward(const Activation &a, Tensor &x, Tensor &y, const RandomK
 void activation_backward(const Activation &a, Tensor &saved, Tensor &dy, Tensor &dx, const RandomKey &key,
                          Tensor *channel_slope, DerivativeSource source) {
     const char *op = "activation_backward";
-    const char *saved_name = source == DerivativeSource::output ? "y" : "x";
+    const char *saved_name = derivative_source_name(source);
     require_derivative_source(op, a, source);
     require_activation_tensor(op, saved_name, saved);
     require_same(op, saved_name, saved, "dy", dy);

@@ -23,6 +23,7 @@
 #include "avg_pool_forward_cuda.h"
 #include "avg_pool_backward_cuda.h"
 #include "avg_pool_backward_activation_cuda.h"
+#include "max_pool_backward_activation_cuda.h"
 #include "max_pool_forward_cuda.h"
 #include "max_pool_backward_cuda.h"
 #include "global_avg_pool_forward_cuda.h"
@@ -61,6 +62,7 @@
 #include "avg_pool_forward_opencl.h"
 #include "avg_pool_backward_opencl.h"
 #include "avg_pool_backward_activation_opencl.h"
+#include "max_pool_backward_activation_opencl.h"
 #include "max_pool_forward_opencl.h"
 #include "max_pool_backward_opencl.h"
 #include "global_avg_pool_forward_opencl.h"
@@ -104,6 +106,7 @@
     t.avg_pool_backward_activation = ::avg_pool_backward_activation##suffix;                     \
     t.max_pool_forward = ::max_pool_forward##suffix;                                             \
     t.max_pool_backward = ::max_pool_backward##suffix;                                           \
+    t.max_pool_backward_activation = ::max_pool_backward_activation##suffix;                     \
     t.global_avg_pool_forward = ::global_avg_pool_forward##suffix;                               \
     t.global_avg_pool_backward = ::global_avg_pool_backward##suffix;                             \
     t.softmax_cross_entropy = ::softmax_cross_entropy##suffix;                                   \

@@ -23,6 +23,7 @@
 #include "avg_pool_forward.h"
 #include "avg_pool_backward.h"
 #include "avg_pool_backward_activation.h"
+#include "max_pool_backward_activation.h"
 #include "max_pool_forward.h"
 #include "max_pool_backward.h"
 #include "global_avg_pool_forward.h"
@@ -64,6 +65,7 @@ struct KernelTable {
     decltype(&::avg_pool_backward_activation) avg_pool_backward_activation;  // kernel == stride alone
     decltype(&::max_pool_forward) max_pool_forward;
     decltype(&::max_pool_backward) max_pool_backward;
+    decltype(&::max_pool_backward_activation) max_pool_backward_activation;  // kernel == stride alone
     decltype(&::global_avg_pool_forward) global_avg_pool_forward;
     decltype(&::global_avg_pool_backward) global_avg_pool_backward;
     decltype(&::softmax_cross_entropy) softmax_cross_entropy;

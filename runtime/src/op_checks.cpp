@@ -25,6 +25,10 @@ void require_derivative_source(const char *op, const Activation &a, DerivativeSo
     }
 }
 
+const char *derivative_source_name(DerivativeSource source) {
+    return source == DerivativeSource::output ? "y" : "x";
+}
+
 void require_same(const char *op, const char *a_name, const Tensor &a, const char *b_name, const Tensor &b) {
     if (!a.same_shape(b)) {
         throw Error(std::string(op) + ": " + a_name + " " + a.shape_string() + " and " + b_name + " " +

@@ -19,6 +19,8 @@ void require_shape(const char *op, const char *what, const Tensor &t, const std:
 
 // A derivative read from the activation's output needs can_differentiate_from_output.
 void require_derivative_source(const char *op, const Activation &a, DerivativeSource source);
+// What errors call the tensor f' is read from: "x" (the input) or "y" (the output).
+const char *derivative_source_name(DerivativeSource source);
 
 // prelu reads the caller's a_c (shape [channels]); the other kinds still bind a [channels] buffer
 // (the kernels' bounds cover every kind), so they get a shared one that is never read.

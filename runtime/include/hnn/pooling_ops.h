@@ -25,6 +25,13 @@ void avg_pool_backward_activation(Tensor &output_grad, int kernel, int stride, c
 void max_pool_forward(Tensor &input, int kernel, int stride, Tensor &output);
 void max_pool_backward(Tensor &input, Tensor &output_grad, int kernel, int stride, Tensor &input_grad);
 
+// max_pool_backward, then activation_backward of the activation whose output `input` is, as
+// avg_pool_backward_activation.
+void max_pool_backward_activation(Tensor &input, Tensor &output_grad, int kernel, int stride,
+                                  const Activation &activation, Tensor &saved, Tensor &input_grad,
+                                  const RandomKey &key = {}, Tensor *channel_slope = nullptr,
+                                  DerivativeSource source = DerivativeSource::input);
+
 // (c, x, y, n) -> (c, n) and back.
 void global_avg_pool_forward(Tensor &input, Tensor &output);
 void global_avg_pool_backward(Tensor &output_grad, Tensor &input_grad);
