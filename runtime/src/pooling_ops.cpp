@@ -47,22 +47,32 @@ void avg_pool_backward(Tensor &output_grad, int kernel, int stride, Tensor &inpu
 
 namespace {
 
-// The checks of the pool backward passes with an activation derivative, and whether the windows
-// tile the input (the fused kernels' case).
-bool check_pool_backward_activation(const char *op, Tensor &output_grad, int kernel, int stride, const Activation &a,
-                                    Tensor &saved, Tensor &input_grad, DerivativeSource source) {
+// What the pool backward passes with an activation derivative share. Where the windows tile the
+// input, `fused` (the pool's kernel with the derivative) runs on `pool_operands` (its arguments
+// before the derivative's); elsewhere `plain` writes the pool's input gradient and
+// activation_backward applies the derivative.
+template <typename Plain, typename Fused, typename... PoolOperands>
+void pool_backward_activation(const char *op, Tensor &output_grad, int kernel, int stride, const Activation &a,
+                              Tensor &saved, Tensor &input_grad, const RandomKey &key, Tensor *channel_slope,
+                              DerivativeSource source, Plain plain, Fused fused, PoolOperands... pool_operands) {
+    const char *saved_name = derivative_source_name(source);
     require_derivative_source(op, a, source);
     require_activation_tensor(op, "input_grad", input_grad);
-    require_activation_tensor(op, derivative_source_name(source), saved);
-    require_same(op, derivative_source_name(source), saved, "input_grad", input_grad);
+    require_activation_tensor(op, saved_name, saved);
+    require_same(op, saved_name, saved, "input_grad", input_grad);
     require_shape(op, "output_grad", output_grad, pooled_shape(op, input_grad, kernel, stride), input_grad);
-    return kernel == stride;
-}
-
-std::string pool_activation_text(const Activation &a, const Tensor &saved, DerivativeSource source, int kernel,
-                                 int stride) {
-    return std::string(activation_name(a.kind)) + " " + derivative_source_name(source) + " " + saved.shape_string() +
-           ", " + window_text(kernel, stride);
+    if (kernel != stride) {
+        Tensor pooled_grad(input_grad.shape(), input_grad.device());
+        plain(pooled_grad);
+        activation_backward(a, saved, pooled_grad, input_grad, key, channel_slope, source);
+        return;
+    }
+    int r = fused(pool_operands..., saved.raw(), source == DerivativeSource::output, static_cast<int>(a.kind),
+                  a.negative_slope, a.alpha, a.beta, a.threshold, a.rrelu_lower, a.rrelu_upper, key.training, key.seed,
+                  key.step, key.batch_offset,
+                  slope_buffer(op, a, input_grad.dim(0), input_grad.device(), channel_slope), input_grad.raw());
+    check_kernel(r, op, std::string(activation_name(a.kind)) + " " + saved_name + " " + saved.shape_string() + ", " +
+                            window_text(kernel, stride));
 }
 
 }  // namespace
@@ -70,21 +80,10 @@ std::string pool_activation_text(const Activation &a, const Tensor &saved, Deriv
 void avg_pool_backward_activation(Tensor &output_grad, int kernel, int stride, const Activation &a, Tensor &saved,
                                   Tensor &input_grad, const RandomKey &key, Tensor *channel_slope,
                                   DerivativeSource source) {
-    const char *op = "avg_pool_backward_activation";
-    if (!check_pool_backward_activation(op, output_grad, kernel, stride, a, saved, input_grad, source)) {
-        Tensor pooled_grad(input_grad.shape(), input_grad.device());
-        avg_pool_backward(output_grad, kernel, stride, pooled_grad);
-        activation_backward(a, saved, pooled_grad, input_grad, key, channel_slope, source);
-        return;
-    }
-    int r = kernel_table(input_grad.device())
-                .avg_pool_backward_activation(output_grad.raw(), kernel, stride, saved.raw(),
-                                              source == DerivativeSource::output, static_cast<int>(a.kind),
-                                              a.negative_slope, a.alpha, a.beta, a.threshold, a.rrelu_lower,
-                                              a.rrelu_upper, key.training, key.seed, key.step, key.batch_offset,
-                                              slope_buffer(op, a, input_grad.dim(0), input_grad.device(), channel_slope),
-                                              input_grad.raw());
-    check_kernel(r, op, pool_activation_text(a, saved, source, kernel, stride));
+    pool_backward_activation(
+        "avg_pool_backward_activation", output_grad, kernel, stride, a, saved, input_grad, key, channel_slope, source,
+        [&](Tensor &pooled_grad) { avg_pool_backward(output_grad, kernel, stride, pooled_grad); },
+        kernel_table(input_grad.device()).avg_pool_backward_activation, output_grad.raw(), kernel, stride);
 }
 
 void max_pool_forward(Tensor &input, int kernel, int stride, Tensor &output) {
@@ -110,20 +109,10 @@ void max_pool_backward_activation(Tensor &input, Tensor &output_grad, int kernel
     const char *op = "max_pool_backward_activation";
     require_activation_tensor(op, "input", input);
     require_same(op, "input", input, "input_grad", input_grad);
-    if (!check_pool_backward_activation(op, output_grad, kernel, stride, a, saved, input_grad, source)) {
-        Tensor pooled_grad(input_grad.shape(), input_grad.device());
-        max_pool_backward(input, output_grad, kernel, stride, pooled_grad);
-        activation_backward(a, saved, pooled_grad, input_grad, key, channel_slope, source);
-        return;
-    }
-    int r = kernel_table(input_grad.device())
-                .max_pool_backward_activation(input.raw(), output_grad.raw(), kernel, stride, saved.raw(),
-                                              source == DerivativeSource::output, static_cast<int>(a.kind),
-                                              a.negative_slope, a.alpha, a.beta, a.threshold, a.rrelu_lower,
-                                              a.rrelu_upper, key.training, key.seed, key.step, key.batch_offset,
-                                              slope_buffer(op, a, input_grad.dim(0), input_grad.device(), channel_slope),
-                                              input_grad.raw());
-    check_kernel(r, op, pool_activation_text(a, saved, source, kernel, stride));
+    pool_backward_activation(
+        op, output_grad, kernel, stride, a, saved, input_grad, key, channel_slope, source,
+        [&](Tensor &pooled_grad) { max_pool_backward(input, output_grad, kernel, stride, pooled_grad); },
+        kernel_table(input_grad.device()).max_pool_backward_activation, input.raw(), output_grad.raw(), kernel, stride);
 }
 
 void global_avg_pool_forward(Tensor &input, Tensor &output) {
